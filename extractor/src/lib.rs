@@ -1,0 +1,1 @@
+//! Reads a helpdesk through its public API and writes a deskferry bundle.

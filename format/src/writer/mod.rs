@@ -1,0 +1,228 @@
+//! `BundleWriter`: a work directory where rows are sorted into Parquet parts and attachment bytes
+//! become content-addressed blobs; `seal()` turns it into `NAME.dfb` + sidecars.
+
+mod bag;
+mod parts;
+mod seal;
+mod sort;
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{FormatError, io_err};
+use crate::keys::{Recipients, SigningKey};
+use crate::meta::{BundleMeta, Envelope, Warning};
+use crate::schema::{Record, Table};
+use sort::TableSorter;
+
+pub use parts::{
+    CREATED_BY, KV_BUNDLE_ID, KV_FORMAT_VERSION, KV_TABLE, PART_MAX_BYTES, PART_MAX_ROWS,
+};
+pub(crate) use seal::encryptor;
+pub use seal::{envelope_path, resign, sign_file, signature_path, tar_header};
+
+/// Marks a directory as a BundleWriter work directory (so `create` may clear it).
+const MARKER: &str = ".deskferry-work";
+/// Default memory budget for buffered rows, over all tables.
+pub const DEFAULT_MEMORY_BUDGET: usize = 32 << 20;
+
+/// A stored blob: its SHA-256 (lower-case hex, also its name) and size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobRef {
+    /// Lower-case hex SHA-256.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// What `seal` wrote.
+#[derive(Debug, Clone)]
+pub struct SealedBundle {
+    /// `NAME.dfb`.
+    pub bundle: PathBuf,
+    /// `NAME.dfb.minisig`.
+    pub signature: PathBuf,
+    /// `NAME.dfb.json`.
+    pub envelope_path: PathBuf,
+    /// The envelope written.
+    pub envelope: Envelope,
+    /// SHA-256 of tagmanifest-sha256.txt.
+    pub content_id: String,
+}
+
+/// Writes one bundle: append rows and blobs in any order, then `seal`.
+pub struct BundleWriter {
+    work: PathBuf,
+    meta: BundleMeta,
+    tables: BTreeMap<Table, TableSorter>,
+    budget: usize,
+    buffered: usize,
+    warnings: Vec<Warning>,
+    tmp_counter: u64,
+    part_max_rows: u64,
+}
+
+impl BundleWriter {
+    /// Creates (or, if it exists and is an earlier work directory or empty, clears) a work directory.
+    pub fn create(work_dir: &Path, meta: BundleMeta) -> Result<BundleWriter, FormatError> {
+        meta.validate().map_err(FormatError::Meta)?;
+        if work_dir.exists() {
+            let mut entries = fs::read_dir(work_dir).map_err(io_err(work_dir))?;
+            let empty = entries.next().is_none();
+            if !empty && !work_dir.join(MARKER).exists() {
+                return Err(FormatError::Meta(format!(
+                    "{} exists and is not a deskferry work directory; refusing to clear it",
+                    work_dir.display()
+                )));
+            }
+            fs::remove_dir_all(work_dir).map_err(io_err(work_dir))?;
+        }
+        for d in ["", "runs", "tmp", "blobs/sha256", "tables"] {
+            let p = work_dir.join(d);
+            fs::create_dir_all(&p).map_err(io_err(&p))?;
+        }
+        let marker = work_dir.join(MARKER);
+        fs::write(&marker, b"deskferry bundle work directory; removed after seal\n")
+            .map_err(io_err(&marker))?;
+        Ok(BundleWriter {
+            work: work_dir.to_path_buf(),
+            meta,
+            tables: BTreeMap::new(),
+            budget: DEFAULT_MEMORY_BUDGET,
+            buffered: 0,
+            warnings: Vec::new(),
+            tmp_counter: 0,
+            part_max_rows: parts::PART_MAX_ROWS,
+        })
+    }
+
+    /// Sets the memory budget for buffered rows (bytes, over all tables); past it rows spill to disk.
+    pub fn with_memory_budget(mut self, bytes: usize) -> BundleWriter {
+        self.budget = bytes.max(1);
+        self
+    }
+
+    /// Starts a new Parquet part past this many rows (default [`PART_MAX_ROWS`]; checked at batch
+    /// boundaries of 1024 rows). For tests and tuning; part boundaries still depend only on the data.
+    pub fn with_part_max_rows(mut self, rows: u64) -> BundleWriter {
+        self.part_max_rows = rows.max(1);
+        self
+    }
+
+    /// The bundle's metadata.
+    pub fn meta(&self) -> &BundleMeta {
+        &self.meta
+    }
+
+    /// Appends one row to its table, in any order; rows are sorted by key (`model::id_order`) at
+    /// seal with bounded memory. Same key twice: the later row wins.
+    pub fn append<R: Record>(&mut self, row: &R) -> Result<(), FormatError> {
+        let key = row.key();
+        let json = serde_json::to_vec(row).map_err(|e| FormatError::Record {
+            table: R::TABLE.name().into(),
+            id: key.clone(),
+            message: e.to_string(),
+        })?;
+        let work = self.work.clone();
+        let sorter = self
+            .tables
+            .entry(R::TABLE)
+            .or_insert_with(|| TableSorter::new(work.join("runs").join(R::TABLE.name())));
+        let before = sorter.buffered_bytes();
+        sorter.push(key, json);
+        self.buffered += sorter.buffered_bytes() - before;
+        if self.buffered > self.budget {
+            self.spill_largest()?;
+        }
+        Ok(())
+    }
+
+    fn spill_largest(&mut self) -> Result<(), FormatError> {
+        while self.buffered > self.budget / 2 {
+            let Some(s) = self.tables.values_mut().max_by_key(|s| s.buffered_bytes()) else {
+                break;
+            };
+            let b = s.buffered_bytes();
+            if b == 0 {
+                break;
+            }
+            s.spill()?;
+            self.buffered -= b;
+        }
+        Ok(())
+    }
+
+    /// Rows appended to a table so far (duplicates counted).
+    pub fn appended(&self, table: Table) -> u64 {
+        self.tables.get(&table).map_or(0, TableSorter::appended)
+    }
+
+    /// Stores bytes as a content-addressed blob (once per content); returns its hash and size.
+    pub fn add_blob(&mut self, bytes: &mut dyn Read) -> Result<BlobRef, FormatError> {
+        self.tmp_counter += 1;
+        let tmp = self.work.join("tmp").join(format!("blob-{}", self.tmp_counter));
+        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+        let mut h = Sha256::new();
+        let mut size = 0u64;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = match bytes.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let _ = fs::remove_file(&tmp);
+                    return Err(FormatError::Io {
+                        path: PathBuf::from("<blob source>"),
+                        source: e,
+                    });
+                }
+            };
+            h.update(&buf[..n]);
+            f.write_all(&buf[..n]).map_err(io_err(&tmp))?;
+            size += n as u64;
+        }
+        drop(f);
+        let sha256 = hex::encode(h.finalize());
+        let dest = self.blob_path(&sha256);
+        if dest.exists() {
+            fs::remove_file(&tmp).map_err(io_err(&tmp))?;
+        } else {
+            let dir = dest.parent().expect("blob path has a parent");
+            fs::create_dir_all(dir).map_err(io_err(dir))?;
+            fs::rename(&tmp, &dest).map_err(io_err(&dest))?;
+        }
+        Ok(BlobRef { sha256, size })
+    }
+
+    /// True when a blob with this hash is stored.
+    pub fn has_blob(&self, sha256: &str) -> bool {
+        sha256.len() == 64
+            && sha256.bytes().all(|b| b.is_ascii_hexdigit())
+            && self.blob_path(&sha256.to_ascii_lowercase()).exists()
+    }
+
+    fn blob_path(&self, sha256: &str) -> PathBuf {
+        self.work.join("blobs/sha256").join(&sha256[..2]).join(sha256)
+    }
+
+    /// Records a warning (a record that could not be fetched) in bundle.json.
+    pub fn warn(&mut self, w: Warning) {
+        self.warnings.push(w);
+    }
+
+    /// Writes `out` (NAME.dfb), then NAME.dfb.json, then NAME.dfb.minisig (last), atomically;
+    /// removes the work directory. Refuses to overwrite an existing bundle.
+    pub fn seal(
+        self,
+        out: &Path,
+        recipients: &Recipients,
+        signer: &SigningKey,
+    ) -> Result<SealedBundle, FormatError> {
+        seal::seal(self, out, recipients, signer)
+    }
+}

@@ -1,0 +1,1 @@
+//! Verifies a deskferry bundle and replays it into a target helpdesk.

@@ -1,0 +1,326 @@
+//! Bundle benchmark (not a test): seal and full-verify throughput against the stock tools on the
+//! same bytes, and the peak RSS of the processes that seal and verify.
+//!
+//!   cargo bench -p deskferry-tests --bench bundle
+//!   DESKFERRY_BENCH_GIB=0.5 cargo bench -p deskferry-tests --bench bundle     (quick run)
+//!
+//! For a payload of DESKFERRY_BENCH_GIB GiB (default 5) and one eight times smaller it prints
+//! - seal ratio: time of `BundleWriter::seal` (in a child process, after the rows and blobs were
+//!   staged into its work directory) ÷ time of `tar cf - SRC | age -r RECIPIENT > /dev/null` on
+//!   the same files (target ≤ 1.5); staging time is printed separately;
+//! - verify ratio: time of BundleReader::open (all three tiers) ÷ time of
+//!   `age -d -i IDENTITY NAME.dfb | sha256sum` (target ≤ 1.3);
+//! - peak RSS (VmHWM) of the seal and verify processes (target ≤ 256 MiB, flat across sizes).
+//! Files go to DESKFERRY_BENCH_DIR (default: cargo's target tmp dir) and are removed afterwards.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use deskferry_format::model::{Attachment, AttachmentState, Ticket, TicketStatus};
+use deskferry_format::{
+    BundleMeta, BundleReader, BundleWriter, Identities, Recipients, SignerKey, SigningKey,
+    VerifyOptions, keygen,
+};
+
+const BLOB_BYTES: u64 = 64 << 20;
+const SEAL_LIMIT: f64 = 1.5;
+const VERIFY_LIMIT: f64 = 1.3;
+const RSS_LIMIT_MIB: f64 = 256.0;
+const TICKETS: usize = 20_000;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("--child-seal") => return child_seal(Path::new(&args[2]), Path::new(&args[3])),
+        Some("--child-verify") => return child_verify(Path::new(&args[2])),
+        _ => {}
+    }
+    let gib: f64 =
+        std::env::var("DESKFERRY_BENCH_GIB").ok().map(|s| s.parse()).transpose()?.unwrap_or(5.0);
+    let base = std::env::var_os("DESKFERRY_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bundle-bench"));
+    let mut rows = Vec::new();
+    for size in [gib / 8.0, gib] {
+        rows.push(run(&base, size)?);
+    }
+    println!();
+    println!("deskferry bundle benchmark (same bytes, one run; ratios = ours ÷ stock tools)");
+    println!(
+        "{:>9} {:>9} {:>9} {:>7} {:>5} | {:>9} {:>9} {:>7} {:>5} | {:>10} {:>10} {:>5}",
+        "payload",
+        "seal",
+        "tar|age",
+        "ratio",
+        "≤1.5",
+        "verify",
+        "age|sha",
+        "ratio",
+        "≤1.3",
+        "seal RSS",
+        "verify RSS",
+        "≤256M"
+    );
+    for r in &rows {
+        let ok = |b: bool| if b { "ok" } else { "OVER" };
+        println!(
+            "{:>8.2}G {:>8.1}s {:>8.1}s {:>7.2} {:>5} | {:>8.1}s {:>8.1}s {:>7.2} {:>5} | {:>8.1}Mi {:>8.1}Mi {:>5}",
+            r.gib,
+            r.seal.as_secs_f64(),
+            r.tar_age.as_secs_f64(),
+            r.seal_ratio(),
+            ok(r.seal_ratio() <= SEAL_LIMIT),
+            r.verify.as_secs_f64(),
+            r.age_sha.as_secs_f64(),
+            r.verify_ratio(),
+            ok(r.verify_ratio() <= VERIFY_LIMIT),
+            r.seal_rss_mib,
+            r.verify_rss_mib,
+            ok(r.seal_rss_mib.max(r.verify_rss_mib) <= RSS_LIMIT_MIB),
+        );
+    }
+    for r in &rows {
+        println!(
+            "{:.2} GiB: tar | age -o FILE && sync FILE took {:.1}s; seal ÷ that = {:.2} (seal also writes and fsyncs its output)",
+            r.gib,
+            r.tar_age_file.as_secs_f64(),
+            r.seal.as_secs_f64() / r.tar_age_file.as_secs_f64()
+        );
+    }
+    if let [small, big] = &rows[..] {
+        println!(
+            "peak RSS growth from {:.2} GiB to {:.2} GiB: seal {:+.1} MiB, verify {:+.1} MiB",
+            small.gib,
+            big.gib,
+            big.seal_rss_mib - small.seal_rss_mib,
+            big.verify_rss_mib - small.verify_rss_mib
+        );
+    }
+    Ok(())
+}
+
+struct Row {
+    gib: f64,
+    seal: Duration,
+    tar_age: Duration,
+    tar_age_file: Duration,
+    verify: Duration,
+    age_sha: Duration,
+    seal_rss_mib: f64,
+    verify_rss_mib: f64,
+}
+
+impl Row {
+    fn seal_ratio(&self) -> f64 {
+        self.seal.as_secs_f64() / self.tar_age.as_secs_f64()
+    }
+    fn verify_ratio(&self) -> f64 {
+        self.verify.as_secs_f64() / self.age_sha.as_secs_f64()
+    }
+}
+
+/// Incompressible bytes, fast (xorshift).
+fn fill(buf: &mut [u8], seed: &mut u64) {
+    for c in buf.chunks_mut(8) {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        c.copy_from_slice(&seed.to_le_bytes()[..c.len()]);
+    }
+}
+
+fn write_source(src: &Path, bytes: u64) -> Result<()> {
+    std::fs::create_dir_all(src)?;
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = bytes;
+    let mut i = 0;
+    while left > 0 {
+        let n = left.min(BLOB_BYTES);
+        let mut f = File::create(src.join(format!("blob-{i:05}.bin")))?;
+        let mut w = 0;
+        while w < n {
+            let k = (n - w).min(buf.len() as u64) as usize;
+            fill(&mut buf[..k], &mut seed);
+            f.write_all(&buf[..k])?;
+            w += k as u64;
+        }
+        left -= n;
+        i += 1;
+    }
+    Ok(())
+}
+
+fn timed(mut c: Command) -> Result<(Duration, String)> {
+    let t = Instant::now();
+    let out = c.output().with_context(|| format!("running {c:?}"))?;
+    let d = t.elapsed();
+    if !out.status.success() {
+        bail!("{c:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok((d, String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+fn sh(script: &str) -> Command {
+    let mut c = Command::new("bash");
+    c.args(["-o", "pipefail", "-c", script]);
+    c
+}
+
+/// A `KEY=value` number the child printed.
+fn reported(stdout: &str, key: &str) -> Result<f64> {
+    let prefix = format!("{key}=");
+    Ok(stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .with_context(|| format!("child printed no {key}"))?
+        .trim()
+        .parse()?)
+}
+
+fn rss_of(stdout: &str) -> Result<f64> {
+    Ok(reported(stdout, "VmHWM_KiB")? / 1024.0)
+}
+
+fn run(base: &Path, gib: f64) -> Result<Row> {
+    let dir = base.join(format!("{gib:.3}gib"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let keys = keygen(&dir.join("keys"))?;
+    let src = dir.join("src");
+    let bytes = (gib * (1u64 << 30) as f64) as u64;
+    eprintln!("[bench] {gib:.2} GiB: writing source files");
+    write_source(&src, bytes)?;
+    let recipient = std::fs::read_to_string(&keys.recipient)?.trim().to_string();
+    let me = std::env::current_exe()?;
+
+    eprintln!("[bench] {gib:.2} GiB: tar | age");
+    let (tar_age, _) = timed(sh(&format!(
+        "tar cf - -C '{}' . | age -r '{recipient}' > /dev/null",
+        src.display()
+    )))?;
+    // The same pipeline writing a durable file, as seal does (context, not the target's baseline).
+    let durable = dir.join("baseline.age");
+    let (tar_age_file, _) = timed(sh(&format!(
+        "tar cf - -C '{}' . | age -r '{recipient}' -o '{}' && sync '{}'",
+        src.display(),
+        durable.display(),
+        durable.display()
+    )))?;
+    std::fs::remove_file(&durable)?;
+    eprintln!("[bench] {gib:.2} GiB: seal");
+    let mut c = Command::new(&me);
+    c.arg("--child-seal").arg(&dir).arg(&src);
+    let (total, out) = timed(c)?;
+    let seal = Duration::from_secs_f64(reported(&out, "SEAL_SECS")?);
+    let stage = Duration::from_secs_f64(reported(&out, "STAGE_SECS")?);
+    eprintln!(
+        "[bench] {gib:.2} GiB: staging (rows + add_blob) {:.1}s, seal {:.1}s, process {:.1}s",
+        stage.as_secs_f64(),
+        seal.as_secs_f64(),
+        total.as_secs_f64()
+    );
+    let seal_rss_mib = rss_of(&out)?;
+    let bundle = dir.join("bench.dfb");
+
+    eprintln!("[bench] {gib:.2} GiB: age -d | sha256sum");
+    let (age_sha, _) = timed(sh(&format!(
+        "age -d -i '{}' '{}' | sha256sum > /dev/null",
+        keys.identity.display(),
+        bundle.display()
+    )))?;
+    eprintln!("[bench] {gib:.2} GiB: full verify");
+    let mut c = Command::new(&me);
+    c.arg("--child-verify").arg(&dir);
+    let (verify, out) = timed(c)?;
+    let verify_rss_mib = rss_of(&out)?;
+    if std::env::var_os("DESKFERRY_BENCH_KEEP").is_none() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    Ok(Row { gib, seal, tar_age, tar_age_file, verify, age_sha, seal_rss_mib, verify_rss_mib })
+}
+
+fn vm_hwm_kib() -> Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).context("no VmHWM")?;
+    Ok(line.split_whitespace().nth(1).context("VmHWM value")?.parse()?)
+}
+
+fn child_seal(dir: &Path, src: &Path) -> Result<()> {
+    let t0 = Instant::now();
+    let created = chrono::Utc::now();
+    let meta = BundleMeta::new("bench-1", "dataset", "bench.example", created);
+    let mut w = BundleWriter::create(&dir.join("work"), meta)?;
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(src)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    files.sort();
+    for (i, f) in files.iter().enumerate() {
+        let blob = w.add_blob(&mut File::open(f)?)?;
+        w.append(&Attachment {
+            id: (i + 1).to_string(),
+            ticket_id: Some("1".into()),
+            comment_id: None,
+            article_id: None,
+            file_name: f.file_name().unwrap().to_string_lossy().into_owned(),
+            content_type: Some("application/octet-stream".into()),
+            size: Some(blob.size as i64),
+            sha256: Some(blob.sha256),
+            inline: false,
+            state: AttachmentState::Stored,
+            error: None,
+            raw: "{}".into(),
+        })?;
+    }
+    for i in 0..TICKETS {
+        w.append(&Ticket {
+            id: (i + 1).to_string(),
+            number: None,
+            subject: Some(format!("ticket {i} about something")),
+            status: TicketStatus::Open,
+            status_raw: Some("open".into()),
+            priority: None,
+            priority_raw: None,
+            ticket_type: None,
+            channel: Some("email".into()),
+            requester_id: Some((i % 977).to_string()),
+            submitter_id: None,
+            assignee_id: None,
+            group_id: None,
+            organization_id: None,
+            cc_ids: vec![],
+            follower_ids: vec![],
+            tags: vec!["a".into(), "b".into()],
+            custom_fields: vec![],
+            created_at: Some(created),
+            updated_at: Some(created),
+            solved_at: None,
+            due_at: None,
+            is_deleted: false,
+            is_spam: false,
+            raw: format!("{{\"id\":{i}}}"),
+        })?;
+    }
+    let recipients = Recipients::from_file(&dir.join("keys/recipient.txt"))?;
+    let signer = SigningKey::from_file(&dir.join("keys/sign.key"))?;
+    let staged = t0.elapsed();
+    let t = Instant::now();
+    w.seal(&dir.join("bench.dfb"), &recipients, &signer)?;
+    println!("SEAL_SECS={}", t.elapsed().as_secs_f64());
+    println!("STAGE_SECS={}", staged.as_secs_f64());
+    println!("VmHWM_KiB={}", vm_hwm_kib()?);
+    Ok(())
+}
+
+fn child_verify(dir: &Path) -> Result<()> {
+    let signer = SignerKey::from_file(&dir.join("keys/sign.pub"))?;
+    let ids = Identities::from_file(&dir.join("keys/identity.txt"))?;
+    let r = BundleReader::open(&dir.join("bench.dfb"), &signer, &ids, &VerifyOptions::default())
+        .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.detail))?;
+    assert!(!r.entries().is_empty());
+    println!("VmHWM_KiB={}", vm_hwm_kib()?);
+    Ok(())
+}

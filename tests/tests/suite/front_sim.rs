@@ -1,0 +1,966 @@
+//! The simulated Front Core API: every endpoint over real HTTP on 127.0.0.1, every answer and
+//! every request body checked against `shared/specs/front/core-api.json` by
+//! `tests/interop/openapi_validate.py` (openapi-core).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use deskferry_fixtures::sim::SimOptions;
+use deskferry_fixtures::sim::front::{
+    self, FrontConfig, FrontPlan, FrontSeed, FrontServer, SeedTeammate,
+};
+use reqwest::Method;
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+
+/// One answer as the test sees it.
+struct Ans {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    bytes: Vec<u8>,
+    json: Value,
+}
+
+impl Ans {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A client that records every exchange for the OpenAPI validator.
+struct Rec {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    exchanges: Vec<Value>,
+}
+
+impl Rec {
+    fn new(server: &FrontServer) -> Self {
+        Rec {
+            http: reqwest::Client::new(),
+            base: server.running.url(),
+            token: server.state.token().to_string(),
+            exchanges: Vec::new(),
+        }
+    }
+
+    /// `path` may be absolute (a `_pagination.next` link) or start with `/`.
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) }
+    }
+
+    async fn finish(
+        &mut self,
+        method: &Method,
+        url: &str,
+        resp: reqwest::Response,
+        req: Option<Value>,
+        note: &str,
+    ) -> Ans {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("read body").to_vec();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let parsed = reqwest::Url::parse(url).expect("url");
+        self.exchanges.push(json!({
+            "method": method.as_str().to_lowercase(),
+            "path": parsed.path(),
+            "query": parsed.query(),
+            "status": status,
+            "response_content_type": headers.get("content-type").and_then(|v| v.to_str().ok()),
+            "response_body": String::from_utf8_lossy(&bytes),
+            "request_content_type": req.as_ref().map(|_| "application/json"),
+            "request_body": req,
+            "note": note,
+        }));
+        Ans { status, headers, bytes, json }
+    }
+
+    async fn call(&mut self, method: Method, path: &str, body: Option<Value>, note: &str) -> Ans {
+        let url = self.url(path);
+        let mut rb = self.http.request(method.clone(), &url).bearer_auth(&self.token);
+        if let Some(b) = &body {
+            rb = rb.json(b);
+        }
+        let resp = rb.send().await.expect("send");
+        self.finish(&method, &url, resp, body, note).await
+    }
+
+    async fn get(&mut self, path: &str) -> Ans {
+        self.call(Method::GET, path, None, "").await
+    }
+
+    /// Sends `form`; `equiv` is its JSON equivalent without the files, validated as the body.
+    async fn multipart(&mut self, path: &str, form: Form, equiv: Value, note: &str) -> Ans {
+        let url = self.url(path);
+        let resp = self
+            .http
+            .post(&url)
+            .bearer_auth(&self.token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("send");
+        self.finish(&Method::POST, &url, resp, Some(equiv), note).await
+    }
+
+    /// Follows `_pagination.next` to the end, returning every result.
+    async fn all(&mut self, path: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut next = Some(path.to_string());
+        while let Some(p) = next {
+            let a = self.get(&p).await;
+            assert_eq!(a.status, 200, "{p}: {}", a.json);
+            out.extend(a.json["_results"].as_array().cloned().unwrap_or_default());
+            next = a.json["_pagination"]["next"].as_str().map(str::to_string);
+        }
+        out
+    }
+}
+
+fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("DESKFERRY_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let p = root.join(".venv/bin/python");
+    assert!(p.exists(), "python venv missing: run tests/run");
+    p
+}
+
+/// Runs the validator over `exchanges`; panics with its report unless all validate.
+fn validate(exchanges: &[Value]) {
+    let report = run_validator(exchanges);
+    assert!(report.contains(&format!("validated {} responses", exchanges.len())), "{report}");
+}
+
+/// Front's OpenAPI file: `$DESKFERRY_SPECS/front/core-api.json`, else the shared specs folder
+/// next to the checkout (`../shared/specs`), else one inside it (`specs/`).
+fn front_spec(root: &std::path::Path) -> PathBuf {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(dir) = std::env::var_os("DESKFERRY_SPECS") {
+        candidates.push(PathBuf::from(dir).join("front/core-api.json"));
+    }
+    candidates.push(root.join("../shared/specs/front/core-api.json"));
+    candidates.push(root.join("specs/front/core-api.json"));
+    candidates.iter().find(|p| p.exists()).cloned().unwrap_or_else(|| {
+        panic!("Front OpenAPI spec not found in {candidates:?}; set DESKFERRY_SPECS")
+    })
+}
+
+fn run_validator(exchanges: &[Value]) -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("exchanges.jsonl");
+    let text: String = exchanges.iter().map(|e| format!("{e}\n")).collect();
+    std::fs::write(&file, text).expect("write exchanges");
+    let out = std::process::Command::new(python())
+        .arg(root.join("tests/interop/openapi_validate.py"))
+        .arg("--spec")
+        .arg(front_spec(&root))
+        .arg("--exchanges")
+        .arg(&file)
+        .args(["--fix", "nullable-ref", "--fix", "null-described", "--error-shape", "front"])
+        .output()
+        .expect("run validator");
+    let report =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "OpenAPI validation failed:\n{report}");
+    report
+}
+
+fn seed() -> FrontSeed {
+    let mut s = FrontSeed::minimal();
+    s.teammates.push(SeedTeammate {
+        email: "Gone@Example.com".into(),
+        name: "Suspended Sue".into(),
+        is_admin: false,
+        is_blocked: true,
+    });
+    s
+}
+
+async fn start(config: FrontConfig, time_scale: f64) -> FrontServer {
+    let options = SimOptions { time_scale, seed: 7, ..SimOptions::default() };
+    front::start(&options, config, &seed(), 0).await.expect("start front sim")
+}
+
+fn import_body(external_id: &str, thread: &str, inbound: bool, created_at: i64) -> Value {
+    json!({
+        "sender": {"handle": "customer@example.org", "name": "Ünïcode Cüstomer"},
+        "to": ["support@example.com"],
+        "cc": ["boss@example.org"],
+        "subject": "Printer on fire 🔥",
+        "body": "<p>Help <b>now</b></p>",
+        "body_format": "html",
+        "external_id": external_id,
+        "created_at": created_at,
+        "type": "email",
+        "tags": ["vip", "two words"],
+        "metadata": {"thread_ref": thread, "is_inbound": inbound, "is_archived": false},
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_endpoint_answers_as_the_spec_says() {
+    // A long delay plus flush_imports makes "not visible yet" deterministic without timing.
+    let config = FrontConfig {
+        plan: FrontPlan::Custom(100_000),
+        processing_delay: Duration::from_secs(3600),
+        burst_per_second: None,
+        max_attachment_bytes: 1_000,
+        record_exchanges: true,
+        ..FrontConfig::default()
+    };
+    let server = start(config, 1.0).await;
+    let mut c = Rec::new(&server);
+
+    // Auth and unknown routes.
+    let a = c.http.get(c.url("/teammates")).send().await.unwrap();
+    assert_eq!(a.status(), 401);
+    let a = c.get("/no/such/route").await;
+    assert_eq!((a.status, a.json["_error"]["status"].as_u64()), (404, Some(404)));
+
+    // Teammates: read-only, seeded, alias lookup case-insensitive.
+    let tm = c.get("/teammates").await;
+    assert_eq!(tm.status, 200);
+    let teammates = tm.json["_results"].as_array().unwrap().clone();
+    assert_eq!(teammates.len(), 3);
+    let admin_id = teammates[0]["id"].as_str().unwrap().to_string();
+    let agent_id = teammates[1]["id"].as_str().unwrap().to_string();
+    assert!(admin_id.starts_with("tea_"));
+    assert_eq!(teammates[2]["is_blocked"], true);
+    let a = c.get(&format!("/teammates/{admin_id}")).await;
+    assert_eq!(a.json["email"], "admin@example.com");
+    let a = c.get("/teammates/alt:email:AGENT@example.com").await;
+    assert_eq!(a.json["id"], agent_id.as_str());
+    assert_eq!(c.get("/teammates/tea_nope").await.status, 404);
+    assert_eq!(
+        c.call(Method::POST, "/teammates", Some(json!({"email": "x@y.z"})), "no create")
+            .await
+            .status,
+        405
+    );
+
+    // Custom field definitions: list-only, pre-seeded.
+    for (path, name) in [
+        ("/contacts/custom_fields", "Plan"),
+        ("/accounts/custom_fields", "Tier"),
+        ("/conversations/custom_fields", "Priority"),
+    ] {
+        let a = c.get(path).await;
+        assert_eq!(a.json["_results"][0]["name"], name, "{path}");
+    }
+
+    // Inboxes.
+    let a = c.get("/inboxes").await;
+    let inbox_id = a.json["_results"][0]["id"].as_str().unwrap().to_string();
+    assert!(inbox_id.starts_with("inb_"));
+    let a = c
+        .call(
+            Method::POST,
+            "/inboxes",
+            Some(json!({"name": "Billing", "teammate_ids": [agent_id], "is_public": true})),
+            "",
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.json);
+    let billing_id = a.json["id"].as_str().unwrap().to_string();
+    assert_eq!(c.get(&format!("/inboxes/{billing_id}")).await.json["name"], "Billing");
+
+    // Tags.
+    let a = c
+        .call(Method::POST, "/tags", Some(json!({"name": "escalated", "highlight": "red"})), "")
+        .await;
+    assert_eq!(a.status, 201, "{}", a.json);
+    let tag_id = a.json["id"].as_str().unwrap().to_string();
+    assert!(tag_id.starts_with("tag_"));
+    assert_eq!(
+        c.call(Method::POST, "/tags", Some(json!({"name": "escalated"})), "duplicate").await.status,
+        409
+    );
+    assert_eq!(c.get(&format!("/tags/{tag_id}")).await.json["name"], "escalated");
+
+    // Contacts: handles unique, emails compared without case; custom fields must exist.
+    let a = c
+        .call(Method::POST, "/contacts", Some(json!({"name": "Cüstomer", "handles": [{"handle": "customer@example.org", "source": "email"}], "custom_fields": {"Plan": "pro"}})), "")
+        .await;
+    assert_eq!(a.status, 201, "{}", a.json);
+    let contact_id = a.json["id"].as_str().unwrap().to_string();
+    let a = c
+        .call(
+            Method::POST,
+            "/contacts",
+            Some(json!({"handles": [{"handle": "+15550100", "source": "phone"}]})),
+            "no name",
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.json);
+    let phone_contact = a.json["id"].as_str().unwrap().to_string();
+    let a = c
+        .call(
+            Method::POST,
+            "/contacts",
+            Some(json!({"handles": [{"handle": "CUSTOMER@example.org", "source": "email"}]})),
+            "case twin",
+        )
+        .await;
+    assert_eq!(a.status, 409);
+    assert_eq!(
+        c.call(Method::POST, "/contacts", Some(json!({"name": "x"})), "no handles").await.status,
+        400
+    );
+    let all = c.all("/contacts?limit=1").await;
+    assert_eq!(all.len(), 2);
+    assert_eq!(
+        c.get("/contacts/alt:email:Customer@Example.org").await.json["id"],
+        contact_id.as_str()
+    );
+    assert_eq!(c.get("/contacts/alt:phone:+15550100").await.json["id"], phone_contact.as_str());
+    let a = c
+        .call(
+            Method::PATCH,
+            &format!("/contacts/{contact_id}"),
+            Some(json!({"description": "VIP", "custom_fields": {"Plan": "enterprise"}})),
+            "",
+        )
+        .await;
+    assert_eq!(a.status, 204);
+    let a = c
+        .call(
+            Method::PATCH,
+            &format!("/contacts/{contact_id}"),
+            Some(json!({"custom_fields": {"Nope": 1}})),
+            "unknown field",
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    let a = c.get(&format!("/contacts/{contact_id}")).await;
+    assert_eq!(
+        (a.json["description"].as_str(), a.json["custom_fields"]["Plan"].as_str()),
+        (Some("VIP"), Some("enterprise"))
+    );
+
+    // Accounts.
+    let a = c.call(Method::POST, "/accounts", Some(json!({"name": "Acme", "domains": ["acme.test"], "external_id": "org-1", "custom_fields": {"Tier": "gold"}})), "").await;
+    assert_eq!(a.status, 201, "{}", a.json);
+    let account_id = a.json["id"].as_str().unwrap().to_string();
+    assert!(account_id.starts_with("acc_"));
+    assert_eq!(
+        c.call(
+            Method::POST,
+            "/accounts",
+            Some(json!({"name": "Acme 2", "external_id": "org-1"})),
+            "dup external_id"
+        )
+        .await
+        .status,
+        409
+    );
+    assert_eq!(c.get("/accounts/alt:external_id:org-1").await.json["id"], account_id.as_str());
+    let a = c
+        .call(
+            Method::PATCH,
+            &format!("/accounts/{account_id}"),
+            Some(json!({"description": "Roadrunner supplies"})),
+            "",
+        )
+        .await;
+    assert_eq!((a.status, a.json["description"].as_str()), (200, Some("Roadrunner supplies")));
+    let a = c
+        .call(
+            Method::POST,
+            &format!("/accounts/{account_id}/contacts"),
+            Some(json!({"contact_ids": [contact_id, "alt:phone:+15550100"]})),
+            "",
+        )
+        .await;
+    assert_eq!(a.status, 204);
+    assert_eq!(c.all(&format!("/accounts/{account_id}/contacts")).await.len(), 2);
+    assert_eq!(c.all("/accounts").await.len(), 1);
+    assert_eq!(c.get(&format!("/accounts/{account_id}")).await.json["external_id"], "org-1");
+
+    // Import, inbound, JSON: accepted, invisible until processed.
+    let a = c
+        .call(
+            Method::POST,
+            &format!("/inboxes/{inbox_id}/imported_messages"),
+            Some(import_body("src-1", "ticket-1", true, 1_500_000_000)),
+            "json import",
+        )
+        .await;
+    assert_eq!(a.status, 202, "{}", a.json);
+    assert_eq!(a.json["status"], "accepted");
+    let uid1 = a.json["message_uid"].as_str().unwrap().to_string();
+    assert_eq!(
+        c.get(&format!("/messages/alt:uid:{uid1}")).await.status,
+        404,
+        "visible before processing"
+    );
+    assert_eq!(c.all("/conversations").await.len(), 0);
+
+    // Outbound reply with an attachment, multipart, same thread, credited to a teammate.
+    let file = b"%PDF-1.4 fake \x00\xff bytes".to_vec();
+    let form = Form::new()
+        .text("sender[handle]", "agent@example.com")
+        .text("sender[author_id]", "alt:email:agent@example.com")
+        .text("to[0]", "customer@example.org")
+        .text("body", "Fixed. See attached.")
+        .text("external_id", "src-2")
+        .text("created_at", "1500000600")
+        .text("metadata[thread_ref]", "ticket-1")
+        .text("metadata[is_inbound]", "false")
+        .text("metadata[is_archived]", "true")
+        .part(
+            "attachments[0]",
+            Part::bytes(file.clone())
+                .file_name("répört (1).pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+    let equiv = json!({
+        "sender": {"handle": "agent@example.com", "author_id": "alt:email:agent@example.com"},
+        "to": ["customer@example.org"], "body": "Fixed. See attached.", "external_id": "src-2",
+        "created_at": 1_500_000_600, "metadata": {"thread_ref": "ticket-1", "is_inbound": false, "is_archived": true},
+    });
+    let a = c
+        .multipart(
+            &format!("/inboxes/{inbox_id}/imported_messages"),
+            form,
+            equiv,
+            "multipart import",
+        )
+        .await;
+    assert_eq!(a.status, 202, "{}", a.json);
+    let uid2 = a.json["message_uid"].as_str().unwrap().to_string();
+
+    // Same external_id again: 202 with the first uid, nothing new.
+    let a = c
+        .call(
+            Method::POST,
+            &format!("/inboxes/{inbox_id}/imported_messages"),
+            Some(import_body("src-1", "other-thread", true, 1_600_000_000)),
+            "dedupe",
+        )
+        .await;
+    assert_eq!((a.status, a.json["message_uid"].as_str()), (202, Some(uid1.as_str())));
+
+    // Refusals at the door.
+    let mut bad = import_body("src-x", "t", true, 1);
+    bad["metadata"].as_object_mut().unwrap().remove("is_inbound");
+    assert_eq!(
+        c.call(
+            Method::POST,
+            &format!("/inboxes/{inbox_id}/imported_messages"),
+            Some(bad),
+            "no is_inbound"
+        )
+        .await
+        .status,
+        400
+    );
+    let mut bad = import_body("src-y", "t", true, 1);
+    bad["created_at"] = json!("2017-07-14T02:40:00Z");
+    assert_eq!(
+        c.http
+            .post(c.url(&format!("/inboxes/{inbox_id}/imported_messages")))
+            .bearer_auth(&c.token)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        c.call(
+            Method::POST,
+            "/inboxes/inb_nope/imported_messages",
+            Some(import_body("src-z", "t", true, 1)),
+            "unknown inbox"
+        )
+        .await
+        .status,
+        404
+    );
+    let big = Form::new()
+        .text("sender[handle]", "customer@example.org")
+        .text("to[0]", "support@example.com")
+        .text("body", "big")
+        .text("external_id", "src-big")
+        .text("created_at", "1500000000")
+        .text("metadata[is_inbound]", "true")
+        .part("attachments[0]", Part::bytes(vec![7u8; 1_001]).file_name("big.bin"));
+    let equiv = json!({"sender": {"handle": "customer@example.org"}, "to": ["support@example.com"], "body": "big", "external_id": "src-big", "created_at": 1_500_000_000, "metadata": {"is_inbound": true}});
+    assert_eq!(
+        c.multipart(&format!("/inboxes/{inbox_id}/imported_messages"), big, equiv, "too large")
+            .await
+            .status,
+        413
+    );
+
+    let counters = server.state.counters();
+    assert_eq!(
+        (counters.imports_accepted, counters.imports_deduplicated, counters.imports_processed),
+        (2, 1, 0)
+    );
+    server.state.flush_imports();
+
+    // Now visible: one conversation with both messages, created_at honoured.
+    let m1 = c.get(&format!("/messages/alt:uid:{uid1}")).await;
+    assert_eq!(m1.status, 200, "{}", m1.json);
+    assert_eq!(m1.json["created_at"], 1_500_000_000);
+    assert!(m1.json.get("author").is_none());
+    let conv_id = m1.json["_links"]["related"]["conversation"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(conv_id.starts_with("cnv_"));
+    let m2 = c.get(&format!("/messages/alt:uid:{uid2}")).await;
+    assert_eq!(m2.json["author"]["id"], agent_id.as_str());
+    assert_eq!(m2.json["is_inbound"], false);
+    let att = m2.json["attachments"][0].clone();
+    assert_eq!(
+        (att["filename"].as_str(), att["size"].as_u64()),
+        (Some("répört (1).pdf"), Some(file.len() as u64))
+    );
+    let msg2_id = m2.json["id"].as_str().unwrap().to_string();
+    assert_eq!(c.get(&format!("/messages/{msg2_id}")).await.json["message_uid"], uid2.as_str());
+    let convs = c.all("/conversations?limit=1").await;
+    assert_eq!(convs.len(), 1);
+    let conv = c.get(&format!("/conversations/{conv_id}")).await;
+    assert_eq!(conv.json["status"], "archived", "the last import archived it");
+    assert_eq!(conv.json["subject"], "Printer on fire 🔥");
+    let tag_names: Vec<&str> =
+        conv.json["tags"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(tag_names, ["vip", "two words"]);
+    let msgs = c.all(&format!("/conversations/{conv_id}/messages?limit=1")).await;
+    let times: Vec<i64> = msgs.iter().filter_map(|m| m["created_at"].as_i64()).collect();
+    assert_eq!(times, [1_500_000_600, 1_500_000_000], "newest first");
+    assert_eq!(c.all(&format!("/inboxes/{inbox_id}/conversations")).await.len(), 1);
+    assert_eq!(
+        c.get(&format!("/conversations/{conv_id}/inboxes")).await.json["_results"][0]["id"],
+        inbox_id.as_str()
+    );
+
+    // Attachment bytes come back unchanged.
+    let fil = att["id"].as_str().unwrap().to_string();
+    let d = c.get(&format!("/download/{fil}")).await;
+    assert_eq!(
+        (d.status, d.bytes.as_slice(), d.header("content-type")),
+        (200, file.as_slice(), Some("application/pdf"))
+    );
+    assert_eq!(c.get(&format!("/messages/{msg2_id}/download/{fil}")).await.bytes, file);
+
+    // Threading by conversation_id.
+    let mut body = import_body("src-3", "ignored-ref", true, 1_500_001_000);
+    body["conversation_id"] = json!(conv_id);
+    body["assignee_id"] = json!(admin_id);
+    body["metadata"]["is_archived"] = json!(false);
+    let a = c
+        .call(
+            Method::POST,
+            &format!("/inboxes/{inbox_id}/imported_messages"),
+            Some(body),
+            "conversation_id",
+        )
+        .await;
+    assert_eq!(a.status, 202);
+    server.state.flush_imports();
+    assert_eq!(c.all(&format!("/conversations/{conv_id}/messages")).await.len(), 3);
+    let conv = c.get(&format!("/conversations/{conv_id}")).await;
+    assert_eq!(
+        (conv.json["status"].as_str(), conv.json["assignee"]["id"].as_str()),
+        (Some("assigned"), Some(admin_id.as_str()))
+    );
+
+    // Comments: JSON and multipart; dated now, author by alias or the token owner.
+    let a = c.call(Method::POST, &format!("/conversations/{conv_id}/comments"), Some(json!({"author_id": "alt:email:agent@example.com", "body": "Internal: **check** warranty"})), "").await;
+    assert_eq!(a.status, 201, "{}", a.json);
+    assert_eq!(a.json["author"]["id"], agent_id.as_str());
+    assert!(a.json["posted_at"].as_f64().unwrap() > 1_700_000_000.0);
+    let com_id = a.json["id"].as_str().unwrap().to_string();
+    assert!(com_id.starts_with("com_"));
+    let note = b"note bytes".to_vec();
+    let form = Form::new().text("body", "with file").part(
+        "attachments[]",
+        Part::bytes(note.clone()).file_name("note.txt").mime_str("text/plain").unwrap(),
+    );
+    let a = c
+        .multipart(
+            &format!("/conversations/{conv_id}/comments"),
+            form,
+            json!({"body": "with file"}),
+            "multipart comment",
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.json);
+    assert_eq!(a.json["author"]["id"], admin_id.as_str(), "token owner");
+    let com2 = a.json["id"].as_str().unwrap().to_string();
+    let note_fil = a.json["attachments"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(c.get(&format!("/download/{note_fil}")).await.bytes, note);
+    assert_eq!(c.get(&format!("/comments/{com2}/download/{note_fil}")).await.bytes, note);
+    assert_eq!(c.get(&format!("/comments/{com_id}/download/{note_fil}")).await.status, 404);
+    assert_eq!(
+        c.get(&format!("/conversations/{conv_id}/comments")).await.json["_results"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        c.get(&format!("/comments/{com_id}")).await.json["body"],
+        "Internal: **check** warranty"
+    );
+    assert_eq!(
+        c.call(
+            Method::POST,
+            &format!("/conversations/{conv_id}/comments"),
+            Some(json!({"author_id": "alt:email:nobody@x.y", "body": "x"})),
+            "unknown author"
+        )
+        .await
+        .status,
+        400
+    );
+
+    // Conversation state.
+    let path = format!("/conversations/{conv_id}");
+    assert_eq!(c.call(Method::DELETE, &path, None, "not in trash").await.status, 400);
+    for (patch, shown) in [
+        (json!({"status": "open", "assignee_id": null}), "unassigned"),
+        (json!({"assignee_id": agent_id}), "assigned"),
+        (json!({"status": "archived"}), "archived"),
+        (json!({"status": "spam"}), "deleted"),
+        (json!({"status": "deleted", "custom_fields": {"Priority": "high"}}), "deleted"),
+    ] {
+        let a = c.call(Method::PATCH, &path, Some(patch.clone()), "").await;
+        assert_eq!(a.status, 204, "{patch}");
+        assert_eq!(c.get(&path).await.json["status"], shown, "{patch}");
+    }
+    assert_eq!(
+        c.call(Method::PATCH, &path, Some(json!({"status": "closed"})), "bad status").await.status,
+        400
+    );
+    assert_eq!(
+        c.call(
+            Method::PUT,
+            &format!("{path}/assignee"),
+            Some(json!({"assignee_id": admin_id})),
+            ""
+        )
+        .await
+        .status,
+        204
+    );
+    assert_eq!(
+        c.call(Method::POST, &format!("{path}/tags"), Some(json!({"tag_ids": [tag_id]})), "")
+            .await
+            .status,
+        204
+    );
+    assert_eq!(c.get(&path).await.json["tags"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        c.call(Method::DELETE, &format!("{path}/tags"), Some(json!({"tag_ids": [tag_id]})), "")
+            .await
+            .status,
+        204
+    );
+    let conv = c.get(&path).await;
+    assert_eq!(conv.json["tags"].as_array().unwrap().len(), 2);
+    assert_eq!(conv.json["custom_fields"]["Priority"], "high");
+    assert_eq!(conv.json["assignee"]["id"], admin_id.as_str());
+    assert_eq!(c.all("/tags").await.len(), 3);
+
+    // Inbound sender became a contact only if unknown (it was created above).
+    assert_eq!(c.all("/contacts").await.len(), 2);
+
+    // Deletes free what they held (rollback helpers rely on it).
+    assert_eq!(c.call(Method::DELETE, &format!("/tags/{tag_id}"), None, "").await.status, 204);
+    assert_eq!(c.get(&format!("/tags/{tag_id}")).await.status, 404);
+    assert_eq!(c.all("/tags").await.len(), 2);
+    assert_eq!(
+        c.call(Method::DELETE, &format!("/contacts/{phone_contact}"), None, "").await.status,
+        204
+    );
+    assert_eq!(c.get("/contacts/alt:phone:+15550100").await.status, 404);
+    let again = c
+        .call(
+            Method::POST,
+            "/contacts",
+            Some(json!({"handles": [{"handle": "+15550100", "source": "phone"}]})),
+            "handle reused",
+        )
+        .await;
+    assert_eq!(again.status, 201);
+    assert_ne!(again.json["id"], phone_contact.as_str());
+    assert_eq!(
+        c.call(Method::DELETE, "/accounts/alt:external_id:org-1", None, "").await.status,
+        204
+    );
+    assert_eq!(c.get(&format!("/accounts/{account_id}")).await.status, 404);
+    assert!(c.all("/accounts").await.is_empty());
+
+    // Trash, then delete for good.
+    assert_eq!(c.call(Method::DELETE, &path, None, "").await.status, 204);
+    assert_eq!(c.get(&path).await.status, 404);
+    assert_eq!(c.get(&format!("/messages/alt:uid:{uid1}")).await.status, 404);
+    assert!(c.all("/conversations").await.is_empty());
+
+    validate(&c.exchanges);
+
+    // The facade's own record (as a loader test would use it): multipart bodies arrive as
+    // string-leaved JSON and are typed by the validator from the operation's schema.
+    let recorded = server.state.exchanges();
+    assert_eq!(
+        recorded.len(),
+        c.exchanges.len() + 2,
+        "plus the two raw requests the client did not record"
+    );
+    let multipart = recorded
+        .iter()
+        .filter(|e| {
+            e["request_content_type"].as_str().is_some_and(|t| t.starts_with("multipart/"))
+                && e["status"] == 202
+        })
+        .count();
+    assert_eq!(multipart, 1);
+    validate(&recorded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_become_visible_after_the_processing_delay() {
+    let config =
+        FrontConfig { processing_delay: Duration::from_millis(200), ..FrontConfig::default() };
+    let server = start(config, 1.0).await;
+    let mut c = Rec::new(&server);
+    let inbox = c.get("/inboxes").await.json["_results"][0]["id"].as_str().unwrap().to_string();
+    let a = c
+        .call(
+            Method::POST,
+            &format!("/inboxes/{inbox}/imported_messages"),
+            Some(import_body("e-1", "t", true, 1_400_000_000)),
+            "",
+        )
+        .await;
+    let uid = a.json["message_uid"].as_str().unwrap().to_string();
+    // Poll as a loader would; the deadline only guards against a hang.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let found = loop {
+        let a = c.get(&format!("/messages/alt:uid:{uid}")).await;
+        if a.status == 200 {
+            break a;
+        }
+        assert_eq!(a.status, 404);
+        assert!(std::time::Instant::now() < deadline, "import never became visible");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(found.json["created_at"], 1_400_000_000);
+    validate(&c.exchanges);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_limit_answers_429_with_front_headers() {
+    let config = FrontConfig { plan: FrontPlan::Custom(3), ..FrontConfig::default() };
+    let server = start(config, 1.0).await;
+    let mut c = Rec::new(&server);
+    let first = c.get("/teammates").await;
+    assert_eq!(first.header("x-ratelimit-limit"), Some("3"));
+    assert_eq!(first.header("x-ratelimit-remaining"), Some("2"));
+    let reset: i64 = first.header("x-ratelimit-reset").unwrap().parse().unwrap();
+    assert!(reset >= chrono::Utc::now().timestamp() - 1);
+    // A window boundary can fall between requests; ten requests still must meet a refusal.
+    let mut refused = None;
+    for _ in 0..10 {
+        let a = c.get("/teammates").await;
+        if a.status == 429 {
+            refused = Some(a);
+            break;
+        }
+    }
+    let refused = refused.expect("no 429 under a limit of 3 per minute");
+    assert!(refused.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+    assert_eq!(refused.header("x-ratelimit-remaining"), Some("0"));
+    assert_eq!(refused.json["_error"]["status"], 429);
+    assert!(server.running.log.count_rate_limited() >= 1);
+    validate(&c.exchanges);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn burst_tier_limits_comments_per_conversation() {
+    // time_scale 0.001 stretches the one-second burst window to 1,000 s: no timing involved.
+    let config = FrontConfig {
+        plan: FrontPlan::Custom(10_000),
+        burst_per_second: Some(2),
+        ..FrontConfig::default()
+    };
+    let server = start(config, 0.001).await;
+    let mut c = Rec::new(&server);
+    let inbox = c.get("/inboxes").await.json["_results"][0]["id"].as_str().unwrap().to_string();
+    for (i, thread) in ["a", "b"].iter().enumerate() {
+        let a = c
+            .call(
+                Method::POST,
+                &format!("/inboxes/{inbox}/imported_messages"),
+                Some(import_body(&format!("b-{i}"), thread, true, 1_400_000_000)),
+                "",
+            )
+            .await;
+        assert_eq!(a.status, 202);
+    }
+    server.state.flush_imports();
+    let convs = c.all("/conversations").await;
+    assert_eq!(convs.len(), 2, "two thread_refs, two conversations");
+    let (one, two) = (
+        convs[0]["id"].as_str().unwrap().to_string(),
+        convs[1]["id"].as_str().unwrap().to_string(),
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            c.call(
+                Method::POST,
+                &format!("/conversations/{one}/comments"),
+                Some(json!({"body": "x"})),
+                ""
+            )
+            .await
+            .status,
+            201
+        );
+    }
+    let a = c
+        .call(
+            Method::POST,
+            &format!("/conversations/{one}/comments"),
+            Some(json!({"body": "x"})),
+            "burst",
+        )
+        .await;
+    assert_eq!((a.status, a.header("x-front-tier")), (429, Some("2")));
+    assert!(a.header("retry-after").is_some());
+    assert_ne!(a.header("x-ratelimit-remaining"), Some("0"), "the company bucket still has room");
+    assert_eq!(
+        c.call(
+            Method::POST,
+            &format!("/conversations/{two}/comments"),
+            Some(json!({"body": "x"})),
+            ""
+        )
+        .await
+        .status,
+        201
+    );
+    assert_eq!(server.state.counters().burst_limited, 1);
+    validate(&c.exchanges);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_seed_and_requests_give_the_same_bytes() {
+    let mut bodies = Vec::new();
+    for _ in 0..2 {
+        let config =
+            FrontConfig { processing_delay: Duration::from_secs(3600), ..FrontConfig::default() };
+        let server = start(config, 1.0).await;
+        let mut c = Rec::new(&server);
+        let inbox = c.get("/inboxes").await.json["_results"][0]["id"].as_str().unwrap().to_string();
+        c.call(
+            Method::POST,
+            "/contacts",
+            Some(json!({"handles": [{"handle": "customer@example.org", "source": "email"}]})),
+            "",
+        )
+        .await;
+        for i in 0..3 {
+            c.call(
+                Method::POST,
+                &format!("/inboxes/{inbox}/imported_messages"),
+                Some(import_body(&format!("d-{i}"), "t", true, 1_400_000_000 + i)),
+                "",
+            )
+            .await;
+        }
+        server.state.flush_imports();
+        let convs = c.get("/conversations").await;
+        let id = convs.json["_results"][0]["id"].as_str().unwrap().to_string();
+        let msgs = c.get(&format!("/conversations/{id}/messages")).await;
+        // Tags carry wall-clock creation times; everything else here derives from the requests.
+        let text = format!("{id}\n{}", String::from_utf8_lossy(&msgs.bytes));
+        bodies.push(text.replace(&c.base, "BASE"));
+    }
+    assert_eq!(bodies[0], bodies[1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dataset_decides_who_and_what_pre_exists() {
+    use deskferry_fixtures::dataset::{Dataset, Size};
+    use deskferry_format::model::UserKind;
+    let ds = Dataset::generate(1, Size::Tiny);
+    let seed = FrontSeed::from_records(&ds.users, &ds.groups, &ds.custom_fields);
+    let options = SimOptions { seed: 1, ..SimOptions::default() };
+    let server = front::start(&options, FrontConfig::default(), &seed, 0).await.expect("start");
+    let mut c = Rec::new(&server);
+
+    let agents: Vec<_> = ds.users.iter().filter(|u| u.kind == UserKind::Agent).collect();
+    let expected: Vec<&str> = agents
+        .iter()
+        .filter(|u| u.active && !u.is_deleted && u.email.as_deref().is_some_and(|e| !e.is_empty()))
+        .filter_map(|u| u.email.as_deref())
+        .collect();
+    let teammates = c.get("/teammates").await.json["_results"].as_array().unwrap().clone();
+    let mut got: Vec<&str> = teammates.iter().filter_map(|t| t["email"].as_str()).collect();
+    let mut want = expected.clone();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(got, want, "active agents with email become teammates");
+    let case = |name: &str| {
+        ds.case(name)
+            .next()
+            .map(|c| c.id.clone())
+            .unwrap_or_else(|| panic!("tiny lacks case {name}"))
+    };
+    let suspended = ds.user(&case("suspended_agent")).unwrap();
+    let deleted = ds.user(&case("deleted_agent")).unwrap();
+    let shown = |email: &Option<String>| {
+        teammates.iter().find(|t| t["email"].as_str() == email.as_deref()).cloned()
+    };
+    assert_eq!(
+        shown(&suspended.email).map(|t| t["is_blocked"].clone()),
+        Some(json!(true)),
+        "suspended agent is blocked"
+    );
+    assert!(shown(&deleted.email).is_none(), "deleted agent does not exist in Front");
+    assert_eq!(teammates[0]["is_blocked"], false, "the token owner can write comments");
+
+    let inboxes = c.get("/inboxes").await.json["_results"].as_array().unwrap().len();
+    assert_eq!(inboxes, ds.groups.iter().filter(|g| !g.is_deleted).count().max(1));
+    let ticket_fields = ds
+        .custom_fields
+        .iter()
+        .filter(|f| f.active && f.entity == deskferry_format::model::FieldEntity::Ticket)
+        .count();
+    assert_eq!(
+        c.get("/conversations/custom_fields").await.json["_results"].as_array().unwrap().len(),
+        ticket_fields
+    );
+    c.get("/contacts/custom_fields").await;
+    c.get("/accounts/custom_fields").await;
+    assert!(c.all("/conversations").await.is_empty(), "a load target starts without conversations");
+    validate(&c.exchanges);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_faults_speak_front_errors() {
+    let options = SimOptions { faults: "500=1".parse().unwrap(), seed: 3, ..SimOptions::default() };
+    let server = front::start(&options, FrontConfig::default(), &FrontSeed::minimal(), 0)
+        .await
+        .expect("start");
+    let mut c = Rec::new(&server);
+    let a = c.get("/teammates").await;
+    assert_eq!((a.status, a.json["_error"]["status"].as_u64()), (500, Some(500)));
+    assert_eq!(server.running.log.len(), 1);
+    validate(&c.exchanges);
+}
