@@ -148,7 +148,7 @@ pub(crate) fn berr<T>(code: ErrorCode, detail: impl Into<String>) -> Result<T, B
 #[derive(Debug, thiserror::Error)]
 pub enum FormatError {
     /// An I/O error on a path.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The file or directory.
         path: PathBuf,

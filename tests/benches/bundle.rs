@@ -11,6 +11,7 @@
 //! - verify ratio: time of BundleReader::open (all three tiers) ÷ time of
 //!   `age -d -i IDENTITY NAME.dfb | sha256sum` (target ≤ 1.3);
 //! - peak RSS (VmHWM) of the seal and verify processes (target ≤ 256 MiB, flat across sizes).
+//!
 //! Files go to DESKFERRY_BENCH_DIR (default: cargo's target tmp dir) and are removed afterwards.
 
 use std::fs::File;

@@ -2,6 +2,7 @@
 //! become content-addressed blobs; `seal()` turns it into `NAME.dfb` + sidecars.
 
 mod bag;
+mod minisig;
 mod parts;
 mod seal;
 mod sort;

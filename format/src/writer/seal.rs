@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::bag::{self, BagEntry, BlobFile, Source};
 use super::parts::{HashingWriter, write_parts};
 use super::sort::remove_runs;
-use super::{BundleWriter, SealedBundle};
+use super::{BundleWriter, SealedBundle, minisig};
 use crate::FORMAT_VERSION;
 use crate::error::{FormatError, io_err};
 use crate::keys::{Recipients, SCRYPT_WORK_FACTOR, SigningKey, key_id_hex};
@@ -95,7 +95,7 @@ pub(super) fn seal(
 
     let partial = sidecar(out, ".partial");
     let _ = fs::remove_file(&partial);
-    let (ct_sha, ct_size) = encrypt_tar(
+    let (ct_sha, ct_size, prehash) = encrypt_tar(
         &bag.entries,
         &meta.bundle_id,
         meta.created_at.timestamp().max(0) as u64,
@@ -133,7 +133,14 @@ pub(super) fn seal(
         format_version: FORMAT_VERSION,
         purge_after: rfc3339(&meta.purge_after),
     };
-    sign_file(out, &tc.to_line(), &meta.bundle_id, signer)?;
+    // The prehash was computed while the ciphertext was written: no second read of the bundle.
+    let sig_text = minisig::signature_text(
+        &prehash,
+        &tc.to_line(),
+        &format!("deskferry bundle {}", meta.bundle_id),
+        signer,
+    )?;
+    write_atomic(&sig_path, sig_text.as_bytes())?;
 
     fs::remove_dir_all(&work).map_err(io_err(&work))?;
     Ok(SealedBundle {
@@ -309,14 +316,15 @@ pub(crate) fn encryptor(recipients: &Recipients) -> Result<age::Encryptor, Forma
 }
 
 /// Tar on one thread, age on this one, hashing and writing the ciphertext on a third, joined by
-/// bounded channels of 1 MiB buffers; returns the ciphertext's SHA-256 and size.
+/// bounded channels of 1 MiB buffers; returns the ciphertext's SHA-256, size and BLAKE2b-512
+/// (minisign's prehash).
 fn encrypt_tar(
     entries: &[BagEntry],
     top: &str,
     mtime: u64,
     partial: &Path,
     recipients: &Recipients,
-) -> Result<(String, u64), FormatError> {
+) -> Result<(String, u64, Vec<u8>), FormatError> {
     let enc = encryptor(recipients)?;
     let file = OpenOptions::new()
         .write(true)
@@ -331,15 +339,17 @@ fn encrypt_tar(
     let result = thread::scope(|s| {
         let producer =
             s.spawn(move || produce_tar(entries, top, mtime, ChannelWriter::new(tx, tfree_rx)));
-        let writer = s.spawn(move || -> io::Result<(String, u64, File)> {
+        let writer = s.spawn(move || -> io::Result<(String, u64, Vec<u8>, File)> {
             let mut hw = HashingWriter::new(BufWriter::with_capacity(CHUNK, file));
+            let mut prehash = minisig::prehasher();
             for buf in crx.iter() {
                 hw.write_all(&buf)?;
+                prehash.update(&buf);
                 let _ = cfree_tx.try_send(buf);
             }
             let (bw, sha, size) = hw.finish();
             let file = bw.into_inner().map_err(|e| e.into_error())?;
-            Ok((sha, size, file))
+            Ok((sha, size, prehash.finalize().as_bytes().to_vec(), file))
         });
         let encrypted = (|| -> io::Result<()> {
             let mut sw = enc.wrap_output(ChannelWriter::new(ctx, cfree_rx))?;
@@ -364,9 +374,9 @@ fn encrypt_tar(
         Ok(written)
     });
     match result {
-        Ok((sha, size, file)) => {
+        Ok((sha, size, prehash, file)) => {
             file.sync_all().map_err(io_err(partial))?;
-            Ok((sha, size))
+            Ok((sha, size, prehash))
         }
         Err(e) => {
             let _ = fs::remove_file(partial);

@@ -39,43 +39,12 @@ fn remove_stale(tmp: &Path) {
     }
 }
 
-/// The `deskferry-bundle` binary, built once (a no-op when `tests/run` built the workspace).
+/// The `deskferry-bundle` binary (`tests/run` builds every binary before the suite).
 pub fn bundle_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(p) = std::env::var_os("DESKFERRY_BUNDLE_BIN") {
-            return PathBuf::from(p);
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .args([
-                "build",
-                "-q",
-                "-p",
-                "deskferry-format",
-                "--bin",
-                "deskferry-bundle",
-                "--message-format=json",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .expect("running cargo build for deskferry-bundle");
-        assert!(
-            out.status.success(),
-            "cargo build failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let exe = stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter(|v| {
-                v["reason"] == "compiler-artifact" && v["target"]["name"] == "deskferry-bundle"
-            })
-            .find_map(|v| v["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported no deskferry-bundle executable");
-        assert!(exe.is_file(), "{} missing", exe.display());
-        exe
+    BIN.get_or_init(|| match std::env::var_os("DESKFERRY_BUNDLE_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => deskferry_tests::workspace_bin("deskferry-bundle"),
     })
 }
 

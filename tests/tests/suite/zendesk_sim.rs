@@ -313,17 +313,9 @@ async fn every_endpoint_conforms_to_zendesks_openapi() {
     sim.stop().await.unwrap();
 }
 
-/// The `serve` binary next to this test binary (tests/run builds every target first).
+/// The `deskferry-sim` binary next to this test binary.
 fn sim_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(Path::parent).unwrap();
-    let bin = dir.join("deskferry-sim");
-    assert!(
-        bin.exists(),
-        "{} missing: build it (cargo build -p deskferry-fixtures --bin deskferry-sim; tests/run does)",
-        bin.display()
-    );
-    bin
+    deskferry_tests::workspace_bin("deskferry-sim")
 }
 
 fn free_port() -> u16 {
