@@ -249,6 +249,31 @@ fn passphrase_bundle_round_trips() {
     assert_eq!(e.code, ErrorCode::B020);
 }
 
+/// A hostile header asking for an enormous scrypt work factor is refused before any scrypt work
+/// is done (B034), even when the bundle is otherwise correctly signed.
+#[test]
+fn excessive_scrypt_work_factor_is_refused() {
+    let k = keys();
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = BundleWriter::create(&dir.path().join("w"), meta("scrypt")).unwrap();
+    w.append(&group(1)).unwrap();
+    let rec = Recipients::passphrase(SecretString::from("correct horse".to_string()));
+    let s = w.seal(&dir.path().join("p.dfb"), &rec, &k.signing).unwrap();
+    // The stanza line is `-> scrypt <salt> <log2 N>`; claim 2^40 instead.
+    let mut c = std::fs::read(&s.bundle).unwrap();
+    let line = c.windows(10).position(|x| x == b"-> scrypt ").unwrap();
+    let end = line + c[line..].iter().position(|&b| b == b'\n').unwrap();
+    let space = line + c[line..end].iter().rposition(|&b| b == b' ').unwrap();
+    c.splice(space + 1..end, b"40".iter().copied());
+    std::fs::write(&s.bundle, &c).unwrap();
+    deskferry_format::writer::resign(&s.bundle, s.envelope.clone(), &k.signing).unwrap();
+    let ids = Identities::passphrase(SecretString::from("correct horse".to_string()));
+    // Were the limit missing, this would run scrypt at 2^40 (hours) instead of failing at once.
+    let e =
+        BundleReader::open(&s.bundle, &k.signer, &ids, &VerifyOptions::default()).err().unwrap();
+    assert_eq!(e.code, ErrorCode::B034, "{e}");
+}
+
 #[test]
 fn ssh_and_several_recipients_round_trip() {
     let k = keys();
