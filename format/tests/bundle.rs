@@ -279,23 +279,29 @@ fn ssh_and_several_recipients_round_trip() {
     let k = keys();
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("id_ed25519");
-    let st = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&key)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let rsa = dir.path().join("id_rsa");
+    for (path, kind, bits) in [(&key, "ed25519", "256"), (&rsa, "rsa", "2048")] {
+        let st = Command::new("ssh-keygen")
+            .args(["-q", "-t", kind, "-b", bits, "-N", "", "-f"])
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
     let rec = Recipients::from_files(&[
         k.paths.recipient.clone(),
         PathBuf::from(format!("{}.pub", key.display())),
+        PathBuf::from(format!("{}.pub", rsa.display())),
     ])
     .unwrap();
-    assert_eq!(rec.len(), 2);
+    assert_eq!(rec.len(), 3);
     let mut w = BundleWriter::create(&dir.path().join("w"), meta("ssh")).unwrap();
     w.append(&group(1)).unwrap();
     let s = w.seal(&dir.path().join("s.dfb"), &rec, &k.signing).unwrap();
-    let ssh_ids = Identities::from_file(&key).unwrap();
-    BundleReader::open(&s.bundle, &k.signer, &ssh_ids, &VerifyOptions::default()).unwrap();
+    for private in [&key, &rsa] {
+        let ssh_ids = Identities::from_file(private).unwrap();
+        BundleReader::open(&s.bundle, &k.signer, &ssh_ids, &VerifyOptions::default()).unwrap();
+    }
     BundleReader::open(&s.bundle, &k.signer, &k.identities, &VerifyOptions::default()).unwrap();
 }
 
