@@ -172,6 +172,20 @@ async fn every_endpoint_conforms_to_zendesks_openapi() {
     c.get("/api/v2/groups?exclude_deleted=true").await;
     c.get(&format!("/api/v2/groups/{}", ds.groups[0].id)).await;
     c.get("/api/v2/ticket_fields.json").await;
+    // Every ticket's form and custom status exist.
+    let forms = c.get("/api/v2/ticket_forms").await;
+    let statuses = c.get("/api/v2/custom_statuses").await;
+    let form_ids: Vec<&serde_json::Value> =
+        forms.json["ticket_forms"].as_array().unwrap().iter().map(|f| &f["id"]).collect();
+    let status_ids: Vec<&serde_json::Value> =
+        statuses.json["custom_statuses"].as_array().unwrap().iter().map(|s| &s["id"]).collect();
+    let export = c.get("/api/v2/incremental/tickets/cursor?start_time=0").await;
+    for t in export.json["tickets"].as_array().unwrap() {
+        assert!(form_ids.contains(&&t["ticket_form_id"]), "ticket {} form", t["id"]);
+        if t["status"] != "deleted" {
+            assert!(status_ids.contains(&&t["custom_status_id"]), "ticket {} status", t["id"]);
+        }
+    }
     c.get("/api/v2/user_fields").await;
     c.get("/api/v2/organization_fields").await;
     c.get("/api/v2/tags").await;
@@ -305,6 +319,8 @@ async fn every_endpoint_conforms_to_zendesks_openapi() {
         "/api/v2/deleted_users",
         "/api/v2/users/{user_id}/identities",
         "/api/v2/group_memberships",
+        "/api/v2/ticket_forms",
+        "/api/v2/custom_statuses",
         "/api/v2/help_center/articles/{article_id}/translations",
         "/api/v2/help_center/incremental/articles",
     ] {
