@@ -232,15 +232,22 @@ fn external_sort_with_tiny_budget_and_duplicates() {
     }
 }
 
+const PASSPHRASE: &str = "correct horse";
+
+/// A one-row bundle encrypted to [`PASSPHRASE`] (scrypt), sealed in `dir`.
+fn passphrase_bundle(dir: &Path, k: &Keys, id: &str) -> SealedBundle {
+    let mut w = BundleWriter::create(&dir.join("w"), meta(id)).unwrap();
+    w.append(&group(1)).unwrap();
+    let rec = Recipients::passphrase(SecretString::from(PASSPHRASE.to_string()));
+    w.seal(&dir.join("p.dfb"), &rec, &k.signing).unwrap()
+}
+
 #[test]
 fn passphrase_bundle_round_trips() {
     let k = keys();
     let dir = tempfile::tempdir().unwrap();
-    let mut w = BundleWriter::create(&dir.path().join("w"), meta("pass")).unwrap();
-    w.append(&group(1)).unwrap();
-    let rec = Recipients::passphrase(SecretString::from("correct horse".to_string()));
-    let s = w.seal(&dir.path().join("p.dfb"), &rec, &k.signing).unwrap();
-    let ids = Identities::passphrase(SecretString::from("correct horse".to_string()));
+    let s = passphrase_bundle(dir.path(), &k, "pass");
+    let ids = Identities::passphrase(SecretString::from(PASSPHRASE.to_string()));
     let r = BundleReader::open(&s.bundle, &k.signer, &ids, &VerifyOptions::default()).unwrap();
     assert_eq!(r.records::<Group>().unwrap().next().unwrap().unwrap(), group(1));
     let wrong = Identities::passphrase(SecretString::from("wrong".to_string()));
@@ -255,10 +262,7 @@ fn passphrase_bundle_round_trips() {
 fn excessive_scrypt_work_factor_is_refused() {
     let k = keys();
     let dir = tempfile::tempdir().unwrap();
-    let mut w = BundleWriter::create(&dir.path().join("w"), meta("scrypt")).unwrap();
-    w.append(&group(1)).unwrap();
-    let rec = Recipients::passphrase(SecretString::from("correct horse".to_string()));
-    let s = w.seal(&dir.path().join("p.dfb"), &rec, &k.signing).unwrap();
+    let s = passphrase_bundle(dir.path(), &k, "scrypt");
     // The stanza line is `-> scrypt <salt> <log2 N>`; claim 2^40 instead.
     let mut c = std::fs::read(&s.bundle).unwrap();
     let line = c.windows(10).position(|x| x == b"-> scrypt ").unwrap();
@@ -267,7 +271,7 @@ fn excessive_scrypt_work_factor_is_refused() {
     c.splice(space + 1..end, b"40".iter().copied());
     std::fs::write(&s.bundle, &c).unwrap();
     deskferry_format::writer::resign(&s.bundle, s.envelope.clone(), &k.signing).unwrap();
-    let ids = Identities::passphrase(SecretString::from("correct horse".to_string()));
+    let ids = Identities::passphrase(SecretString::from(PASSPHRASE.to_string()));
     // Were the limit missing, this would run scrypt at 2^40 (hours) instead of failing at once.
     let e =
         BundleReader::open(&s.bundle, &k.signer, &ids, &VerifyOptions::default()).err().unwrap();
