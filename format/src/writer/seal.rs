@@ -189,18 +189,28 @@ pub fn sign_file(
     bundle_id: &str,
     signer: &SigningKey,
 ) -> Result<(), FormatError> {
-    let f = File::open(bundle).map_err(io_err(bundle))?;
-    let sig = minisign::sign(
-        Some(&signer.pk),
-        &signer.sk,
-        io::BufReader::with_capacity(CHUNK, f),
-        Some(trusted_comment),
-        Some(&format!("deskferry bundle {bundle_id}")),
-    )
-    .map_err(|e| FormatError::Sign(e.to_string()))?;
+    // The same signing path as seal, here with the prehash from one read of the file.
+    let mut f = File::open(bundle).map_err(io_err(bundle))?;
+    let mut prehash = minisig::prehasher();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = match io::Read::read(&mut f, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io_err(bundle)(e)),
+        };
+        prehash.update(&buf[..n]);
+    }
+    let text = minisig::signature_text(
+        prehash.finalize().as_bytes(),
+        trusted_comment,
+        &format!("deskferry bundle {bundle_id}"),
+        signer,
+    )?;
     let sig_path = signature_path(bundle);
     let _ = fs::remove_file(&sig_path);
-    write_atomic(&sig_path, sig.to_string().as_bytes())
+    write_atomic(&sig_path, text.as_bytes())
 }
 
 fn list_blobs(root: &Path) -> Result<Vec<BlobFile>, FormatError> {
