@@ -2,6 +2,14 @@
 
 mod bundle_codes;
 mod bundle_interop;
+mod extract_resume;
+mod extract_rt;
+mod extract_zendesk;
 mod front_sim;
+mod http_client;
+mod load_front;
+mod load_gate;
+mod load_resume;
+mod load_rt;
 mod rt;
 mod zendesk_sim;

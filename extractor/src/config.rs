@@ -1,0 +1,1 @@
+//! The source file (stub; being written).

@@ -1,0 +1,1 @@
+//! Front: HTTP client and wire types (read side; the loader writes through them).

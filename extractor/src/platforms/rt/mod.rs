@@ -1,0 +1,1 @@
+//! rt source (stub; being written).

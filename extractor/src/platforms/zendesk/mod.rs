@@ -1,0 +1,1 @@
+//! zendesk source (stub; being written).

@@ -1,0 +1,1 @@
+//! Progress on a terminal or as plain lines (stub; being written).

@@ -1,0 +1,1 @@
+//! front target (stub; being written).

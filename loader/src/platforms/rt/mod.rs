@@ -1,0 +1,1 @@
+//! rt target (stub; being written).

@@ -1,0 +1,274 @@
+//! The `Target` trait each target platform implements, and the mapped records the loader core
+//! hands it. The core owns the ledger, the mapping, filters, ordering and reports; a target only
+//! turns one mapped record into API calls and reads records back for reconciliation.
+
+use std::future::Future;
+
+use bytes::Bytes;
+use deskferry_format::{Comment, KbItem, Organization, Ticket, Timestamp, User};
+
+use crate::error::WriteError;
+
+/// What a target can and cannot do; every `false` / limit is listed in the report.
+#[derive(Debug, Clone, Default)]
+pub struct Capabilities {
+    /// Has a knowledge base this tool loads.
+    pub knowledge_base: bool,
+    /// Keeps the original time of public messages.
+    pub message_times: bool,
+    /// Keeps the original time of private notes.
+    pub note_times: bool,
+    /// Can create agents (else unmatched agents go to the default agent).
+    pub create_agents: bool,
+    /// Can create groups / inboxes / queues (else they must pre-exist and be mapped).
+    pub create_groups: bool,
+    /// Can create custom field definitions (else unmapped fields go into a private note).
+    pub create_fields: bool,
+    /// Largest attachment the target accepts, in bytes.
+    pub max_attachment_bytes: Option<u64>,
+    /// Most attachments on one message (more are split over several messages).
+    pub max_attachments_per_message: Option<usize>,
+    /// Every documented limit in words, shown in plan output and report.html.
+    pub limits: Vec<String>,
+}
+
+/// An agent that exists at the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetAgent {
+    /// Target id.
+    pub id: String,
+    /// Email (matched case-insensitively).
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Can be assigned / author messages.
+    pub active: bool,
+}
+
+/// A group / inbox / queue / team that exists at the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroup {
+    /// Target id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+/// A custom field definition that exists at the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetField {
+    /// Target id.
+    pub id: String,
+    /// Name as shown (mapping matches source field titles or keys against it).
+    pub name: String,
+    /// Target type (`string`, `enum`, `boolean`, …).
+    pub field_type: String,
+    /// Allowed values for enums.
+    pub options: Vec<String>,
+}
+
+/// The live target, read once by `plan` and by `run` before writing.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    /// Agents / teammates.
+    pub agents: Vec<TargetAgent>,
+    /// Groups / inboxes / queues.
+    pub groups: Vec<TargetGroup>,
+    /// Ticket (conversation) custom fields.
+    pub ticket_fields: Vec<TargetField>,
+    /// Status values the target accepts (its own words).
+    pub statuses: Vec<String>,
+}
+
+/// Who wrote a message, resolved by the mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    /// Target id when the author exists at the target (agent matched, or user already loaded).
+    pub target_id: Option<String>,
+    /// Email as in the bundle, if any.
+    pub email: Option<String>,
+    /// Name as in the bundle, if any.
+    pub name: Option<String>,
+    /// Agent (else end user / contact).
+    pub is_agent: bool,
+    /// The source author could not be matched and the default agent stands in.
+    pub defaulted: bool,
+}
+
+/// A user after mapping.
+#[derive(Debug, Clone)]
+pub struct MappedUser {
+    /// The bundle row.
+    pub user: User,
+    /// Target organization id (already loaded), if any.
+    pub organization: Option<String>,
+    /// For agents: the matched target agent (agents are matched, never created, unless the
+    /// target can create them).
+    pub matched_agent: Option<String>,
+}
+
+/// A ticket after mapping, with target ids resolved.
+#[derive(Debug, Clone)]
+pub struct MappedTicket {
+    /// The bundle row (subject, times, raw).
+    pub ticket: Ticket,
+    /// Subject to write (old id prefix applied when the mapping asks).
+    pub subject: String,
+    /// Tags to write (bundle tags, status-as-tag, the migration tag, the demo tag).
+    pub tags: Vec<String>,
+    /// Target status value.
+    pub status: Option<String>,
+    /// Target priority value.
+    pub priority: Option<String>,
+    /// Target group / inbox / queue id.
+    pub group: Option<String>,
+    /// Assignee (target agent id).
+    pub assignee: Option<String>,
+    /// Requester.
+    pub requester: Author,
+    /// Custom field values the target has fields for: (target field id or name, value).
+    pub fields: Vec<(String, String)>,
+    /// Custom fields without a target field, as (title, value), written into a private note.
+    pub note_fields: Vec<(String, String)>,
+    /// Stable external id to give the target where it keeps one (dedupe on re-run).
+    pub external_id: String,
+}
+
+/// One attachment's bytes, read from the bundle (hash already checked by the reader).
+#[derive(Debug, Clone)]
+pub struct AttachmentData {
+    /// Source attachment id.
+    pub id: String,
+    /// File name as in the bundle (targets sanitize what they must, and say so).
+    pub file_name: String,
+    /// MIME type.
+    pub content_type: Option<String>,
+    /// SHA-256 of the bytes.
+    pub sha256: String,
+    /// Inline image in the source.
+    pub inline: bool,
+    /// The bytes.
+    pub bytes: Bytes,
+}
+
+/// A comment after mapping.
+#[derive(Debug, Clone)]
+pub struct MappedComment {
+    /// The bundle row.
+    pub comment: Comment,
+    /// Author.
+    pub author: Author,
+    /// Body to write (HTML; the unmatched author's name prepended when the mapping asks).
+    pub body_html: String,
+    /// Public reply (else private note).
+    pub public: bool,
+    /// Original time.
+    pub created_at: Option<Timestamp>,
+    /// Attachments to upload (empty when the mapping skips attachments).
+    pub attachments: Vec<AttachmentData>,
+    /// Stable external id (dedupe on re-run).
+    pub external_id: String,
+}
+
+/// What happened to one record at the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// Created or updated; the target id.
+    Migrated(String),
+    /// Already there (matched agent, external id found); the target id.
+    Matched(String),
+    /// Deliberately not written; the reason is reported.
+    Skipped(String),
+}
+
+/// A comment as read back from the target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadComment {
+    /// Target id.
+    pub id: String,
+    /// External id if the target keeps it.
+    pub external_id: Option<String>,
+    /// Author's email (or target id when the target has no email for it).
+    pub author: Option<String>,
+    /// Public (else private note).
+    pub public: bool,
+    /// Time the target reports.
+    pub created_at: Option<Timestamp>,
+    /// Attachments: (file name, SHA-256 of the downloaded bytes, size).
+    pub attachments: Vec<(String, String, u64)>,
+}
+
+/// A ticket as read back from the target, for reconciliation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadTicket {
+    /// Target id.
+    pub id: String,
+    /// Subject.
+    pub subject: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Status in the target's words.
+    pub status: Option<String>,
+    /// Messages and notes in the target's order.
+    pub comments: Vec<ReadComment>,
+}
+
+/// A target helpdesk. Every write must be safe to repeat after a crash: the core records an
+/// intent in the ledger before calling `write_*`, and on a re-run asks `find_*` whether the
+/// earlier attempt reached the target before writing again.
+pub trait Target: Send + Sync {
+    /// Platform name (`front`, `rt`).
+    fn platform(&self) -> &'static str;
+    /// Limits and abilities.
+    fn capabilities(&self) -> Capabilities;
+    /// Reads agents, groups, fields and statuses (plan and run).
+    fn inventory(&self) -> impl Future<Output = Result<Inventory, WriteError>> + Send;
+
+    /// Creates or updates an organization; `prior` is the target id from the ledger.
+    fn write_organization(
+        &self,
+        org: &Organization,
+        prior: Option<&str>,
+    ) -> impl Future<Output = Result<Written, WriteError>> + Send;
+    /// Creates or updates a user (contact); agents are matched per the mapping.
+    fn write_user(
+        &self,
+        user: &MappedUser,
+        prior: Option<&str>,
+    ) -> impl Future<Output = Result<Written, WriteError>> + Send;
+    /// Creates or updates a ticket together with the comments not yet migrated (in order);
+    /// targets that create a conversation by importing its first message need them together.
+    /// Returns the ticket's outcome and one outcome per comment given, in order.
+    fn write_ticket(
+        &self,
+        ticket: &MappedTicket,
+        prior: Option<&str>,
+        new_comments: &[MappedComment],
+    ) -> impl Future<Output = Result<(Written, Vec<Result<Written, WriteError>>), WriteError>> + Send;
+    /// A knowledge-base item (only when `capabilities().knowledge_base`).
+    fn write_kb_item(
+        &self,
+        item: &KbItem,
+        prior: Option<&str>,
+    ) -> impl Future<Output = Result<Written, WriteError>> + Send;
+    /// Applies a tombstone to a migrated record (delete, or close and tag where the target
+    /// cannot delete); `entity` is the bundle table name.
+    fn apply_tombstone(
+        &self,
+        entity: &str,
+        target_id: &str,
+    ) -> impl Future<Output = Result<Written, WriteError>> + Send;
+
+    /// After a crash between a write and its ledger commit: the ticket created for this
+    /// external id, if the earlier attempt reached the target.
+    fn find_ticket(
+        &self,
+        ticket: &MappedTicket,
+    ) -> impl Future<Output = Result<Option<String>, WriteError>> + Send;
+
+    /// Reads a migrated ticket back, comments and attachment bytes included (hashed, not kept).
+    fn read_ticket(
+        &self,
+        target_id: &str,
+    ) -> impl Future<Output = Result<ReadTicket, WriteError>> + Send;
+}

@@ -1,0 +1,3 @@
+//! extract benchmark (being written).
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! load benchmark (being written).
+
+fn main() {}

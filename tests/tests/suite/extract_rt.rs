@@ -1,0 +1,1 @@
+//! extract_rt (being written).

@@ -1,0 +1,1 @@
+//! extract_zendesk (being written).

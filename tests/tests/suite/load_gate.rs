@@ -1,0 +1,1 @@
+//! load_gate (being written).

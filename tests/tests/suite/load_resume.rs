@@ -1,0 +1,1 @@
+//! load_resume (being written).

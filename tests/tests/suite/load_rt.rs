@@ -1,0 +1,1 @@
+//! load_rt (being written).
