@@ -18,7 +18,7 @@ pub use meta::{BundleJson, BundleMeta, Envelope, Mode, TableEntry, TrustedCommen
 pub use model::*;
 pub use reader::{BundleReader, EntryInfo, QuickReport, VerifyOptions, verify_quick};
 pub use schema::{KbArticle, KbCategory, KbSection, Record, Table};
-pub use writer::{BlobRef, BundleWriter, SealedBundle, resign};
+pub use writer::{BlobRef, BlobStore, BundleWriter, SealedBundle, resign};
 
 /// The bundle format version this crate writes (and the newest it reads).
 pub const FORMAT_VERSION: u32 = 1;

@@ -2,23 +2,26 @@
 //! become content-addressed blobs; `seal()` turns it into `NAME.dfb` + sidecars.
 
 mod bag;
+mod blobs;
 mod minisig;
 mod parts;
+mod resume;
 mod seal;
 mod sort;
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest, Sha256};
 
 use crate::error::{FormatError, io_err};
 use crate::keys::{Recipients, SigningKey};
 use crate::meta::{BundleMeta, Envelope, Warning};
 use crate::schema::{Record, Table};
 use sort::TableSorter;
+
+pub use blobs::BlobStore;
+pub use resume::CHECKPOINT_FILE;
 
 pub use parts::{
     CREATED_BY, KV_BUNDLE_ID, KV_FORMAT_VERSION, KV_TABLE, PART_MAX_BYTES, PART_MAX_ROWS,
@@ -53,6 +56,12 @@ pub struct SealedBundle {
     pub envelope: Envelope,
     /// SHA-256 of tagmanifest-sha256.txt.
     pub content_id: String,
+    /// Distinct blobs in the bundle.
+    pub blobs: u64,
+    /// Their total size.
+    pub blob_bytes: u64,
+    /// Warnings in bundle.json (sorted, de-duplicated).
+    pub warnings: u64,
 }
 
 /// Writes one bundle: append rows and blobs in any order, then `seal`.
@@ -63,8 +72,10 @@ pub struct BundleWriter {
     budget: usize,
     buffered: usize,
     warnings: Vec<Warning>,
-    tmp_counter: u64,
     part_max_rows: u64,
+    /// Made by `open`: runs are kept until the work directory goes (a checkpoint may list them).
+    checkpointed: bool,
+    blobs: BlobStore,
 }
 
 impl BundleWriter {
@@ -89,16 +100,56 @@ impl BundleWriter {
         let marker = work_dir.join(MARKER);
         fs::write(&marker, b"deskferry bundle work directory; removed after seal\n")
             .map_err(io_err(&marker))?;
-        Ok(BundleWriter {
+        Ok(BundleWriter::create_unchecked(work_dir, meta))
+    }
+
+    /// The writer's fields for a work directory that is already laid out.
+    fn create_unchecked(work_dir: &Path, meta: BundleMeta) -> BundleWriter {
+        BundleWriter {
             work: work_dir.to_path_buf(),
             meta,
             tables: BTreeMap::new(),
             budget: DEFAULT_MEMORY_BUDGET,
             buffered: 0,
             warnings: Vec::new(),
-            tmp_counter: 0,
             part_max_rows: parts::PART_MAX_ROWS,
-        })
+            checkpointed: false,
+            blobs: BlobStore::new(work_dir),
+        }
+    }
+
+    /// Resumes the work directory's checkpoint if it belongs to `meta.bundle_id` (rows appended
+    /// after that checkpoint are discarded; blobs are kept), else starts fresh like
+    /// [`BundleWriter::create`]. Returns the state saved by the last [`BundleWriter::checkpoint`]
+    /// (`None` on a fresh start; `Some(Null)` when the earlier run was stopped before a checkpoint
+    /// of its own). The checkpoint's `created_at` and `purge_after` win over
+    /// `meta`'s, so the same command run again gives the same content id.
+    pub fn open(
+        work_dir: &Path,
+        meta: BundleMeta,
+    ) -> Result<(BundleWriter, Option<serde_json::Value>), FormatError> {
+        resume::open(work_dir, meta)
+    }
+
+    /// Spills every buffered row, fsyncs the runs, then atomically writes `checkpoint.json`
+    /// holding `state`: after a kill, [`BundleWriter::open`] continues from exactly here.
+    pub fn checkpoint(&mut self, state: &serde_json::Value) -> Result<(), FormatError> {
+        resume::checkpoint(self, state)
+    }
+
+    /// The bundle's metadata, to change before seal (cursors, window).
+    pub fn meta_mut(&mut self) -> &mut BundleMeta {
+        &mut self.meta
+    }
+
+    /// The blob store, for download tasks running beside the writer.
+    pub fn blobs(&self) -> BlobStore {
+        self.blobs.clone()
+    }
+
+    /// The work directory.
+    pub fn work_dir(&self) -> &Path {
+        &self.work
     }
 
     /// Sets the memory budget for buffered rows (bytes, over all tables); past it rows spill to disk.
@@ -164,51 +215,13 @@ impl BundleWriter {
 
     /// Stores bytes as a content-addressed blob (once per content); returns its hash and size.
     pub fn add_blob(&mut self, bytes: &mut dyn Read) -> Result<BlobRef, FormatError> {
-        self.tmp_counter += 1;
-        let tmp = self.work.join("tmp").join(format!("blob-{}", self.tmp_counter));
-        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-        let mut h = Sha256::new();
-        let mut size = 0u64;
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = match bytes.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let _ = fs::remove_file(&tmp);
-                    return Err(FormatError::Io {
-                        path: PathBuf::from("<blob source>"),
-                        source: e,
-                    });
-                }
-            };
-            h.update(&buf[..n]);
-            f.write_all(&buf[..n]).map_err(io_err(&tmp))?;
-            size += n as u64;
-        }
-        drop(f);
-        let sha256 = hex::encode(h.finalize());
-        let dest = self.blob_path(&sha256);
-        if dest.exists() {
-            fs::remove_file(&tmp).map_err(io_err(&tmp))?;
-        } else {
-            let dir = dest.parent().expect("blob path has a parent");
-            fs::create_dir_all(dir).map_err(io_err(dir))?;
-            fs::rename(&tmp, &dest).map_err(io_err(&dest))?;
-        }
-        Ok(BlobRef { sha256, size })
+        // Once a checkpoint exists, one may soon name this blob's row: store it durably.
+        self.blobs.put_with(bytes, self.checkpointed)
     }
 
     /// True when a blob with this hash is stored.
     pub fn has_blob(&self, sha256: &str) -> bool {
-        sha256.len() == 64
-            && sha256.bytes().all(|b| b.is_ascii_hexdigit())
-            && self.blob_path(&sha256.to_ascii_lowercase()).exists()
-    }
-
-    fn blob_path(&self, sha256: &str) -> PathBuf {
-        self.work.join("blobs/sha256").join(&sha256[..2]).join(sha256)
+        self.blobs.contains(sha256)
     }
 
     /// Records a warning (a record that could not be fetched) in bundle.json.

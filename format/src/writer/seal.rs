@@ -54,13 +54,16 @@ pub(super) fn seal(
     if recipients.is_empty() {
         return Err(FormatError::Encrypt("no recipients".into()));
     }
-    let BundleWriter { work, meta, tables, warnings, part_max_rows, .. } = w;
+    let BundleWriter { work, meta, tables, mut warnings, part_max_rows, checkpointed, .. } = w;
+    // Concurrent streams report warnings in any order, and a resumed run may report one twice.
+    warnings.sort_by(|a, b| (&a.entity, &a.id, &a.message).cmp(&(&b.entity, &b.id, &b.message)));
+    warnings.dedup();
 
     let mut table_parts = Vec::new();
     let mut sorters = tables;
     for table in Table::ALL {
         let Some(sorter) = sorters.remove(&table) else { continue };
-        let rows = sorter.into_sorted()?;
+        let rows = sorter.into_sorted(checkpointed)?;
         let dir = work.join("tables").join(table.name());
         let blob_root = work.join("blobs/sha256");
         // A stored attachment without its blob would make a bundle every reader rejects (B046).
@@ -86,7 +89,9 @@ pub(super) fn seal(
             }
         };
         let parts = write_parts(table, &meta.bundle_id, rows, &dir, &check, part_max_rows)?;
-        remove_runs(&work.join("runs").join(table.name()));
+        if !checkpointed {
+            remove_runs(&work.join("runs").join(table.name()));
+        }
         table_parts.push((table, parts));
     }
     let blobs = list_blobs(&work.join("blobs/sha256"))?;
@@ -149,6 +154,9 @@ pub(super) fn seal(
         envelope_path: env_path,
         envelope,
         content_id: bag.content_id,
+        blobs: bag.bundle_json.attachment_blobs,
+        blob_bytes: bag.bundle_json.attachment_bytes,
+        warnings: bag.bundle_json.warnings.len() as u64,
     })
 }
 

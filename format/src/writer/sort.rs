@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::error::{FormatError, io_err};
 use crate::model::id_order;
@@ -26,11 +26,90 @@ pub(crate) struct TableSorter {
     runs: Vec<PathBuf>,
     next_run: u64,
     appended: u64,
+    /// Runs before this index were fsynced by a checkpoint.
+    synced: usize,
+}
+
+/// What a checkpoint records of one table: its durable runs, in order.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) struct SorterState {
+    /// Run file names (inside the table's run directory), oldest first.
+    pub runs: Vec<String>,
+    /// The number the last run was given.
+    pub next_run: u64,
+    /// Rows appended up to the checkpoint.
+    pub appended: u64,
 }
 
 impl TableSorter {
     pub(crate) fn new(dir: PathBuf) -> TableSorter {
-        TableSorter { dir, rows: Vec::new(), bytes: 0, runs: Vec::new(), next_run: 0, appended: 0 }
+        TableSorter {
+            dir,
+            rows: Vec::new(),
+            bytes: 0,
+            runs: Vec::new(),
+            next_run: 0,
+            appended: 0,
+            synced: 0,
+        }
+    }
+
+    /// A sorter continuing from a checkpoint; run files of the directory that the checkpoint
+    /// does not list (written after it) are deleted.
+    pub(crate) fn restore(dir: PathBuf, st: &SorterState) -> Result<TableSorter, FormatError> {
+        let mut listed = std::collections::BTreeSet::new();
+        for name in &st.runs {
+            if name.contains('/') || name.starts_with('.') {
+                return Err(FormatError::Meta(format!("checkpoint names a bad run file {name:?}")));
+            }
+            let p = dir.join(name);
+            if !p.is_file() {
+                return Err(FormatError::Io {
+                    path: p,
+                    source: io::Error::new(io::ErrorKind::NotFound, "checkpointed run missing"),
+                });
+            }
+            listed.insert(name.clone());
+        }
+        if dir.is_dir() {
+            for e in fs::read_dir(&dir).map_err(io_err(&dir))? {
+                let e = e.map_err(io_err(&dir))?;
+                let name = e.file_name().to_string_lossy().into_owned();
+                if !listed.contains(&name) {
+                    fs::remove_file(e.path()).map_err(io_err(e.path()))?;
+                }
+            }
+        }
+        let runs: Vec<PathBuf> = st.runs.iter().map(|n| dir.join(n)).collect();
+        let synced = runs.len();
+        Ok(TableSorter {
+            dir,
+            rows: Vec::new(),
+            bytes: 0,
+            runs,
+            next_run: st.next_run,
+            appended: st.appended,
+            synced,
+        })
+    }
+
+    /// Spills the buffer, fsyncs every run written since the last call and the run directory;
+    /// returns what a checkpoint records.
+    pub(crate) fn make_durable(&mut self) -> Result<SorterState, FormatError> {
+        self.spill()?;
+        if self.synced < self.runs.len() {
+            for p in &self.runs[self.synced..] {
+                File::open(p).and_then(|f| f.sync_all()).map_err(io_err(p))?;
+            }
+            File::open(&self.dir).and_then(|d| d.sync_all()).map_err(io_err(&self.dir))?;
+            self.synced = self.runs.len();
+        }
+        let runs = self
+            .runs
+            .iter()
+            .map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+            .collect();
+        Ok(SorterState { runs, next_run: self.next_run, appended: self.appended })
     }
 
     /// Bytes held in memory.
@@ -73,7 +152,8 @@ impl TableSorter {
     }
 
     /// Every row in key order, once per key (the last appended wins).
-    pub(crate) fn into_sorted(mut self) -> Result<MergedRows, FormatError> {
+    /// With `keep_runs`, merged runs are not deleted (a checkpoint lists them).
+    pub(crate) fn into_sorted(mut self, keep_runs: bool) -> Result<MergedRows, FormatError> {
         // Keep the in-memory tail in memory when nothing was spilled.
         if self.runs.is_empty() {
             let rows = sorted_unique(std::mem::take(&mut self.rows));
@@ -96,8 +176,12 @@ impl TableSorter {
                     write_rec(&mut w, &k, &v).map_err(io_err(&path))?;
                 }
                 w.flush().map_err(io_err(&path))?;
-                for p in group {
-                    let _ = fs::remove_file(p);
+                // Checkpointed runs stay: a kill during seal must leave the checkpoint
+                // resumable. The work directory goes after seal.
+                if !keep_runs {
+                    for p in group {
+                        let _ = fs::remove_file(p);
+                    }
                 }
                 next.push(path);
             }
@@ -225,6 +309,6 @@ impl MergedRows {
 }
 
 /// Removes a run directory (after the table's parts are written).
-pub(crate) fn remove_runs(dir: &Path) {
+pub(crate) fn remove_runs(dir: &std::path::Path) {
     let _ = fs::remove_dir_all(dir);
 }

@@ -1,6 +1,133 @@
-//! deskferry-extract (stub; being written).
+//! deskferry-extract: reads Zendesk or Request Tracker into a bundle (DESIGN §5).
 
-fn main() {
-    eprintln!("deskferry-extract: not yet implemented");
-    std::process::exit(2);
+mod cli;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use deskferry_extractor::config::SourceConfig;
+use deskferry_extractor::http::Http;
+use deskferry_extractor::pipeline::{self, ExtractOptions, ExtractSummary};
+use deskferry_extractor::platforms::rt::RtSource;
+use deskferry_extractor::platforms::zendesk::ZendeskSource;
+use deskferry_extractor::progress::{ProgressMode, human_bytes};
+use deskferry_extractor::source::Source;
+use deskferry_format::{Recipients, SigningKey};
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    match run(args) {
+        Ok(summary) if summary.warnings > 0 || summary.failed_attachments > 0 => ExitCode::from(1),
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("deskferry-extract: error: {}", message(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: cli::Args) -> anyhow::Result<ExtractSummary> {
+    let cfg = SourceConfig::load(&args.source)?;
+    for w in &cfg.warnings {
+        eprintln!("deskferry-extract: warning: {w}");
+    }
+    let recipients = Recipients::from_files(&args.recipients).context("--recipient")?;
+    let signer = SigningKey::from_file(&args.sign_key).context("--sign-key")?;
+    if !(args.checkpoint_secs.is_finite() && args.checkpoint_secs >= 0.0) {
+        bail!("--checkpoint-secs must be a non-negative number");
+    }
+    let mut opts = ExtractOptions::new(args.out.clone(), recipients, signer);
+    opts.work = args.work.clone();
+    opts.since = args.since.clone();
+    opts.json = args.json;
+    opts.created_at = pipeline::source_date_epoch()?;
+    opts.max_attachment_bytes = cfg.max_attachment_bytes()?;
+    opts.checkpoint_every = Duration::from_secs_f64(args.checkpoint_secs);
+    opts.progress = match args.progress.as_str() {
+        "plain" => ProgressMode::Plain,
+        "off" => ProgressMode::Off,
+        _ => ProgressMode::Auto,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let summary = rt.block_on(async {
+        match cfg.platform.as_str() {
+            "zendesk" => {
+                let source = ZendeskSource::new(&cfg)?;
+                let http = source.http().clone();
+                extract(source, http, opts).await
+            }
+            "rt" => {
+                let source = RtSource::new(&cfg)?;
+                let http = source.http().clone();
+                extract(source, http, opts).await
+            }
+            other => bail!(
+                "{}: platform {other:?} cannot be extracted (zendesk or rt)",
+                args.source.display()
+            ),
+        }
+    })?;
+    report(&summary, args.json);
+    Ok(summary)
+}
+
+/// Runs the extraction of one source with its HTTP client attached to the progress display.
+async fn extract<S: Source>(
+    source: S,
+    http: Http,
+    mut opts: ExtractOptions,
+) -> anyhow::Result<ExtractSummary> {
+    opts.http = Some(http);
+    Ok(pipeline::run(&source, opts).await?)
+}
+
+/// The error and its causes, skipping a cause the message before it already ends with (several
+/// library errors print their source themselves).
+fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if out.ends_with(&c) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&c);
+    }
+    out
+}
+
+fn report(s: &ExtractSummary, json: bool) {
+    if json {
+        println!("{}", s.to_json());
+        return;
+    }
+    let rows: Vec<String> = s.rows.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    eprintln!(
+        "deskferry-extract: wrote {} (content id {}){}",
+        s.bundle.display(),
+        s.content_id,
+        if s.resumed { ", resumed" } else { "" }
+    );
+    eprintln!("  rows: {}", rows.join(", "));
+    eprintln!("  attachments: {} blobs, {}", s.blobs, human_bytes(s.blob_bytes));
+    if let Some(h) = &s.http {
+        eprintln!(
+            "  requests: {} ({} retries, {} rate-limited, {:.1}s waiting)",
+            h.requests,
+            h.retries,
+            h.rate_limited,
+            h.waited.as_secs_f64()
+        );
+    }
+    if s.warnings > 0 {
+        eprintln!("  warnings: {} records could not be fetched (see bundle.json)", s.warnings);
+    }
+    eprintln!("  elapsed: {:.1}s", s.elapsed.as_secs_f64());
 }

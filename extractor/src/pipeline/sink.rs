@@ -1,0 +1,172 @@
+//! `Sink`: where sources send their items. A bounded channel to the one writer thread gives
+//! backpressure (memory stays flat however fast the API answers); attachments are downloaded
+//! into the work directory's blob store before their row is sent.
+
+use std::sync::Arc;
+
+use deskferry_format::writer::BlobStore;
+use deskferry_format::{Attachment, AttachmentState, Warning};
+use tokio::sync::{mpsc, oneshot};
+
+use super::downloads::{Download, DownloadsLog};
+use super::writer_thread::Msg;
+use crate::error::ExtractError;
+use crate::http::Http;
+use crate::progress::Progress;
+use crate::source::Item;
+
+/// Where a source sends its items; clone it freely (all clones feed the same writer).
+#[derive(Debug, Clone)]
+pub struct Sink {
+    tx: mpsc::Sender<Msg>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    blobs: BlobStore,
+    downloads: DownloadsLog,
+    progress: Progress,
+    max_attachment_bytes: Option<u64>,
+}
+
+fn stopped() -> ExtractError {
+    ExtractError::Stopped("the bundle writer stopped".into())
+}
+
+fn blocking_failed(e: tokio::task::JoinError) -> ExtractError {
+    ExtractError::Stopped(format!("blob task failed: {e}"))
+}
+
+impl Sink {
+    pub(crate) fn new(
+        tx: mpsc::Sender<Msg>,
+        blobs: BlobStore,
+        downloads: DownloadsLog,
+        progress: Progress,
+        max_attachment_bytes: Option<u64>,
+    ) -> Sink {
+        Sink { tx, shared: Arc::new(Shared { blobs, downloads, progress, max_attachment_bytes }) }
+    }
+
+    /// Hands one item to the writer, waiting while the channel is full.
+    pub async fn send(&self, item: Item) -> Result<(), ExtractError> {
+        self.tx.send(Msg::Item(Box::new(item))).await.map_err(|_| stopped())
+    }
+
+    /// Asks the writer to checkpoint and stop; returns once it has.
+    pub(crate) async fn finish(&self) -> Result<(), ExtractError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Msg::Finish(tx)).await.map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())
+    }
+
+    /// Progress counters; sources may call `progress().note(stream, n)`.
+    pub fn progress(&self) -> &Progress {
+        &self.shared.progress
+    }
+
+    /// The work directory's blobs (for sources that store bytes they already hold).
+    pub fn blobs(&self) -> &BlobStore {
+        &self.shared.blobs
+    }
+
+    /// Fetches the attachment's bytes from `url` (unless this attachment id was stored by an
+    /// earlier run and its blob re-hashes correctly), sets sha256/size/state=Stored, or
+    /// state=Missing (404/410) / TooLarge / Failed with the error and a [`Warning`], then sends
+    /// the row. Safe to call concurrently.
+    pub async fn attachment(
+        &self,
+        http: &Http,
+        bucket: &str,
+        mut att: Attachment,
+        url: &str,
+    ) -> Result<(), ExtractError> {
+        let sh = &self.shared;
+        if let Some(prev) = sh.downloads.get(&att.id) {
+            let blobs = sh.blobs.clone();
+            let sha = prev.sha256.clone();
+            let verified = tokio::task::spawn_blocking(move || blobs.verify(&sha))
+                .await
+                .map_err(blocking_failed)??;
+            if let Some(r) = verified {
+                sh.progress.blob(r.size, true);
+                stored(&mut att, &r.sha256, r.size);
+                return self.send(Item::Attachment(att)).await;
+            }
+        }
+        let limit = sh.max_attachment_bytes;
+        if let (Some(max), Some(size)) = (limit, att.size)
+            && size > 0
+            && size as u64 > max
+        {
+            let why = too_large(size as u64, max);
+            return self.not_stored(att, AttachmentState::TooLarge, why).await;
+        }
+        let tmp = sh.blobs.tmp_path();
+        let got = http.download(bucket, url, &tmp).await;
+        let d = match got {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                let state = match e.status() {
+                    Some(404 | 410) => AttachmentState::Missing,
+                    _ => AttachmentState::Failed,
+                };
+                return self.not_stored(att, state, e.to_string()).await;
+            }
+        };
+        if let Some(max) = limit.filter(|m| d.size > *m) {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return self.not_stored(att, AttachmentState::TooLarge, too_large(d.size, max)).await;
+        }
+        let blobs = sh.blobs.clone();
+        let (sha, size) = (d.sha256.clone(), d.size);
+        let r = tokio::task::spawn_blocking(move || blobs.adopt(&tmp, &sha, size))
+            .await
+            .map_err(blocking_failed)??;
+        sh.downloads.record(Download {
+            id: att.id.clone(),
+            sha256: r.sha256.clone(),
+            size: r.size,
+        })?;
+        sh.progress.blob(r.size, false);
+        stored(&mut att, &r.sha256, r.size);
+        self.send(Item::Attachment(att)).await
+    }
+
+    async fn not_stored(
+        &self,
+        mut att: Attachment,
+        state: AttachmentState,
+        error: String,
+    ) -> Result<(), ExtractError> {
+        self.shared.progress.failed();
+        let what = match state {
+            AttachmentState::Missing => "attachment missing at the source",
+            AttachmentState::TooLarge => "attachment over the size limit, not downloaded",
+            _ => "attachment download failed",
+        };
+        self.send(Item::Warning(Warning {
+            entity: "attachments".into(),
+            id: Some(att.id.clone()),
+            message: format!("{what}: {error}"),
+        }))
+        .await?;
+        att.state = state;
+        att.sha256 = None;
+        att.error = Some(error);
+        self.send(Item::Attachment(att)).await
+    }
+}
+
+fn stored(att: &mut Attachment, sha256: &str, size: u64) {
+    att.sha256 = Some(sha256.to_string());
+    att.size = Some(size as i64);
+    att.state = AttachmentState::Stored;
+    att.error = None;
+}
+
+fn too_large(size: u64, max: u64) -> String {
+    format!("{size} bytes, limit {max} bytes (options.max_attachment_mb)")
+}
