@@ -32,9 +32,9 @@ pub enum WriteError {
         entity: String,
         /// Source id of the record.
         source_id: String,
-        /// The client's error.
+        /// The client's error (boxed: it is large, and every `Result` of a target carries it).
         #[source]
-        source: deskferry_extractor::http::HttpError,
+        source: Box<deskferry_extractor::http::HttpError>,
     },
     /// Anything else (bundle blob unreadable, unexpected target answer).
     #[error("{entity} {source_id}: {message}")]

@@ -5,7 +5,9 @@
 use std::future::Future;
 
 use bytes::Bytes;
-use deskferry_format::{Comment, KbItem, Organization, Ticket, Timestamp, User};
+use deskferry_format::{
+    Comment, CustomField, Group, KbItem, Organization, Ticket, Timestamp, User,
+};
 
 use crate::error::WriteError;
 
@@ -236,6 +238,26 @@ pub trait Target: Send + Sync {
         user: &MappedUser,
         prior: Option<&str>,
     ) -> impl Future<Output = Result<Written, WriteError>> + Send;
+    /// Creates a group / queue the mapping did not match to an existing one (only called when
+    /// `capabilities().create_groups`); the default says the target cannot.
+    fn write_group(
+        &self,
+        group: &Group,
+        prior: Option<&str>,
+    ) -> impl Future<Output = Result<Written, WriteError>> + Send {
+        let _ = (group, prior);
+        async { Ok(Written::Skipped("the target's groups cannot be created by this tool".into())) }
+    }
+    /// Creates a ticket custom field definition the target lacks (only called when
+    /// `capabilities().create_fields`); the default says the target cannot.
+    fn write_field(
+        &self,
+        field: &CustomField,
+        prior: Option<&str>,
+    ) -> impl Future<Output = Result<Written, WriteError>> + Send {
+        let _ = (field, prior);
+        async { Ok(Written::Skipped("the target's fields cannot be created by this tool".into())) }
+    }
     /// Creates or updates a ticket together with the comments not yet migrated (in order);
     /// targets that create a conversation by importing its first message need them together.
     /// Returns the ticket's outcome and one outcome per comment given, in order.

@@ -1,1 +1,118 @@
-//! load_gate (being written).
+//! load_gate: a bundle that fails verification anywhere — tampered (the last chunk included),
+//! truncated, unsigned, for another key, missing a blob — or is past its purge date makes
+//! `deskferry-load run` exit 2 before the target sees a single request. A valid bundle through
+//! the same command and simulator is the control that shows requests would be seen.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use deskferry_fixtures::bad_bundles::{self, BadBundle};
+use deskferry_fixtures::sim::front::{self, FrontConfig, FrontSeed, FrontServer};
+use deskferry_fixtures::sim::{SimOptions, sim_runtime};
+use deskferry_tests::workspace_bin;
+
+/// Cases across all three tiers; `flip_last_chunk` is the final-chunk case.
+const CASES: [&str; 9] = [
+    "flip_last_chunk",
+    "flip_middle_chunk",
+    "truncated_at_chunk_boundary",
+    "signature_missing",
+    "ciphertext_edited_after_signing",
+    "wrong_key",
+    "payload_hash_wrong",
+    "attachment_without_blob",
+    "expired",
+];
+
+fn target_toml(dir: &Path, server: &FrontServer) -> PathBuf {
+    let p = dir.join("target.toml");
+    let text = format!(
+        "platform = \"front\"\nurl = \"{}\"\n[credentials]\ntoken_env = \"DESKFERRY_TEST_FRONT_TOKEN\"\n[front]\ninbox = \"Support\"\nimport_wait_secs = 20\n",
+        server.running.url()
+    );
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Runs `deskferry-load run` on one bundle; returns the exit code and stderr.
+fn load(b: &BadBundle, target: &Path, server: &FrontServer, work: &Path) -> (i32, String) {
+    load_with(b, target, server, work, &[])
+}
+
+fn load_with(
+    b: &BadBundle,
+    target: &Path,
+    server: &FrontServer,
+    work: &Path,
+    extra: &[&str],
+) -> (i32, String) {
+    let out = Command::new(workspace_bin("deskferry-load"))
+        .arg("run")
+        .args(extra)
+        .arg("--target")
+        .arg(target)
+        .arg("--bundle")
+        .arg(&b.bundle)
+        .arg("--identity")
+        .arg(&b.identity)
+        .arg("--signer")
+        .arg(&b.signer_pub)
+        .arg("--ledger")
+        .arg(work.join(format!("{}.ledger", b.name)))
+        .arg("--report")
+        .arg(work.join(format!("{}-report", b.name)))
+        .env("DESKFERRY_TEST_FRONT_TOKEN", server.state.token())
+        .output()
+        .expect("running deskferry-load");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn refused_bundles_cause_zero_requests_at_the_target() {
+    let tmp = tempfile::tempdir().unwrap();
+    let all =
+        bad_bundles::generate_all(&tmp.path().join("bad")).expect("generating broken bundles");
+    let valid = bad_bundles::generate_valid(&tmp.path().join("valid")).expect("the valid control");
+    let rt = sim_runtime().unwrap();
+    let server = rt
+        .block_on(front::start(
+            &SimOptions::default(),
+            FrontConfig::default(),
+            &FrontSeed::minimal(),
+            0,
+        ))
+        .unwrap();
+    let target = target_toml(tmp.path(), &server);
+
+    for name in CASES {
+        let b = all.iter().find(|b| b.name == name).unwrap_or_else(|| panic!("no case {name}"));
+        let (code, stderr) = load(b, &target, &server, tmp.path());
+        assert_eq!(code, 2, "{name}: exit code (stderr: {stderr})");
+        assert!(stderr.contains(b.code), "{name}: stderr names {}: {stderr}", b.code);
+        let seen = server.running.log.entries();
+        assert!(
+            seen.is_empty(),
+            "{name}: the target saw {} requests, first {:?}",
+            seen.len(),
+            seen.first()
+        );
+        assert!(
+            !tmp.path().join(format!("{name}-report")).exists(),
+            "{name}: no report of a load that never started"
+        );
+    }
+
+    // Control: the untouched bundle through the same command reaches the target and writes.
+    let (code, stderr) = load(&valid, &target, &server, tmp.path());
+    assert_ne!(code, 2, "the valid bundle loads: {stderr}");
+    let writes = server.running.log.entries().into_iter().filter(|e| e.method != "GET").count();
+    assert!(writes > 0, "the control wrote nothing: the test could not see writes");
+
+    // An expired bundle loads when the operator says so.
+    let expired = all.iter().find(|b| b.name == "expired").unwrap();
+    let before = server.running.log.len();
+    let (code, stderr) = load_with(expired, &target, &server, tmp.path(), &["--allow-expired"]);
+    assert_ne!(code, 2, "--allow-expired: {stderr}");
+    assert!(server.running.log.len() > before, "--allow-expired reached the target");
+    rt.block_on(server.running.stop()).unwrap();
+}

@@ -1,6 +1,161 @@
-//! deskferry-load (stub; being written).
+//! deskferry-load: verifies a bundle completely, then plans, demos, runs or reconciles a load into
+//! a target helpdesk. Exit codes: 0 everything migrated, 1 some records failed or were skipped
+//! for a reason to look at (or reconciliation found differences), 2 fatal (nothing or not
+//! everything could be attempted; a bundle that fails verification writes nothing at all).
 
-fn main() {
-    eprintln!("deskferry-load: not yet implemented");
-    std::process::exit(2);
+mod drive;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use deskferry_loader::LoadError;
+use deskferry_loader::config::TargetConfig;
+use deskferry_loader::gate::{GateInput, open_verified};
+use deskferry_loader::mapping::Mapping;
+
+/// Loads a deskferry bundle into a target helpdesk.
+#[derive(Parser, Debug)]
+#[command(name = "deskferry-load", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Resolve the mapping against the bundle and the live target; write nothing.
+    Plan {
+        #[command(flatten)]
+        common: Common,
+        /// Write a commented starting mapping to this file (refuses to overwrite).
+        #[arg(long)]
+        write_mapping: Option<PathBuf>,
+    },
+    /// Load a deterministic sample of tickets exactly as a full run would.
+    Demo {
+        #[command(flatten)]
+        common: Common,
+        /// Ticket ids to load instead of the seeded sample (comma separated).
+        #[arg(long)]
+        ids: Option<String>,
+        /// Size of the seeded sample.
+        #[arg(long, default_value_t = deskferry_loader::demo::DEFAULT_COUNT)]
+        count: usize,
+    },
+    /// Load everything (resumes after a crash; changes nothing when run again after success).
+    Run {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Read every migrated ticket back from the target and compare it with the bundle.
+    Reconcile {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+/// Arguments every command takes.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// target.toml (platform, url, credentials from an environment variable or a file).
+    #[arg(long)]
+    pub target: PathBuf,
+    /// The bundle, NAME.dfb (NAME.dfb.json and NAME.dfb.minisig beside it).
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// The loader's age identity (passphrase from DESKFERRY_IDENTITY_PASSPHRASE when protected).
+    #[arg(long)]
+    pub identity: PathBuf,
+    /// The extractor's minisign public key (the pinned signer).
+    #[arg(long)]
+    pub signer: PathBuf,
+    /// mapping.toml (default: an empty mapping, i.e. all defaults).
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// The ledger (SQLite; created on first use).
+    #[arg(long)]
+    pub ledger: PathBuf,
+    /// Directory for summary.csv, records.csv, reconcile.csv and report.html.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Accept a bundle past its purge date.
+    #[arg(long)]
+    pub allow_expired: bool,
+    /// Print a JSON result on stdout (progress lines still go to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn fail(e: &anyhow::Error, json: bool) -> ExitCode {
+    let code = e.downcast_ref::<LoadError>().and_then(|l| match l {
+        LoadError::Bundle(b) => Some(b.code.as_str()),
+        _ => None,
+    });
+    if json {
+        println!("{}", serde_json::json!({ "ok": false, "code": code, "error": format!("{e:#}") }));
+    }
+    eprintln!("deskferry-load: {e:#}");
+    if let Some(LoadError::Bundle(b)) = e.downcast_ref::<LoadError>() {
+        eprintln!("  remedy: {}", b.code.remedy());
+        eprintln!("  nothing was written to the target.");
+    }
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let common = match &cli.command {
+        Command::Plan { common, .. }
+        | Command::Demo { common, .. }
+        | Command::Run { common }
+        | Command::Reconcile { common } => common.clone(),
+    };
+    match real_main(cli, &common) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => fail(&e, common.json),
+    }
+}
+
+fn real_main(cli: Cli, common: &Common) -> anyhow::Result<u8> {
+    // Local files first (cheap, no network), then the full verification; the target is only
+    // contacted after the bundle passed every tier.
+    let cfg = TargetConfig::load(&common.target)?;
+    let mapping = match &common.mapping {
+        Some(p) => Mapping::load(p)?,
+        None => Mapping::default(),
+    };
+    if let Command::Plan { write_mapping: Some(p), .. } = &cli.command
+        && p.exists()
+    {
+        anyhow::bail!("{} exists; not overwriting it", p.display());
+    }
+    let reader = open_verified(&GateInput {
+        bundle: &common.bundle,
+        signer: &common.signer,
+        identity: &common.identity,
+        allow_expired: common.allow_expired,
+    })?;
+    if !common.json {
+        eprintln!(
+            "bundle {} verified (content id {})",
+            reader.envelope().bundle_id,
+            reader.content_id()
+        );
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let job =
+        drive::Job { command: cli.command.into(), common: common.clone(), cfg, mapping, reader };
+    rt.block_on(drive::dispatch(job))
+}
+
+impl From<Command> for drive::What {
+    fn from(c: Command) -> Self {
+        match c {
+            Command::Plan { write_mapping, .. } => drive::What::Plan { write_mapping },
+            Command::Demo { ids, count, .. } => drive::What::Demo { ids, count },
+            Command::Run { .. } => drive::What::Run,
+            Command::Reconcile { .. } => drive::What::Reconcile,
+        }
+    }
 }

@@ -1,0 +1,185 @@
+//! Resolution on a generated dataset's rows (agents by email, defaults, groups, fields, options).
+
+use std::collections::HashMap;
+
+use deskferry_fixtures::dataset::{Dataset, Size};
+use deskferry_format::UserKind;
+
+use super::*;
+use crate::mapping::Mapping;
+use crate::target::{Capabilities, Inventory, TargetAgent, TargetField, TargetGroup};
+
+fn index(d: &Dataset) -> BundleIndex {
+    BundleIndex {
+        users: d.users.iter().map(|u| (u.id.clone(), u.clone())).collect(),
+        groups: d.groups.iter().map(|g| (g.id.clone(), g.clone())).collect(),
+        organizations: d.organizations.iter().map(|o| (o.id.clone(), o.clone())).collect(),
+        fields: d.custom_fields.iter().map(|f| (f.key.clone(), f.clone())).collect(),
+        source: "dataset:x".into(),
+    }
+}
+
+#[test]
+fn agents_match_by_email_case_insensitively_and_the_rest_default() {
+    let d = Dataset::generate(1, Size::Tiny);
+    let idx = index(&d);
+    let active = d
+        .users
+        .iter()
+        .find(|u| {
+            u.kind == UserKind::Agent
+                && u.active
+                && !u.suspended
+                && !u.is_deleted
+                && u.email.is_some()
+        })
+        .unwrap();
+    let gone = d
+        .users
+        .iter()
+        .find(|u| u.kind == UserKind::Agent && (u.is_deleted || !u.active))
+        .expect("dataset has a deleted/inactive agent");
+    let inv = Inventory {
+        agents: vec![
+            TargetAgent {
+                id: "tea_def".into(),
+                email: "Default@Target.example".into(),
+                name: "D".into(),
+                active: true,
+            },
+            TargetAgent {
+                id: "tea_a".into(),
+                email: active.email.as_ref().unwrap().to_uppercase(),
+                name: "A".into(),
+                active: true,
+            },
+        ],
+        groups: vec![TargetGroup { id: "inb_1".into(), name: d.groups[0].name.to_lowercase() }],
+        ticket_fields: vec![],
+        statuses: vec!["open".into(), "archived".into()],
+    };
+    let text = "[agents]\ndefault = \"default@target.example\"\n";
+    let m = Mapping::parse(text, std::path::Path::new("m")).unwrap();
+    let caps = Capabilities::default();
+    let r = Resolver::new(&idx, &m, &inv, &caps);
+    let hit = r.agent_for(Some(&active.id));
+    assert_eq!(hit.agent.unwrap().id, "tea_a");
+    assert!(!hit.defaulted);
+    let miss = r.agent_for(Some(&gone.id));
+    assert!(miss.defaulted);
+    assert_eq!(miss.agent.unwrap().id, "tea_def");
+    // An explicit override wins over the email match.
+    let text = format!(
+        "[agents]\ndefault = \"tea_a\"\n[agents.map]\n{:?} = \"tea_def\"\n",
+        active.email.as_ref().unwrap()
+    );
+    let m2 = Mapping::parse(&text, std::path::Path::new("m")).unwrap();
+    let r2 = Resolver::new(&idx, &m2, &inv, &caps);
+    assert_eq!(r2.agent_for(Some(&active.id)).agent.unwrap().id, "tea_def");
+    // Groups by name, case-insensitively; statuses by synonym.
+    assert_eq!(r.group_for(Some(&d.groups[0].id)).unwrap().id, "inb_1");
+    assert_eq!(r.auto_status("solved").as_deref(), Some("archived"));
+    assert_eq!(r.auto_status("pending").as_deref(), Some("open"));
+}
+
+#[test]
+fn tickets_get_options_fields_and_notes() {
+    let d = Dataset::generate(1, Size::Tiny);
+    let idx = index(&d);
+    let t = d
+        .tickets
+        .iter()
+        .find(|t| !t.custom_fields.is_empty() && t.custom_fields.iter().any(|c| c.value != "null"))
+        .expect("a ticket with field values");
+    let cf = t.custom_fields.iter().find(|c| c.value != "null").unwrap();
+    let def = d.custom_fields.iter().find(|f| f.key == cf.key).unwrap();
+    let inv = Inventory {
+        agents: vec![TargetAgent {
+            id: "tea_1".into(),
+            email: "a@x".into(),
+            name: "A".into(),
+            active: true,
+        }],
+        groups: vec![],
+        ticket_fields: vec![TargetField {
+            id: "fld_1".into(),
+            name: def.title.to_uppercase(),
+            field_type: "string".into(),
+            options: vec![],
+        }],
+        statuses: vec![],
+    };
+    let text = "[options]\nold_id_in_subject = true\nstatus_as_tag = true\nmigration_tag = \"moved\"\ncustom_fields_note = \"all\"\n";
+    let m = Mapping::parse(text, std::path::Path::new("m")).unwrap();
+    let caps = Capabilities::default();
+    let r = Resolver::new(&idx, &m, &inv, &caps);
+    let mt = r.map_ticket(t, &HashMap::new(), true);
+    assert!(mt.subject.starts_with(&format!("[#{}] ", t.number.as_deref().unwrap_or(&t.id))));
+    assert!(mt.tags.contains(&"moved".to_string()));
+    assert!(mt.tags.contains(&"deskferry-demo".to_string()));
+    assert!(mt.tags.iter().any(|x| x.starts_with("status:")));
+    assert!(mt.fields.iter().any(|(n, _)| n == &def.title.to_uppercase()), "{:?}", mt.fields);
+    assert!(
+        mt.note_fields.iter().any(|(n, _)| n == &def.title),
+        "all mode also notes mapped fields"
+    );
+    assert_eq!(mt.external_id, r.ticket_external_id(&t.id));
+    assert_ne!(r.ticket_external_id("1"), r.comment_external_id("1"));
+}
+
+#[test]
+fn defaulted_author_name_is_escaped_into_the_body() {
+    let d = Dataset::generate(1, Size::Tiny);
+    let mut idx = index(&d);
+    let c = d
+        .comments
+        .iter()
+        .find(|c| c.author_id.as_ref().is_some_and(|a| idx.users[a].kind == UserKind::Agent))
+        .unwrap();
+    let author = c.author_id.clone().unwrap();
+    idx.users.get_mut(&author).unwrap().name = Some("<b>Mallory</b>".into());
+    idx.users.get_mut(&author).unwrap().email = Some("nobody@nowhere.example".into());
+    let inv = Inventory {
+        agents: vec![TargetAgent {
+            id: "tea_1".into(),
+            email: "a@x".into(),
+            name: "A".into(),
+            active: true,
+        }],
+        ..Default::default()
+    };
+    let m = Mapping::default();
+    let caps = Capabilities::default();
+    let r = Resolver::new(&idx, &m, &inv, &caps);
+    let mc = r.map_comment(c, vec![], &HashMap::new());
+    assert!(mc.author.defaulted);
+    assert_eq!(mc.author.target_id.as_deref(), Some("tea_1"));
+    assert!(
+        mc.body_html
+            .starts_with("<p><em>Originally written by &lt;b&gt;Mallory&lt;/b&gt;</em></p>"),
+        "{}",
+        &mc.body_html[..80.min(mc.body_html.len())]
+    );
+}
+
+#[test]
+fn starting_mapping_parses_back() {
+    let d = Dataset::generate(1, Size::Tiny);
+    let idx = index(&d);
+    let inv = Inventory {
+        agents: vec![TargetAgent {
+            id: "tea_1".into(),
+            email: "a@x".into(),
+            name: "A".into(),
+            active: true,
+        }],
+        groups: vec![TargetGroup { id: "inb_1".into(), name: d.groups[0].name.clone() }],
+        ticket_fields: vec![],
+        statuses: vec!["open".into(), "archived".into()],
+    };
+    let text = crate::mapping::starting_mapping(&idx, &inv, &Capabilities::default(), "front");
+    let m = Mapping::parse(&text, std::path::Path::new("generated")).unwrap();
+    assert_eq!(m.agents.default.as_deref(), Some("a@x"));
+    assert_eq!(m.status.get("solved").map(String::as_str), Some("archived"));
+    assert!(!m.fields.is_empty());
+}

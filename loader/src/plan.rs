@@ -1,0 +1,287 @@
+//! `plan`: resolves the mapping against the bundle and the live target and says what a run would
+//! create, match and skip. Reads only (the ledger is consulted when it exists, never created).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use deskferry_format::{BundleReader, FieldEntity, Table, UserKind};
+use serde::Serialize;
+
+use crate::ledger::{Ledger, Outcome, content_hash};
+use crate::load_error::LoadError;
+use crate::mapping::{BundleIndex, Mapping, Resolver};
+use crate::rows::Conversations;
+use crate::target::{Capabilities, Inventory};
+
+/// Per entity: what a run would do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PlanLine {
+    /// Bundle rows.
+    pub available: u64,
+    /// Would be created (not in the ledger yet).
+    pub create: u64,
+    /// Would be updated (migrated before, changed since).
+    pub update: u64,
+    /// Matched to something at the target, or migrated before and unchanged (no request).
+    pub matched: u64,
+    /// Would be skipped (filters, options, target limits).
+    pub skip: u64,
+}
+
+/// One source agent and where its records go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentLine {
+    /// Source user id.
+    pub source_id: String,
+    /// Target agent id (matched or default).
+    pub target_id: Option<String>,
+    /// The default agent stands in.
+    pub defaulted: bool,
+    /// Why.
+    pub why: String,
+}
+
+/// The plan.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Plan {
+    /// Target platform.
+    pub platform: String,
+    /// Per entity.
+    pub entities: BTreeMap<String, PlanLine>,
+    /// Agents.
+    pub agents: Vec<AgentLine>,
+    /// Source group id → target group id (None: the target's default).
+    pub groups: BTreeMap<String, Option<String>>,
+    /// Canonical status → target status.
+    pub statuses: BTreeMap<String, Option<String>>,
+    /// Ticket field key → target field name, or `note` / `skip`.
+    pub fields: BTreeMap<String, String>,
+    /// Tickets left out by filters, by reason.
+    pub filtered: BTreeMap<String, u64>,
+    /// Target limits.
+    pub limits: Vec<String>,
+    /// Problems the user should fix before running.
+    pub warnings: Vec<String>,
+}
+
+fn line<'a>(p: &'a mut Plan, e: &str) -> &'a mut PlanLine {
+    p.entities.entry(e.to_string()).or_default()
+}
+
+/// Computes the plan.
+pub fn plan(
+    reader: &BundleReader,
+    index: &BundleIndex,
+    mapping: &Mapping,
+    inventory: &Inventory,
+    caps: &Capabilities,
+    platform: &str,
+    ledger: Option<&Ledger>,
+) -> Result<Plan, LoadError> {
+    let r = Resolver::new(index, mapping, inventory, caps);
+    let mut p =
+        Plan { platform: platform.to_string(), limits: caps.limits.clone(), ..Default::default() };
+    if r.default_agent_missing() {
+        p.warnings.push("agents.default names an agent the target does not have".into());
+    }
+    if r.default_agent().is_none() {
+        p.warnings.push("no default agent: set [agents] default".into());
+    }
+    let prev = |entity: &str| -> Result<std::collections::HashMap<String, crate::ledger::Entry>, LoadError> {
+        match ledger {
+            Some(l) => l.entity(entity),
+            None => Ok(Default::default()),
+        }
+    };
+    let classify = |p: &mut Plan,
+                    entity: &str,
+                    prev: &std::collections::HashMap<String, crate::ledger::Entry>,
+                    id: &str,
+                    hash: &str| {
+        let l = line(p, entity);
+        match prev.get(id) {
+            Some(e) if e.outcome == Outcome::Migrated && e.content_hash == hash => l.matched += 1,
+            Some(e) if e.outcome == Outcome::Migrated => l.update += 1,
+            _ => l.create += 1,
+        }
+    };
+    let orgs = prev("organizations")?;
+    for o in index.organizations.values() {
+        classify(&mut p, "organizations", &orgs, &o.id, &content_hash(o));
+    }
+    let users = prev("users")?;
+    for u in index.users.values() {
+        if u.kind == UserKind::Agent && !caps.create_agents {
+            let m = r.agent_for(Some(&u.id));
+            let l = line(&mut p, "users");
+            if m.defaulted {
+                l.skip += 1
+            } else {
+                l.matched += 1
+            }
+            p.agents.push(AgentLine {
+                source_id: u.id.clone(),
+                target_id: m.agent.map(|a| a.id),
+                defaulted: m.defaulted,
+                why: m.why.to_string(),
+            });
+        } else {
+            classify(&mut p, "users", &users, &u.id, &content_hash(u));
+        }
+    }
+    p.agents.sort_by(|a, b| deskferry_format::model::id_order(&a.source_id, &b.source_id));
+    for g in index.groups_sorted() {
+        let t = r.group_for(Some(&g.id)).map(|t| t.id.clone());
+        let l = line(&mut p, "groups");
+        if t.is_some() {
+            l.matched += 1
+        } else {
+            l.skip += 1
+        }
+        p.groups.insert(g.id.clone(), t);
+    }
+    for s in ["new", "open", "pending", "on_hold", "solved", "closed"] {
+        let v = mapping.status.get(s).cloned().or_else(|| r.auto_status(s));
+        if v.is_none() {
+            p.warnings.push(format!("status {s}: no target status (add it under [status])"));
+        }
+        p.statuses.insert(s.to_string(), v);
+    }
+    for f in index.fields.values() {
+        let l = line(&mut p, "custom_fields");
+        if f.entity != FieldEntity::Ticket {
+            l.skip += 1;
+            continue;
+        }
+        match r.target_field(&f.key) {
+            Some(t) => {
+                l.matched += 1;
+                p.fields.insert(f.key.clone(), t.name.clone());
+            }
+            None => {
+                l.skip += 1;
+                let dest = if mapping.fields.get(&f.key).is_some_and(|v| v == "skip") {
+                    "skip"
+                } else {
+                    "note"
+                };
+                p.fields.insert(f.key.clone(), dest.into());
+            }
+        }
+    }
+    let conv = Conversations::read(reader)?;
+    let tickets = prev("tickets")?;
+    let comments = prev("comments")?;
+    for t in &conv.tickets {
+        if let Some(why) = mapping.filters.exclude(t, &index.names(t)) {
+            line(&mut p, "tickets").skip += 1;
+            *p.filtered.entry(why).or_default() += 1;
+            continue;
+        }
+        classify(&mut p, "tickets", &tickets, &t.id, &content_hash(t));
+        for c in conv.comments_of(&t.id) {
+            let l = line(&mut p, "comments");
+            match comments.get(&c.id) {
+                Some(e) if matches!(e.outcome, Outcome::Migrated | Outcome::Skipped) => {
+                    l.matched += 1
+                }
+                _ => l.create += 1,
+            }
+            for a in conv.attachments_of(&c.id) {
+                let l = line(&mut p, "attachments");
+                let stored = a.state == deskferry_format::AttachmentState::Stored;
+                let too_big =
+                    caps.max_attachment_bytes.zip(a.size).is_some_and(|(m, s)| s as u64 > m);
+                if mapping.options.skip_attachments
+                    || !stored
+                    || too_big
+                    || (a.inline && !mapping.options.inline_images_as_attachments)
+                {
+                    l.skip += 1;
+                } else {
+                    l.create += 1;
+                }
+            }
+        }
+    }
+    for (name, table) in [
+        ("kb_articles", Table::KbArticles),
+        ("kb_sections", Table::KbSections),
+        ("kb_categories", Table::KbCategories),
+    ] {
+        let n = reader.row_count(table);
+        if n > 0 {
+            let l = line(&mut p, name);
+            if caps.knowledge_base { l.create += n } else { l.skip += n }
+        }
+    }
+    for t in Table::ALL {
+        if let Some(l) = p.entities.get_mut(t.name()) {
+            l.available = reader.row_count(t);
+        }
+    }
+    Ok(p)
+}
+
+impl Plan {
+    /// The plan for people.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "Plan for a {} target (nothing has been written).\n", self.platform);
+        let _ = writeln!(
+            s,
+            "{:<16} {:>9} {:>8} {:>8} {:>8} {:>8}",
+            "entity", "available", "create", "update", "matched", "skip"
+        );
+        for (e, l) in &self.entities {
+            let _ = writeln!(
+                s,
+                "{e:<16} {:>9} {:>8} {:>8} {:>8} {:>8}",
+                l.available, l.create, l.update, l.matched, l.skip
+            );
+        }
+        let defaulted = self.agents.iter().filter(|a| a.defaulted).count();
+        let _ = writeln!(
+            s,
+            "\nAgents: {} matched, {} to the default agent",
+            self.agents.len() - defaulted,
+            defaulted
+        );
+        for a in self.agents.iter().filter(|a| a.defaulted) {
+            let _ = writeln!(s, "  source agent {} → default agent ({})", a.source_id, a.why);
+        }
+        let _ = writeln!(s, "\nGroups → inboxes/queues:");
+        for (g, t) in &self.groups {
+            let _ = writeln!(s, "  {g} → {}", t.as_deref().unwrap_or("(target default)"));
+        }
+        let _ = writeln!(s, "\nStatuses:");
+        for (k, v) in &self.statuses {
+            let _ = writeln!(s, "  {k} → {}", v.as_deref().unwrap_or("(unmapped)"));
+        }
+        if !self.fields.is_empty() {
+            let _ = writeln!(s, "\nTicket fields:");
+            for (k, v) in &self.fields {
+                let _ = writeln!(s, "  {k} → {v}");
+            }
+        }
+        if !self.filtered.is_empty() {
+            let _ = writeln!(s, "\nLeft out by filters:");
+            for (k, v) in &self.filtered {
+                let _ = writeln!(s, "  {v} — {k}");
+            }
+        }
+        if !self.limits.is_empty() {
+            let _ = writeln!(s, "\nTarget limits:");
+            for l in &self.limits {
+                let _ = writeln!(s, "  - {l}");
+            }
+        }
+        if !self.warnings.is_empty() {
+            let _ = writeln!(s, "\nWarnings:");
+            for w in &self.warnings {
+                let _ = writeln!(s, "  ! {w}");
+            }
+        }
+        s
+    }
+}

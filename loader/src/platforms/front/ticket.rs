@@ -1,0 +1,263 @@
+//! Writing one ticket: imports in order, wait until Front shows them, notes, then the update
+//! imports cannot carry.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use deskferry_extractor::platforms::front::wire::{Message, Tag};
+
+use super::load::{FrontTarget, http, other};
+use super::map::{self, Ctx};
+use crate::error::WriteError;
+use crate::target::{MappedComment, MappedTicket, Written};
+
+/// Spaces the writes into one conversation (Front's burst tier), with a quarter's margin for
+/// the server's window boundaries.
+struct Pace {
+    interval: Duration,
+    next: Option<Instant>,
+}
+
+impl Pace {
+    fn new(per_second: f64) -> Pace {
+        let interval = if per_second > 0.0 {
+            Duration::from_secs_f64(1.25 / per_second)
+        } else {
+            Duration::ZERO
+        };
+        Pace { interval, next: None }
+    }
+
+    async fn tick(&mut self) {
+        if let Some(at) = self.next {
+            tokio::time::sleep_until(at.into()).await;
+        }
+        self.next = Some(Instant::now() + self.interval);
+    }
+}
+
+impl FrontTarget {
+    /// Makes sure every tag exists (Front may or may not create unknown names on import), once
+    /// per name per run; returns their ids.
+    async fn ensure_tags(&self, names: &[String], ticket: &str) -> Result<Vec<String>, WriteError> {
+        let mut guard = self.tags.lock().await;
+        if guard.is_none() {
+            let all = self.client.tags().await.map_err(http("tickets", ticket))?;
+            *guard = Some(all.into_iter().map(|t| (t.name, t.id)).collect());
+        }
+        let mut ids = Vec::new();
+        for name in names {
+            let known = guard.as_ref().and_then(|m| m.get(name).cloned());
+            let id = match known {
+                Some(id) => id,
+                None => match self.client.create_tag(name).await {
+                    Ok(Tag { id, name }) => {
+                        guard.get_or_insert_with(HashMap::new).insert(name, id.clone());
+                        id
+                    }
+                    Err(e) if e.status() == Some(409) => {
+                        let all = self.client.tags().await.map_err(http("tickets", ticket))?;
+                        let map: HashMap<String, String> =
+                            all.into_iter().map(|t| (t.name, t.id)).collect();
+                        let id = map.get(name).cloned();
+                        *guard = Some(map);
+                        match id {
+                            Some(id) => id,
+                            None => continue,
+                        }
+                    }
+                    // A name Front refuses as a tag still goes by name on the import; reconcile
+                    // shows whether it arrived.
+                    Err(e) if e.status() == Some(400) => continue,
+                    Err(e) => return Err(http("tickets", ticket)(e)),
+                },
+            };
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+
+    /// Notes that this ticket's conversation may hold comments; true when it was noted before.
+    pub(super) fn mark_suspect(&self, ext: &str) -> bool {
+        let mut s = self.suspect.lock().unwrap_or_else(|e| e.into_inner());
+        !s.insert(ext.to_string())
+    }
+
+    /// Polls an import's uid until Front shows the message (bounded by `import_wait`).
+    async fn wait_for(&self, uid: &str, ticket: &str) -> Result<Message, WriteError> {
+        let deadline = Instant::now() + self.opts.import_wait;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let alias = format!("alt:uid:{uid}");
+            if let Some(m) = self.client.message(&alias).await.map_err(http("tickets", ticket))? {
+                return Ok(m);
+            }
+            if Instant::now() + pause > deadline {
+                return Err(other(
+                    "tickets",
+                    ticket,
+                    format!(
+                        "Front accepted the import but did not show it within {} s (imports are asynchronous); a re-run resumes it",
+                        self.opts.import_wait.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    async fn existing_markers(
+        &self,
+        conversation: &str,
+        ticket: &str,
+    ) -> Result<HashMap<String, String>, WriteError> {
+        let comments = self
+            .client
+            .conversation_comments(conversation)
+            .await
+            .map_err(http("tickets", ticket))?;
+        Ok(comments
+            .into_iter()
+            .filter_map(|c| map::parse_marker(&c.body).map(|m| (m, c.id)))
+            .collect())
+    }
+
+    /// [`crate::target::Target::write_ticket`].
+    pub(super) async fn write_conversation(
+        &self,
+        ticket: &MappedTicket,
+        prior: Option<&str>,
+        new_comments: &[MappedComment],
+    ) -> Result<(Written, Vec<Result<Written, WriteError>>), WriteError> {
+        let tid = ticket.ticket.id.as_str();
+        let inbox = self.inbox_id().await?.to_string();
+        let meta = self.meta().await?;
+        let ctx = Ctx {
+            address: &self.opts.address,
+            teammates: &meta.teammates,
+            max_attachment_bytes: self.opts.max_attachment_bytes,
+        };
+        let touched_before = self.mark_suspect(&ticket.external_id);
+        let may_hold_comments = prior.is_some() || touched_before;
+        if !ticket.tags.is_empty() {
+            self.ensure_tags(&ticket.tags, tid).await?;
+        }
+
+        let mut pace = Pace::new(self.opts.burst_per_second);
+        let mut outcomes: Vec<Option<Result<Written, WriteError>>> =
+            (0..new_comments.len()).map(|_| None).collect();
+        let mut last_uid: Option<String> = None;
+        let mut first = prior.is_none();
+        // A conversation exists only once a message is imported into it.
+        if prior.is_none() && !new_comments.iter().any(|c| c.public) {
+            let stub = map::stub_message(ticket, &ctx);
+            pace.tick().await;
+            let acc = self
+                .client
+                .import_message(&inbox, &stub, &[])
+                .await
+                .map_err(http("tickets", tid))?;
+            last_uid = Some(acc.message_uid);
+            first = false;
+        }
+        for (i, c) in new_comments.iter().enumerate().filter(|(_, c)| c.public) {
+            let (files, refused) =
+                map::split_attachments(&c.attachments, self.opts.max_attachment_bytes);
+            let body = map::import_message(
+                ticket,
+                c,
+                first || (prior.is_some() && last_uid.is_none()),
+                &refused,
+                &ctx,
+            );
+            pace.tick().await;
+            match self.client.import_message(&inbox, &body, &map::uploads(&files)).await {
+                Ok(acc) => {
+                    outcomes[i] =
+                        Some(Ok(Written::Migrated(format!("alt:uid:{}", acc.message_uid))));
+                    last_uid = Some(acc.message_uid);
+                    first = false;
+                }
+                Err(e) => outcomes[i] = Some(Err(http("comments", &c.comment.id)(e))),
+            }
+        }
+
+        let conversation = match &last_uid {
+            Some(uid) => {
+                let m = self.wait_for(uid, tid).await?;
+                m.conversation_id()
+                    .ok_or_else(|| other("tickets", tid, "Front's message names no conversation"))?
+            }
+            None => match prior {
+                Some(p) => p.to_string(),
+                None => {
+                    return Err(other(
+                        "tickets",
+                        tid,
+                        "no message of this ticket could be imported, so Front has no conversation for it",
+                    ));
+                }
+            },
+        };
+
+        let notes: Vec<usize> =
+            (0..new_comments.len()).filter(|&i| !new_comments[i].public).collect();
+        // Built every time: after a crash the ticket may come back through `find_ticket` (so
+        // `prior` is set) without its fields note; the marker check below keeps it single.
+        let fields_note = map::fields_note(ticket);
+        let existing = if may_hold_comments && (!notes.is_empty() || fields_note.is_some()) {
+            self.existing_markers(&conversation, tid).await?
+        } else {
+            HashMap::new()
+        };
+        if let Some(n) = fields_note
+            && !existing.contains_key(&map::fields_note_external_id(ticket))
+        {
+            pace.tick().await;
+            self.client
+                .create_comment(&conversation, &n, &[])
+                .await
+                .map_err(http("tickets", tid))?;
+        }
+        for i in notes {
+            let c = &new_comments[i];
+            if let Some(id) = existing.get(&c.external_id) {
+                outcomes[i] = Some(Ok(Written::Matched(id.clone())));
+                continue;
+            }
+            let (files, refused) =
+                map::split_attachments(&c.attachments, self.opts.max_attachment_bytes);
+            let body = map::note(c, &refused);
+            pace.tick().await;
+            outcomes[i] = Some(
+                self.client
+                    .create_comment(&conversation, &body, &map::uploads(&files))
+                    .await
+                    .map(|cm| Written::Migrated(cm.id))
+                    .map_err(http("comments", &c.comment.id)),
+            );
+        }
+
+        let update = map::conversation_update(ticket, &meta.conversation_fields, prior.is_some());
+        if !update.is_empty() {
+            self.client
+                .update_conversation(&conversation, &update)
+                .await
+                .map_err(http("tickets", tid))?;
+        }
+        if prior.is_some() && last_uid.is_none() && !ticket.tags.is_empty() {
+            // No import carried the tags this time.
+            let ids = self.ensure_tags(&ticket.tags, tid).await?;
+            self.client
+                .add_conversation_tags(&conversation, &ids)
+                .await
+                .map_err(http("tickets", tid))?;
+        }
+        let outcomes = outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(other("comments", "?", "not written"))))
+            .collect();
+        Ok((Written::Migrated(conversation), outcomes))
+    }
+}

@@ -1,0 +1,570 @@
+//! `RtTarget`: writes mapped records into a Request Tracker 5 through REST 2.
+//!
+//! - Users are created (agents privileged) unless matched by email; RT has no organizations, so
+//!   an organization's name becomes its members' `Organization` attribute.
+//! - Queues come from the mapping (the loader core maps groups to existing queues; unmapped
+//!   tickets go to `General`).
+//! - A ticket is created with its first public message as its content, as RT tickets start;
+//!   the rest are `correspond` (public) and `comment` (private) posts, each with its files.
+//! - RT records the *authenticated* user as a transaction's creator and REST 2 has no other
+//!   way to set it. Users this loader creates (marked in their `Comments`) get a password
+//!   derived from the API token and the user name (REST 2 sets passwords only on create; a
+//!   later run derives the same one), and messages are posted as them (a disabled user is
+//!   enabled for the duration of the post); any other author's messages are posted as the API
+//!   user with the author named in the header line.
+//! - REST 2 cannot date a transaction: the original time is in the header line of each message
+//!   (see `map.rs`); ticket `Created` and `Resolved` are set.
+//! - Idempotency: the ticket's external id is in the ticket custom field "Deskferry ID" (set in
+//!   the create request itself); every message carries its external id in its header line, and
+//!   before posting on a ticket that exists the loader reads the ticket's bodies back and skips
+//!   what is there. Message posts are never retried blindly.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use deskferry_extractor::http::HttpError;
+use deskferry_extractor::platforms::rt::client::RtClient;
+use deskferry_extractor::platforms::rt::wire::num;
+use deskferry_format::{KbItem, Organization};
+use reqwest::Url;
+use secrecy::SecretString;
+use serde_json::{Map, Value, json};
+
+use super::map::{self, TAGS_FIELD, encode_id, rt_time};
+use crate::error::WriteError;
+use crate::target::{
+    Author, Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadTicket, Target,
+    Written,
+};
+
+pub(super) const BODY_QUERY: &str = r#"[{"field":"Filename","operator":"IS","value":"NULL"},{"field":"ContentType","operator":"LIKE","value":"text/"}]"#;
+pub(super) const TICKET_CF_QUERY: &str =
+    r#"[{"field":"LookupType","value":"RT::Queue-RT::Ticket"}]"#;
+
+/// A user the loader may post as.
+#[derive(Clone)]
+pub(super) struct Login {
+    pub(super) client: RtClient,
+    pub(super) disabled: bool,
+}
+
+/// Ticket custom fields the loader itself relies on.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Setup {
+    pub(super) external_id: i64,
+}
+
+/// Loads into Request Tracker 5.
+pub struct RtTarget {
+    pub(super) url: Url,
+    pub(super) api: RtClient,
+    /// The API token: the users this loader creates get passwords derived from it.
+    pub(super) token: SecretString,
+    pub(super) setup: tokio::sync::Mutex<Option<Setup>>,
+    pub(super) tags_field: tokio::sync::Mutex<Option<i64>>,
+    pub(super) logins: Mutex<HashMap<String, Option<Login>>>,
+    /// Target user id → RT user name (role members are given by name).
+    pub(super) user_names: Mutex<HashMap<String, String>>,
+    /// Source organization id → name (organizations live on users in RT).
+    pub(super) orgs: Mutex<HashMap<String, String>>,
+    /// Source user id → target user id, as written in this run (CCs, followers).
+    pub(super) users: Mutex<HashMap<String, String>>,
+    /// Lower-cased email → the id of the user this loader created with it (or none).
+    pub(super) by_email: Mutex<HashMap<String, Option<String>>>,
+    /// Queues this loader created disabled (deleted groups): enabled while a ticket is created.
+    pub(super) disabled_queues: Mutex<std::collections::HashSet<String>>,
+}
+
+pub(super) fn http_err(entity: &str, id: &str, e: HttpError) -> WriteError {
+    match e.status() {
+        Some(s) if (400..500).contains(&s) && s != 429 && s != 408 => WriteError::Rejected {
+            entity: entity.into(),
+            source_id: id.into(),
+            message: e.to_string(),
+        },
+        _ => WriteError::Http { entity: entity.into(), source_id: id.into(), source: Box::new(e) },
+    }
+}
+
+pub(super) fn other(entity: &str, id: &str, message: impl Into<String>) -> WriteError {
+    WriteError::Other { entity: entity.into(), source_id: id.into(), message: message.into() }
+}
+
+impl RtTarget {
+    /// A target for the RT at `url` with an auth token of a superuser (creates users, queues
+    /// and custom fields, sets users' passwords).
+    pub fn from_parts(url: Url, token: SecretString) -> Result<RtTarget, WriteError> {
+        let api =
+            RtClient::with_token(&url, token.clone()).map_err(|e| http_err("target", "rt", e))?;
+        Ok(RtTarget::with_client(url, api, token))
+    }
+
+    /// From `target.toml` (`platform = "rt"`, `url`, `[credentials]` with the token).
+    pub fn new(cfg: &crate::config::TargetConfig) -> Result<RtTarget, WriteError> {
+        use secrecy::ExposeSecret;
+        let token = cfg.credentials.token().map_err(|e| other("target", "rt", e.to_string()))?;
+        let value = SecretString::from(format!("token {}", token.expose_secret()));
+        let auth = deskferry_extractor::http::Auth::Header { name: "Authorization".into(), value };
+        let api = RtClient::new(&cfg.url, auth, &cfg.rate_limits)
+            .map_err(|e| http_err("target", "rt", e))?;
+        Ok(RtTarget::with_client(cfg.url.clone(), api, token))
+    }
+
+    fn with_client(url: Url, api: RtClient, token: SecretString) -> RtTarget {
+        RtTarget {
+            url,
+            api,
+            token,
+            setup: tokio::sync::Mutex::new(None),
+            tags_field: tokio::sync::Mutex::new(None),
+            logins: Mutex::new(HashMap::new()),
+            user_names: Mutex::new(HashMap::new()),
+            orgs: Mutex::new(HashMap::new()),
+            users: Mutex::new(HashMap::new()),
+            by_email: Mutex::new(HashMap::new()),
+            disabled_queues: Mutex::new(std::collections::HashSet::new()),
+        }
+    }
+
+    /// The API user's client (reads for reconciliation and tests).
+    pub fn client(&self) -> &RtClient {
+        &self.api
+    }
+
+    /// The ticket holding external id `ext`, if any (deleted tickets are invisible to search).
+    async fn find_by_external_id(&self, ext: &str) -> Result<Option<String>, WriteError> {
+        let setup = self.setup().await?;
+        let query = format!("CF.{{{}}} = '{}'", setup.external_id, encode_id(ext));
+        let page = self
+            .api
+            .page("tickets", &[("query", &query), ("orderby", "id")], 1)
+            .await
+            .map_err(|e| http_err("tickets", ext, e))?;
+        Ok(page.items.first().and_then(|t| num(&t["id"])).map(|n| n.to_string()))
+    }
+
+    /// Creates the ticket, with `first` as its content when given.
+    async fn create_ticket(
+        &self,
+        t: &MappedTicket,
+        first: Option<&MappedComment>,
+        setup: Setup,
+    ) -> Result<String, WriteError> {
+        let sid = t.ticket.id.as_str();
+        let e = |e| http_err("tickets", sid, e);
+        let mut body = Map::new();
+        body.insert("Queue".into(), json!(t.group.clone().unwrap_or_else(|| "General".into())));
+        body.insert("Subject".into(), json!(t.subject.replace(['\r', '\n'], " ")));
+        if let Some(r) = &t.requester.target_id {
+            if let Some(name) = self.user_name(r).await.map_err(e)? {
+                body.insert("Requestor".into(), json!([name]));
+            }
+        } else if let Some(email) = &t.requester.email {
+            body.insert("Requestor".into(), json!([email]));
+        }
+        let mut cc = Vec::new();
+        let mut admin_cc = Vec::new();
+        for (ids, out) in [(&t.ticket.cc_ids, &mut cc), (&t.ticket.follower_ids, &mut admin_cc)] {
+            for src in ids {
+                let target = self.users.lock().unwrap_or_else(|e| e.into_inner()).get(src).cloned();
+                if let Some(target) = target
+                    && let Some(name) = self.user_name(&target).await.map_err(e)?
+                {
+                    out.push(name);
+                }
+            }
+        }
+        body.insert("Cc".into(), json!(cc));
+        body.insert("AdminCc".into(), json!(admin_cc));
+        if let Some(a) = &t.assignee {
+            body.insert("Owner".into(), json!(a));
+        }
+        body.insert("Status".into(), json!("new"));
+        if let Some(c) = &t.ticket.created_at {
+            body.insert("Created".into(), json!(rt_time(c)));
+        }
+        if let Some(d) = &t.ticket.due_at {
+            body.insert("Due".into(), json!(rt_time(d)));
+        }
+        if let Some(p) = t.priority.as_deref().and_then(|p| p.parse::<i64>().ok()) {
+            body.insert("Priority".into(), json!(p));
+        }
+        body.insert("CustomFields".into(), Value::Object(self.field_values(t, setup).await?));
+        // RT does not let a disabled user own a ticket: a departed agent this loader created
+        // (and disabled) is enabled for the moment of the create.
+        let owner_off = match &t.assignee {
+            Some(a) => {
+                let l =
+                    self.logins.lock().unwrap_or_else(|e| e.into_inner()).get(a).cloned().flatten();
+                l.is_some_and(|l| l.disabled).then(|| a.clone())
+            }
+            None => None,
+        };
+        // Likewise a disabled queue (a deleted group) takes no new tickets.
+        let queue_off = t
+            .group
+            .clone()
+            .filter(|q| self.disabled_queues.lock().unwrap_or_else(|e| e.into_inner()).contains(q));
+        if let Some(a) = &owner_off {
+            self.api.put(&format!("user/{a}"), json!({ "Disabled": 0 })).await.map_err(e)?;
+        }
+        if let Some(q) = &queue_off {
+            self.api.put(&format!("queue/{q}"), json!({ "Disabled": 0 })).await.map_err(e)?;
+        }
+        let created = self.create_with(t, first, body).await;
+        if let Some(q) = &queue_off {
+            self.api.put(&format!("queue/{q}"), json!({ "Disabled": 1 })).await.map_err(e)?;
+        }
+        if let Some(a) = &owner_off {
+            self.api.put(&format!("user/{a}"), json!({ "Disabled": 1 })).await.map_err(e)?;
+        }
+        created
+    }
+
+    async fn create_with(
+        &self,
+        t: &MappedTicket,
+        first: Option<&MappedComment>,
+        mut body: Map<String, Value>,
+    ) -> Result<String, WriteError> {
+        let sid = t.ticket.id.as_str();
+        let e = |e| http_err("tickets", sid, e);
+        match first {
+            Some(c) => {
+                let resp = self
+                    .post_as(&c.author, "ticket", |as_author| {
+                        let mut b = body.clone();
+                        b.extend(map::message(c, (!as_author).then_some(&c.author)));
+                        Value::Object(b)
+                    })
+                    .await
+                    .map_err(e)?;
+                RtClient::created_id(&resp.0)
+                    .map(|n| n.to_string())
+                    .ok_or_else(|| other("tickets", sid, "no id"))
+            }
+            None => {
+                if let Some(r) = &t.requester.target_id {
+                    body.insert("Creator".into(), json!(r));
+                }
+                let resp = self.api.post("ticket", Value::Object(body), false).await.map_err(e)?;
+                RtClient::created_id(&resp)
+                    .map(|n| n.to_string())
+                    .ok_or_else(|| other("tickets", sid, "no id"))
+            }
+        }
+    }
+
+    async fn field_values(
+        &self,
+        t: &MappedTicket,
+        setup: Setup,
+    ) -> Result<Map<String, Value>, WriteError> {
+        let mut cfs = Map::new();
+        cfs.insert(setup.external_id.to_string(), json!(encode_id(&t.external_id)));
+        for (field, value) in &t.fields {
+            cfs.insert(field.clone(), json!(map::cf_values(value)));
+        }
+        if !t.tags.is_empty() {
+            // Tags go into the "Tags" field, together with any values the mapping sends to the
+            // same field (by name or id): one list, or one would overwrite the other.
+            let tags = self.tags_field().await?;
+            let mut all: Vec<String> = Vec::new();
+            for key in [TAGS_FIELD.to_string(), tags.to_string()] {
+                if let Some(Value::Array(vals)) = cfs.remove(&key) {
+                    all.extend(vals.into_iter().filter_map(|v| v.as_str().map(str::to_string)));
+                }
+            }
+            for t in &t.tags {
+                if !all.contains(t) {
+                    all.push(t.clone());
+                }
+            }
+            cfs.insert(tags.to_string(), json!(all));
+        }
+        Ok(cfs)
+    }
+
+    /// Transaction id of the ticket's `Create` transaction.
+    async fn create_txn(&self, id: &str) -> Result<Option<i64>, HttpError> {
+        let page = self
+            .api
+            .page(&format!("ticket/{id}/history"), &[("fields", "Type"), ("orderby", "id")], 1)
+            .await?;
+        Ok(page.items.iter().find(|h| h["Type"] == "Create").and_then(|h| num(&h["id"])))
+    }
+
+    /// Posts one message unless its marker is on the ticket already.
+    async fn write_comment(
+        &self,
+        ticket: &str,
+        c: &MappedComment,
+        present: &BTreeMap<String, i64>,
+    ) -> Result<Written, WriteError> {
+        let sid = c.comment.id.as_str();
+        if let Some(txn) = present.get(&encode_id(&c.external_id)) {
+            return Ok(Written::Matched(txn.to_string()));
+        }
+        let kind = if c.public { "correspond" } else { "comment" };
+        let (resp, _) = self
+            .post_as(&c.author, &format!("ticket/{ticket}/{kind}"), |as_author| {
+                Value::Object(map::message(c, (!as_author).then_some(&c.author)))
+            })
+            .await
+            .map_err(|e| http_err("comments", sid, e))?;
+        let txn = RtClient::created_id(&resp)
+            .ok_or_else(|| other("comments", sid, "no transaction id"))?;
+        Ok(Written::Migrated(txn.to_string()))
+    }
+
+    async fn finish_ticket(&self, id: &str, t: &MappedTicket) -> Result<(), HttpError> {
+        let status = t.status.clone().unwrap_or_else(|| map::default_status(&t.ticket).to_string());
+        self.api.put(&format!("ticket/{id}"), json!({ "Status": status })).await?;
+        if let (Some(at), "resolved") = (&t.ticket.solved_at, status.as_str()) {
+            self.api.put(&format!("ticket/{id}"), json!({ "Resolved": rt_time(at) })).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Target for RtTarget {
+    fn platform(&self) -> &'static str {
+        "rt"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            knowledge_base: false,
+            message_times: false,
+            note_times: false,
+            create_agents: true,
+            create_groups: true,
+            create_fields: true,
+            max_attachment_bytes: None,
+            max_attachments_per_message: None,
+            limits: vec![
+                "RT dates every transaction when it is posted and REST 2 cannot set another date: \
+                 each message starts with a header line holding its original time (ticket \
+                 Created and Resolved are set)"
+                    .into(),
+                "RT records the authenticated user as a message's author: messages are posted as \
+                 their authors when deskferry created them (their password is derived from the \
+                 API token), otherwise as the API user with the author named in the header line"
+                    .into(),
+                "REST 2 rejects empty attachments (not posted) and files named \"\" or \"0\" \
+                 (posted as \"unnamed\" / \"0_\"); RT drops CR/LF from file names, keeps what \
+                 follows the last '/' and cuts them at 255 bytes"
+                    .into(),
+                "RT's $MaxAttachmentSize (10 MiB unless configured) caps attachments".into(),
+                "RT has no organizations (the name goes into users' Organization attribute) and \
+                 no tags (they go into a ticket custom field \"Tags\")"
+                    .into(),
+                "the ticket custom field \"Deskferry ID\" holds each ticket's external id (re-runs \
+                 find tickets by it)"
+                    .into(),
+                "RT's default lifecycle has no pending/on-hold or solved/closed distinction \
+                 (stalled, resolved)"
+                    .into(),
+                "a ticket's first message is its creation; a ticket whose first message is a \
+                 private note starts without content"
+                    .into(),
+                "RT hides deleted tickets from every search: a ticket deleted at the source is \
+                 found again only through the ledger's target id, not by its external id"
+                    .into(),
+            ],
+        }
+    }
+
+    async fn inventory(&self) -> Result<Inventory, WriteError> {
+        self.read_inventory().await
+    }
+
+    async fn write_organization(
+        &self,
+        org: &Organization,
+        _prior: Option<&str>,
+    ) -> Result<Written, WriteError> {
+        self.orgs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(org.id.clone(), org.name.clone());
+        // RT keeps an organization only as its members' Organization attribute: the name is
+        // its id at the target.
+        Ok(Written::Migrated(org.name.clone()))
+    }
+
+    async fn write_user(
+        &self,
+        mu: &MappedUser,
+        prior: Option<&str>,
+    ) -> Result<Written, WriteError> {
+        self.write_user_impl(mu, prior).await
+    }
+
+    async fn write_group(
+        &self,
+        group: &deskferry_format::Group,
+        _prior: Option<&str>,
+    ) -> Result<Written, WriteError> {
+        self.ensure_queue(group).await
+    }
+
+    async fn write_field(
+        &self,
+        field: &deskferry_format::CustomField,
+        _prior: Option<&str>,
+    ) -> Result<Written, WriteError> {
+        self.ensure_field(field).await
+    }
+
+    async fn write_ticket(
+        &self,
+        t: &MappedTicket,
+        prior: Option<&str>,
+        new_comments: &[MappedComment],
+    ) -> Result<(Written, Vec<Result<Written, WriteError>>), WriteError> {
+        let sid = t.ticket.id.as_str();
+        let e = |e| http_err("tickets", sid, e);
+        let setup = self.setup().await?;
+        let mut existing = None;
+        if let Some(p) = prior
+            && self.api.get_opt(&format!("ticket/{p}")).await.map_err(e)?.is_some()
+        {
+            existing = Some(p.to_string());
+        }
+        if existing.is_none() {
+            existing = self.find_by_external_id(&t.external_id).await?;
+        }
+        let mut results = Vec::with_capacity(new_comments.len());
+        let (id, present, rest) = match existing {
+            Some(id) => {
+                let mut body = Map::new();
+                body.insert("Subject".into(), json!(t.subject.replace(['\r', '\n'], " ")));
+                if let Some(g) = &t.group {
+                    body.insert("Queue".into(), json!(g));
+                }
+                if let Some(a) = &t.assignee {
+                    body.insert("Owner".into(), json!(a));
+                }
+                body.insert(
+                    "CustomFields".into(),
+                    Value::Object(self.field_values(t, setup).await?),
+                );
+                self.api.put(&format!("ticket/{id}"), Value::Object(body)).await.map_err(e)?;
+                let present = self.markers(&id).await.map_err(e)?;
+                (id, present, new_comments)
+            }
+            None => {
+                let first = new_comments.first().filter(|c| c.public);
+                let id = self.create_ticket(t, first, setup).await?;
+                let rest = match first {
+                    Some(_) => {
+                        let txn = self.create_txn(&id).await.map_err(e)?;
+                        let txn =
+                            txn.ok_or_else(|| other("tickets", sid, "no Create transaction"))?;
+                        results.push(Ok(Written::Migrated(txn.to_string())));
+                        &new_comments[1..]
+                    }
+                    None => new_comments,
+                };
+                (id, BTreeMap::new(), rest)
+            }
+        };
+        for c in rest {
+            results.push(self.write_comment(&id, c, &present).await);
+        }
+        if !t.note_fields.is_empty() {
+            let ext = format!("{}:fields", t.external_id);
+            if !present.contains_key(&encode_id(&ext)) {
+                let mut note = new_comments.first().cloned().unwrap_or_else(|| placeholder(t));
+                note.external_id = ext;
+                note.public = false;
+                note.attachments.clear();
+                note.comment.body_html = None;
+                note.comment.body_text = Some(map::fields_note(&t.note_fields));
+                note.created_at = t.ticket.created_at;
+                let body = Value::Object(map::message(&note, None));
+                self.api.post(&format!("ticket/{id}/comment"), body, false).await.map_err(e)?;
+            }
+        }
+        self.finish_ticket(&id, t).await.map_err(e)?;
+        let written =
+            if prior == Some(id.as_str()) { Written::Matched(id) } else { Written::Migrated(id) };
+        Ok((written, results))
+    }
+
+    async fn write_kb_item(
+        &self,
+        item: &KbItem,
+        _prior: Option<&str>,
+    ) -> Result<Written, WriteError> {
+        Err(WriteError::Unsupported {
+            entity: "kb_articles".into(),
+            source_id: item.id.clone(),
+            reason: "this loader does not write RT articles".into(),
+        })
+    }
+
+    async fn apply_tombstone(&self, entity: &str, target_id: &str) -> Result<Written, WriteError> {
+        let e = |e| http_err(entity, target_id, e);
+        match entity {
+            "tickets" => {
+                self.api
+                    .put(&format!("ticket/{target_id}"), json!({ "Status": "deleted" }))
+                    .await
+                    .map_err(e)?;
+                Ok(Written::Migrated(target_id.to_string()))
+            }
+            "users" => {
+                self.api
+                    .put(&format!("user/{target_id}"), json!({ "Disabled": 1 }))
+                    .await
+                    .map_err(e)?;
+                Ok(Written::Migrated(target_id.to_string()))
+            }
+            _ => Err(WriteError::Unsupported {
+                entity: entity.into(),
+                source_id: target_id.into(),
+                reason: "RT cannot delete this kind of record".into(),
+            }),
+        }
+    }
+
+    async fn find_ticket(&self, ticket: &MappedTicket) -> Result<Option<String>, WriteError> {
+        self.find_by_external_id(&ticket.external_id).await
+    }
+
+    async fn read_ticket(&self, target_id: &str) -> Result<ReadTicket, WriteError> {
+        self.read_back(target_id).await
+    }
+}
+
+/// A stand-in comment for the custom-fields note of a ticket without messages.
+fn placeholder(t: &MappedTicket) -> MappedComment {
+    MappedComment {
+        comment: deskferry_format::Comment {
+            id: format!("{}:fields", t.ticket.id),
+            ticket_id: t.ticket.id.clone(),
+            author_id: None,
+            public: false,
+            body_html: None,
+            body_text: None,
+            channel: None,
+            created_at: t.ticket.created_at,
+            attachment_ids: Vec::new(),
+            raw: String::new(),
+        },
+        author: Author {
+            target_id: None,
+            email: None,
+            name: None,
+            is_agent: true,
+            defaulted: true,
+        },
+        body_html: String::new(),
+        public: false,
+        created_at: t.ticket.created_at,
+        attachments: Vec::new(),
+        external_id: String::new(),
+    }
+}

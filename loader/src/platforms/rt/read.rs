@@ -1,0 +1,123 @@
+//! Reading migrated tickets back: the markers already on a ticket (re-runs) and whole tickets
+//! with their messages and attachment bytes (reconciliation).
+
+use std::collections::BTreeMap;
+
+use deskferry_extractor::http::HttpError;
+use deskferry_extractor::platforms::rt::wire::{num, text};
+use serde_json::Value;
+
+use super::load::{BODY_QUERY, RtTarget, http_err, other};
+use super::map::{self, TAGS_FIELD, parse_body};
+use crate::error::WriteError;
+use deskferry_extractor::platforms::rt::map::{is_message, split_parts};
+use deskferry_extractor::platforms::rt::wire::{PART_FIELDS, time};
+
+use crate::target::{ReadComment, ReadTicket};
+
+impl RtTarget {
+    /// Encoded external ids of the messages already on ticket `id` → transaction id.
+    pub(super) async fn markers(&self, id: &str) -> Result<BTreeMap<String, i64>, HttpError> {
+        let items = self
+            .api
+            .all(
+                &format!("ticket/{id}/attachments"),
+                &[("query", BODY_QUERY), ("fields", "TransactionId,Content"), ("orderby", "id")],
+            )
+            .await?;
+        let mut out = BTreeMap::new();
+        for b in &items {
+            let txn = num(&b["TransactionId"]).or_else(|| num(&b["TransactionId"]["id"]));
+            if let (Some((ext, _)), Some(txn)) = (b["Content"].as_str().and_then(parse_body), txn) {
+                out.entry(ext).or_insert(txn);
+            }
+        }
+        Ok(out)
+    }
+
+    /// See `Target::read_ticket`: messages in order with markers, authors, and every file
+    /// downloaded and hashed.
+    pub(super) async fn read_back(&self, target_id: &str) -> Result<ReadTicket, WriteError> {
+        let e = |e| http_err("tickets", target_id, e);
+        let t = self.api.get(&format!("ticket/{target_id}"), &[]).await.map_err(e)?;
+        let tags: Vec<String> = deskferry_extractor::platforms::rt::wire::custom_field_values(&t)
+            .into_iter()
+            .find(|c| c.name == TAGS_FIELD)
+            .map(|c| c.values)
+            .unwrap_or_default();
+        let history = self
+            .api
+            .all(
+                &format!("ticket/{target_id}/history"),
+                &[
+                    ("fields", "Type,Creator,Created"),
+                    ("fields[Creator]", "Name,EmailAddress"),
+                    ("orderby", "id"),
+                ],
+            )
+            .await
+            .map_err(e)?;
+        let parts = self
+            .api
+            .all(
+                &format!("ticket/{target_id}/attachments"),
+                &[("fields", PART_FIELDS), ("orderby", "id")],
+            )
+            .await
+            .map_err(e)?;
+        let bodies = self
+            .api
+            .all(
+                &format!("ticket/{target_id}/attachments"),
+                &[("query", BODY_QUERY), ("fields", "Content"), ("orderby", "id")],
+            )
+            .await
+            .map_err(e)?;
+        let bodies: BTreeMap<i64, String> = bodies
+            .iter()
+            .filter_map(|b| Some((num(&b["id"])?, b["Content"].as_str().unwrap_or("").to_string())))
+            .collect();
+        let mut by_txn: BTreeMap<i64, Vec<&Value>> = BTreeMap::new();
+        for p in &parts {
+            if let Some(txn) = num(&p["TransactionId"]).or_else(|| num(&p["TransactionId"]["id"])) {
+                by_txn.entry(txn).or_default().push(p);
+            }
+        }
+        let dir = tempfile::tempdir().map_err(|x| other("tickets", target_id, x.to_string()))?;
+        let mut comments = Vec::new();
+        for h in &history {
+            let Some(txn) = num(&h["id"]) else { continue };
+            let tparts = by_txn.get(&txn).map(Vec::as_slice).unwrap_or(&[]);
+            if !is_message(h, tparts.len()) {
+                continue;
+            }
+            let msg = split_parts(tparts);
+            let body =
+                msg.text.or(msg.html).and_then(|p| num(&p["id"])).and_then(|p| bodies.get(&p));
+            let external_id = body.and_then(|b| parse_body(b)).map(|(ext, _)| map::decode_id(&ext));
+            let mut attachments = Vec::new();
+            for f in &msg.files {
+                let Some(pid) = num(&f["id"]) else { continue };
+                let dest = dir.path().join(pid.to_string());
+                let got = self.api.download(txn, pid, &dest).await.map_err(e)?;
+                let _ = std::fs::remove_file(&dest);
+                attachments.push((text(f, "Filename").unwrap_or_default(), got.sha256, got.size));
+            }
+            comments.push(ReadComment {
+                id: txn.to_string(),
+                external_id,
+                author: text(&h["Creator"], "EmailAddress").or_else(|| text(&h["Creator"], "Name")),
+                public: h["Type"].as_str() != Some("Comment"),
+                created_at: time(h, "Created"),
+                attachments,
+            });
+        }
+        Ok(ReadTicket {
+            id: target_id.to_string(),
+            subject: text(&t, "Subject"),
+            tags,
+            status: text(&t, "Status"),
+            comments,
+        })
+    }
+}

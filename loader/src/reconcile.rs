@@ -1,0 +1,426 @@
+//! `reconcile`: reads every migrated ticket back from the target and compares it with the
+//! bundle — comment count and order, authors, public/private, tags, timestamps where the target
+//! keeps them, attachment bytes by SHA-256. Differences a documented target limit explains are
+//! reported as limits, not as differences.
+
+use std::collections::HashMap;
+
+use deskferry_format::{BundleReader, Comment, Timestamp};
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use crate::ledger::{Ledger, Outcome};
+use crate::load_error::LoadError;
+use crate::mapping::{Mapping, Resolver};
+use crate::progress::Progress;
+use crate::rows::{self, Conversations};
+use crate::run::migrated_targets;
+use crate::target::{Capabilities, Inventory, ReadComment, ReadTicket, Target};
+
+/// How one check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Equal.
+    Ok,
+    /// Not equal, and no documented limit explains it.
+    Difference,
+    /// Not equal because of a documented target limit.
+    Limit,
+    /// The ticket could not be read back.
+    Error,
+}
+
+impl Verdict {
+    /// The word in reconcile.csv.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Difference => "difference",
+            Verdict::Limit => "limit",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+/// One check of one ticket (or of one of its comments).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// Source ticket id.
+    pub ticket: String,
+    /// Target ticket id.
+    pub target_id: String,
+    /// Source comment id, when the check is about a comment.
+    pub comment: Option<String>,
+    /// What was compared (`comment_count`, `order`, `author`, `public`, `tags`, `created_at`, `attachments`, `read`).
+    pub check: String,
+    /// Outcome.
+    pub verdict: Verdict,
+    /// Expected (from the bundle; ids, counts, times and hashes only).
+    pub expected: String,
+    /// Found at the target.
+    pub actual: String,
+    /// The limit or error, when not ok.
+    pub note: String,
+}
+
+/// The whole comparison.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Reconciliation {
+    /// Tickets read back.
+    pub tickets: u64,
+    /// Every check that was not ok, plus one ok row per ticket.
+    pub checks: Vec<Check>,
+    /// The target's documented limits.
+    pub limits: Vec<String>,
+}
+
+impl Reconciliation {
+    /// Number of checks with this verdict.
+    pub fn count(&self, v: Verdict) -> usize {
+        self.checks.iter().filter(|c| c.verdict == v).count()
+    }
+}
+
+fn fmt_time(t: Option<Timestamp>) -> String {
+    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default()
+}
+
+struct Expect<'a> {
+    comment: &'a Comment,
+    external_id: String,
+    author: Option<String>,
+    attachments: Vec<String>,
+}
+
+/// Compares one ticket read back with what the bundle and ledger expect.
+fn compare(
+    source_id: &str,
+    read: &ReadTicket,
+    expected_tags: &[String],
+    exp: &[Expect<'_>],
+    caps: &Capabilities,
+) -> Vec<Check> {
+    let mut out = Vec::new();
+    let row = |comment: Option<&str>,
+               check: &str,
+               verdict,
+               expected: String,
+               actual: String,
+               note: &str| Check {
+        ticket: source_id.to_string(),
+        target_id: read.id.clone(),
+        comment: comment.map(str::to_string),
+        check: check.to_string(),
+        verdict,
+        expected,
+        actual,
+        note: note.to_string(),
+    };
+    // Match comments: by external id where the target keeps it, else by position among the
+    // comments without one.
+    let mut by_ext: HashMap<&str, usize> = HashMap::new();
+    for (i, c) in read.comments.iter().enumerate() {
+        if let Some(e) = &c.external_id {
+            by_ext.insert(e.as_str(), i);
+        }
+    }
+    // Comments without an external id pair with the next unpaired one of the same visibility.
+    let mut free: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
+    for (i, c) in read.comments.iter().enumerate() {
+        if c.external_id.as_deref().is_none_or(|x| !exp.iter().any(|e| e.external_id == x)) {
+            free[c.public as usize].push(i);
+        }
+    }
+    free[0].reverse();
+    free[1].reverse();
+    let mut pairs: Vec<(usize, Option<usize>)> = Vec::new();
+    for (k, e) in exp.iter().enumerate() {
+        let hit = by_ext
+            .get(e.external_id.as_str())
+            .copied()
+            .or_else(|| free[e.comment.public as usize].pop());
+        pairs.push((k, hit));
+    }
+    // The loader's own additions are explainable one by one: notes whose marker is an external
+    // id the bundle does not expect (the custom-field note), and the placeholder message that
+    // opens a ticket with no public message. Any other surplus is a difference (a duplicate).
+    let own_notes = read
+        .comments
+        .iter()
+        .filter(|c| {
+            !c.public
+                && c.external_id.as_deref().is_some_and(|x| !exp.iter().any(|e| e.external_id == x))
+        })
+        .count();
+    let placeholder = usize::from(
+        !exp.iter().any(|e| e.comment.public) && read.comments.iter().any(|c| c.public),
+    );
+    if read.comments.len() != exp.len() {
+        let explained = read.comments.len() == exp.len() + own_notes + placeholder;
+        let (verdict, note) = if read.comments.len() > exp.len() && explained {
+            (
+                Verdict::Limit,
+                "the target holds the loader's own additions: the custom-field note, or the placeholder that opens a ticket without public messages",
+            )
+        } else if read.comments.len() > exp.len() {
+            (Verdict::Difference, "more messages at the target than migrated (a duplicate?)")
+        } else {
+            (Verdict::Difference, "messages missing at the target")
+        };
+        out.push(row(
+            None,
+            "comment_count",
+            verdict,
+            exp.len().to_string(),
+            read.comments.len().to_string(),
+            note,
+        ));
+    }
+    // Order: the matched target positions must increase along the bundle's order — among
+    // messages, among notes, and across both unless notes cannot be back-dated (then they sort
+    // after the messages, a documented limit).
+    let increasing = |public: Option<bool>| {
+        let pos: Vec<usize> = pairs
+            .iter()
+            .filter(|(k, _)| public.is_none_or(|p| exp[*k].comment.public == p))
+            .filter_map(|(_, h)| *h)
+            .collect();
+        pos.windows(2).all(|w| w[0] < w[1])
+    };
+    if !increasing(Some(true)) || !increasing(Some(false)) {
+        out.push(row(
+            None,
+            "order",
+            Verdict::Difference,
+            "bundle order".into(),
+            "different order".into(),
+            "",
+        ));
+    } else if !increasing(None) {
+        let (verdict, note) = if caps.note_times {
+            (Verdict::Difference, "")
+        } else {
+            (
+                Verdict::Limit,
+                "private notes cannot be back-dated at the target and sort after the messages",
+            )
+        };
+        out.push(row(
+            None,
+            "order",
+            verdict,
+            "bundle order".into(),
+            "notes after messages".into(),
+            note,
+        ));
+    }
+    for (k, hit) in pairs {
+        let e = &exp[k];
+        let cid = Some(e.comment.id.as_str());
+        let Some(i) = hit else {
+            out.push(row(
+                cid,
+                "present",
+                Verdict::Difference,
+                "present".into(),
+                "absent".into(),
+                "not found at the target",
+            ));
+            continue;
+        };
+        let r: &ReadComment = &read.comments[i];
+        if r.public != e.comment.public {
+            out.push(row(
+                cid,
+                "public",
+                Verdict::Difference,
+                e.comment.public.to_string(),
+                r.public.to_string(),
+                "",
+            ));
+        }
+        if let Some(want) = &e.author {
+            let got = r.author.clone().unwrap_or_default();
+            if !got.eq_ignore_ascii_case(want) {
+                out.push(row(
+                    cid,
+                    "author",
+                    Verdict::Difference,
+                    "author as mapped".into(),
+                    "other author".into(),
+                    "",
+                ));
+            }
+        }
+        let keeps = if e.comment.public { caps.message_times } else { caps.note_times };
+        let want_t = e.comment.created_at.map(|t| t.timestamp());
+        let got_t = r.created_at.map(|t| t.timestamp());
+        if want_t.is_some() && want_t != got_t {
+            let (verdict, note) = if keeps {
+                (Verdict::Difference, "")
+            } else if e.comment.public {
+                (Verdict::Limit, "the target cannot set the time of messages")
+            } else {
+                (
+                    Verdict::Limit,
+                    "the target cannot set the time of private notes (they take the import time)",
+                )
+            };
+            out.push(row(
+                cid,
+                "created_at",
+                verdict,
+                fmt_time(e.comment.created_at),
+                fmt_time(r.created_at),
+                note,
+            ));
+        }
+        let mut want: Vec<&str> = e.attachments.iter().map(String::as_str).collect();
+        let mut got: Vec<&str> = r.attachments.iter().map(|(_, h, _)| h.as_str()).collect();
+        want.sort_unstable();
+        got.sort_unstable();
+        if want != got {
+            out.push(row(
+                cid,
+                "attachments",
+                Verdict::Difference,
+                want.join(" "),
+                got.join(" "),
+                "SHA-256 of the bytes",
+            ));
+        }
+    }
+    let missing: Vec<&String> =
+        expected_tags.iter().filter(|t| !read.tags.iter().any(|x| x == *t)).collect();
+    if !missing.is_empty() {
+        out.push(row(
+            None,
+            "tags",
+            Verdict::Difference,
+            format!("{} tags", expected_tags.len()),
+            format!("{} missing", missing.len()),
+            "",
+        ));
+    }
+    if out.is_empty() {
+        out.push(row(
+            None,
+            "all",
+            Verdict::Ok,
+            format!("{} comments", exp.len()),
+            format!("{} comments", read.comments.len()),
+            "",
+        ));
+    }
+    out
+}
+
+/// Reads every migrated ticket back and compares it.
+pub async fn reconcile<T: Target>(
+    target: &T,
+    reader: &BundleReader,
+    mapping: &Mapping,
+    ledger: &Ledger,
+    progress: &Progress,
+) -> Result<Reconciliation, LoadError> {
+    let index = rows::index(reader)?;
+    let conv = Conversations::read(reader)?;
+    let inventory: Inventory = target.inventory().await?;
+    let caps = target.capabilities();
+    let resolver = Resolver::new(&index, mapping, &inventory, &caps);
+    let tickets = ledger.entity("tickets")?;
+    let comments = ledger.entity("comments")?;
+    let atts = ledger.entity("attachments")?;
+    let users = migrated_targets(ledger, "users")?;
+    let mut todo: Vec<(&deskferry_format::Ticket, String)> = conv
+        .tickets
+        .iter()
+        .filter_map(|t| {
+            let e = tickets.get(&t.id)?;
+            (e.outcome == Outcome::Migrated)
+                .then(|| e.target_id.clone())
+                .flatten()
+                .map(|id| (t, id))
+        })
+        .collect();
+    todo.sort_by(|a, b| deskferry_format::model::id_order(&a.0.id, &b.0.id));
+    progress.stage("reconcile", todo.len() as u64);
+    let agent_email: HashMap<&str, &str> =
+        inventory.agents.iter().map(|a| (a.id.as_str(), a.email.as_str())).collect();
+    let mut rec = Reconciliation { limits: caps.limits.clone(), ..Default::default() };
+    let n = mapping.options.concurrency;
+    let mut stream = futures_util::stream::iter(todo.into_iter().map(|(t, tid)| {
+        let (resolver, conv, comments, atts, users, agent_email, caps) =
+            (&resolver, &conv, &comments, &atts, &users, &agent_email, &caps);
+        async move {
+            let read = match target.read_ticket(&tid).await {
+                Ok(r) => r,
+                Err(e) => {
+                    return vec![Check {
+                        ticket: t.id.clone(),
+                        target_id: tid.clone(),
+                        comment: None,
+                        check: "read".into(),
+                        verdict: Verdict::Error,
+                        expected: String::new(),
+                        actual: String::new(),
+                        note: crate::ledger::scrub(&e.to_string()),
+                    }];
+                }
+            };
+            let mapped = resolver.map_ticket(t, users, false);
+            let tags = mapped.tags.clone();
+            let exp: Vec<Expect<'_>> = conv
+                .comments_of(&t.id)
+                .iter()
+                .filter(|c| comments.get(&c.id).is_some_and(|e| e.outcome == Outcome::Migrated))
+                .map(|c| {
+                    let a = resolver.author(c.author_id.as_deref(), users);
+                    let author = if a.is_agent {
+                        a.target_id
+                            .as_deref()
+                            .and_then(|i| agent_email.get(i).map(|s| s.to_string()))
+                    } else {
+                        a.email.clone()
+                    };
+                    Expect {
+                        comment: c,
+                        external_id: resolver.comment_external_id(&c.id),
+                        author,
+                        attachments: conv
+                            .attachments_of(&c.id)
+                            .iter()
+                            .filter(|x| {
+                                atts.get(&x.id).is_some_and(|e| e.outcome == Outcome::Migrated)
+                            })
+                            .filter_map(|x| x.sha256.clone())
+                            // Images cut out of the body (data: URIs) are attachments too.
+                            .chain(
+                                resolver
+                                    .map_comment(c, vec![], users)
+                                    .attachments
+                                    .into_iter()
+                                    .map(|a| a.sha256),
+                            )
+                            .collect(),
+                    }
+                })
+                .collect();
+            compare(&t.id, &read, &tags, &exp, caps)
+        }
+    }))
+    .buffer_unordered(n);
+    while let Some(checks) = stream.next().await {
+        progress.inc(1);
+        rec.tickets += 1;
+        rec.checks.extend(checks);
+    }
+    progress.finish();
+    rec.checks.sort_by(|a, b| {
+        deskferry_format::model::id_order(&a.ticket, &b.ticket)
+            .then_with(|| a.comment.cmp(&b.comment))
+            .then_with(|| a.check.cmp(&b.check))
+    });
+    Ok(rec)
+}

@@ -1,0 +1,293 @@
+//! report.html: one self-contained page (inline CSS and SVG, no scripts, no external assets).
+//! Every string that may come from the bundle or the target is escaped: bundle content is
+//! untrusted HTML.
+
+use std::fmt::Write as _;
+
+use crate::ledger::Outcome;
+use crate::reconcile::Verdict;
+
+use super::{ReportData, SummaryRow};
+
+/// Escapes text for HTML element content and double- or single-quoted attributes.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => o.push('\u{FFFD}'),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}\
+td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left;font-size:.9em}th{background:#f3f3f3}\
+.failed{color:#b00}.skipped{color:#a60}.migrated{color:#070}.difference{color:#b00}.limit{color:#a60}\
+code{font-size:.85em}";
+
+/// Stacked horizontal bars: migrated / skipped / failed per entity.
+fn summary_chart(rows: &[SummaryRow]) -> String {
+    let rows: Vec<&SummaryRow> =
+        rows.iter().filter(|r| r.available + r.migrated + r.skipped + r.failed > 0).collect();
+    let max = rows
+        .iter()
+        .map(|r| r.available.max(r.migrated + r.skipped + r.failed))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let (w, bar, gap, label) = (420.0, 18.0, 8.0, 120.0);
+    let h = rows.len() as f64 * (bar + gap) + gap;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{h}\" role=\"img\" aria-label=\"records per entity\">",
+        w + label + 80.0
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let y = gap + i as f64 * (bar + gap);
+        let _ = write!(
+            s,
+            "<text x=\"0\" y=\"{}\" font-size=\"12\">{}</text>",
+            y + 13.0,
+            esc(&r.entity)
+        );
+        let mut x = label;
+        for (n, color) in [(r.migrated, "#3a3"), (r.skipped, "#e90"), (r.failed, "#c33")] {
+            let width = n as f64 / max * w;
+            if width > 0.0 {
+                let _ = write!(
+                    s,
+                    "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{width:.1}\" height=\"{bar}\" fill=\"{color}\"/>"
+                );
+            }
+            x += width;
+        }
+        let _ = write!(
+            s,
+            "<text x=\"{:.1}\" y=\"{}\" font-size=\"11\">{}/{}</text>",
+            x + 4.0,
+            y + 13.0,
+            r.migrated,
+            r.available
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Bars of reconciliation verdicts.
+fn verdict_chart(counts: &[(&str, usize, &str)]) -> String {
+    let max = counts.iter().map(|c| c.1).max().unwrap_or(1).max(1) as f64;
+    let mut s = String::from(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"420\" height=\"120\" role=\"img\" aria-label=\"reconciliation\">",
+    );
+    for (i, (name, n, color)) in counts.iter().enumerate() {
+        let y = 8.0 + i as f64 * 26.0;
+        let width = *n as f64 / max * 280.0;
+        let _ = write!(
+            s,
+            "<text x=\"0\" y=\"{}\" font-size=\"12\">{}</text><rect x=\"90\" y=\"{y}\" width=\"{width:.1}\" height=\"18\" fill=\"{color}\"/><text x=\"{:.1}\" y=\"{}\" font-size=\"11\">{n}</text>",
+            y + 13.0,
+            esc(name),
+            94.0 + width,
+            y + 13.0
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Most rows shown per table in the page (the CSV files have them all).
+pub const MAX_ROWS: usize = 5000;
+
+/// The page.
+pub fn render(d: &ReportData) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\
+<title>deskferry {} report — {}</title><style>{STYLE}</style></head><body>",
+        esc(&d.command),
+        esc(&d.bundle_id)
+    );
+    let _ = write!(
+        h,
+        "<h1>deskferry-load {}</h1><p>Bundle <code>{}</code>, content id <code>{}</code>, target <b>{}</b>, written {}.</p>",
+        esc(&d.command),
+        esc(&d.bundle_id),
+        esc(&d.content_id),
+        esc(&d.platform),
+        esc(&d.generated_at)
+    );
+    if let Some(c) = &d.counts {
+        let _ = write!(
+            h,
+            "<p>This run: {} migrated, {} unchanged (no request), {} skipped, {} failed.</p>",
+            c.migrated, c.unchanged, c.skipped, c.failed
+        );
+    }
+    h.push_str("<h2>Summary</h2>");
+    h.push_str(&summary_chart(&d.summary));
+    h.push_str("<table><tr><th>entity</th><th>available</th><th>migrated</th><th>failed</th><th>skipped</th></tr>");
+    for r in &d.summary {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"failed\">{}</td><td class=\"skipped\">{}</td></tr>",
+            esc(&r.entity),
+            r.available,
+            r.migrated,
+            r.failed,
+            r.skipped
+        );
+    }
+    h.push_str("</table>");
+    if !d.limits.is_empty() {
+        h.push_str("<h2>Documented target limits</h2><ul>");
+        for l in &d.limits {
+            let _ = write!(h, "<li>{}</li>", esc(l));
+        }
+        h.push_str("</ul>");
+    }
+    if !d.notes.is_empty() {
+        h.push_str("<h2>Notes</h2><ul>");
+        for l in &d.notes {
+            let _ = write!(h, "<li>{}</li>", esc(l));
+        }
+        h.push_str("</ul>");
+    }
+    if let Some(r) = &d.reconcile {
+        let counts = [
+            ("ok", r.count(Verdict::Ok), "#3a3"),
+            ("limit", r.count(Verdict::Limit), "#e90"),
+            ("difference", r.count(Verdict::Difference), "#c33"),
+            ("error", r.count(Verdict::Error), "#800"),
+        ];
+        let _ = write!(h, "<h2>Reconciliation</h2><p>{} tickets read back.</p>", r.tickets);
+        h.push_str(&verdict_chart(&counts));
+        h.push_str("<table><tr><th>ticket</th><th>target id</th><th>comment</th><th>check</th><th>verdict</th><th>expected</th><th>actual</th><th>note</th></tr>");
+        for c in r.checks.iter().filter(|c| c.verdict != Verdict::Ok).take(MAX_ROWS) {
+            let _ = write!(
+                h,
+                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                c.verdict.as_str(),
+                esc(&c.ticket),
+                esc(&c.target_id),
+                esc(c.comment.as_deref().unwrap_or("")),
+                esc(&c.check),
+                c.verdict.as_str(),
+                esc(&c.expected),
+                esc(&c.actual),
+                esc(&c.note)
+            );
+        }
+        h.push_str("</table>");
+    }
+    if !d.runs.is_empty() {
+        h.push_str("<h2>Runs (ledger)</h2><table><tr><th>#</th><th>command</th><th>bundle</th><th>started</th><th>ended</th><th>migrated</th><th>unchanged</th><th>skipped</th><th>failed</th></tr>");
+        for r in &d.runs {
+            let c = r.counts.clone().unwrap_or_default();
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                r.id,
+                esc(&r.command),
+                esc(&r.bundle_id),
+                esc(&r.started_at),
+                esc(r.ended_at.as_deref().unwrap_or("interrupted")),
+                c.migrated,
+                c.unchanged,
+                c.skipped,
+                c.failed
+            );
+        }
+        h.push_str("</table>");
+    }
+    h.push_str("<h2>Records not migrated</h2><table><tr><th>entity</th><th>source id</th><th>target id</th><th>outcome</th><th>reason</th></tr>");
+    for (shown, e) in d.records.iter().filter(|e| e.outcome != Outcome::Migrated).enumerate() {
+        if shown == MAX_ROWS {
+            let _ = write!(h, "<tr><td colspan=\"5\">… more in records.csv</td></tr>");
+            break;
+        }
+        let _ = write!(
+            h,
+            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            e.outcome.as_str(),
+            esc(&e.entity),
+            esc(&e.source_id),
+            esc(e.target_id.as_deref().unwrap_or("")),
+            e.outcome.as_str(),
+            esc(e.reason.as_deref().unwrap_or(""))
+        );
+    }
+    h.push_str("</table><p>Every record with its source and target id is in <code>records.csv</code>.</p></body></html>\n");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::Entry;
+    use crate::reconcile::{Check, Reconciliation};
+
+    #[test]
+    fn hostile_strings_are_escaped_everywhere() {
+        let evil = "<script>alert(1)</script>\"'><img src=x onerror=alert(2)>";
+        let d = ReportData {
+            command: "run".into(),
+            platform: "front".into(),
+            bundle_id: evil.into(),
+            content_id: "c".into(),
+            generated_at: "t".into(),
+            summary: vec![SummaryRow {
+                entity: evil.into(),
+                available: 3,
+                migrated: 1,
+                failed: 1,
+                skipped: 1,
+            }],
+            records: vec![Entry::new(evil, evil, Outcome::Failed, "b", "h").reason(evil, true)],
+            counts: None,
+            reconcile: Some(Reconciliation {
+                tickets: 1,
+                checks: vec![Check {
+                    ticket: evil.into(),
+                    target_id: evil.into(),
+                    comment: Some(evil.into()),
+                    check: evil.into(),
+                    verdict: Verdict::Difference,
+                    expected: evil.into(),
+                    actual: evil.into(),
+                    note: evil.into(),
+                }],
+                limits: vec![],
+            }),
+            limits: vec![evil.into()],
+            notes: vec![evil.into()],
+            runs: vec![crate::ledger::RunRow {
+                id: 1,
+                command: evil.into(),
+                bundle_id: evil.into(),
+                content_id: evil.into(),
+                started_at: evil.into(),
+                ended_at: None,
+                counts: None,
+            }],
+        };
+        let page = render(&d);
+        assert!(!page.contains("<script"), "unescaped script tag");
+        assert!(!page.contains("<img"), "unescaped img tag");
+        assert!(!page.contains("onerror=alert(2)>"));
+        assert!(page.contains("&lt;script&gt;"));
+        // Self-contained: no external resource of any kind.
+        assert!(!page.contains("<link") && !page.contains("src=\"http") && !page.contains("url("));
+        assert_eq!(
+            page.matches("http://").count(),
+            page.matches("http://www.w3.org/2000/svg").count()
+        );
+        assert!(page.contains("<svg"));
+    }
+}

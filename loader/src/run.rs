@@ -1,0 +1,343 @@
+//! `run` and `demo`: writes the bundle into the target in dependency order (organizations,
+//! users, groups, field definitions, tickets with comments and attachments, knowledge base,
+//! tombstones), driven by the ledger so that a re-run resumes, changes nothing after success,
+//! updates what a delta changed and never creates anything twice.
+//!
+//! The protocol per record: skip it when the ledger says migrated with the same content hash;
+//! otherwise commit a `pending` entry, call the target, commit the outcome. A record found
+//! `pending` or `failed` without a target id on a later run may have reached the target before
+//! the crash, so tickets go through `Target::find_ticket` first (organizations, users and
+//! knowledge-base items are written by external id or matched by the target, which makes a
+//! repeat harmless).
+
+use std::collections::{HashMap, HashSet};
+
+use deskferry_format::{Attachment, BundleReader, Comment, Ticket};
+use serde::Serialize;
+
+use crate::demo;
+use crate::error::WriteError;
+use crate::ledger::{Entry, Ledger, Outcome, RunCounts, content_hash};
+use crate::load_error::LoadError;
+use crate::mapping::{BundleIndex, Mapping, Resolver};
+use crate::progress::Progress;
+use crate::rows::{self, Conversations};
+use crate::target::{Capabilities, Inventory, Target, Written};
+
+/// What to load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Everything the filters take.
+    Run,
+    /// A sample: the named ticket ids, or `count` tickets chosen from the content id.
+    Demo {
+        /// `--ids`.
+        ids: Option<Vec<String>>,
+        /// `--count`.
+        count: usize,
+    },
+}
+
+impl Mode {
+    /// The command name recorded in the ledger.
+    pub fn command(&self) -> &'static str {
+        match self {
+            Mode::Run => "run",
+            Mode::Demo { .. } => "demo",
+        }
+    }
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunSummary {
+    /// Ledger run number.
+    pub run_id: i64,
+    /// Counts of this run's actions.
+    pub counts: RunCounts,
+    /// Tickets this run took (after filters / sampling).
+    pub selected_tickets: Vec<String>,
+    /// The target's documented limits.
+    pub limits: Vec<String>,
+    /// Notes for people (no personal data).
+    pub notes: Vec<String>,
+}
+
+/// Everything a run needs, borrowed.
+pub struct Loader<'a, T: Target> {
+    /// The target.
+    pub target: &'a T,
+    /// The verified bundle.
+    pub reader: &'a BundleReader,
+    /// The mapping.
+    pub mapping: &'a Mapping,
+    /// The ledger.
+    pub ledger: &'a Ledger,
+    /// Progress display.
+    pub progress: &'a Progress,
+}
+
+struct Ctx<'a, T: Target> {
+    l: &'a Loader<'a, T>,
+    bundle_id: String,
+    run_id: i64,
+    caps: Capabilities,
+    resolver: Resolver<'a>,
+    demo: bool,
+}
+
+#[derive(Default)]
+struct Tally {
+    counts: RunCounts,
+    fatal: Option<LoadError>,
+}
+
+impl Tally {
+    fn add(&mut self, o: Outcome, changed: bool) {
+        match (o, changed) {
+            (_, false) => self.counts.unchanged += 1,
+            (Outcome::Migrated, true) => self.counts.migrated += 1,
+            (Outcome::Skipped, true) => self.counts.skipped += 1,
+            (Outcome::Failed | Outcome::Pending, true) => self.counts.failed += 1,
+        }
+    }
+}
+
+/// Authentication and permission failures stop the run: every further request would fail too.
+fn is_fatal(e: &WriteError) -> bool {
+    matches!(e, WriteError::Http { source, .. } if matches!(source.status(), Some(401 | 403)))
+}
+
+fn entry_for_error(entity: &str, id: &str, bundle: &str, hash: &str, e: &WriteError) -> Entry {
+    match e {
+        WriteError::Unsupported { reason, .. } => {
+            Entry::new(entity, id, Outcome::Skipped, bundle, hash)
+                .reason(&format!("target limit: {reason}"), true)
+        }
+        other => {
+            Entry::new(entity, id, Outcome::Failed, bundle, hash).reason(&other.to_string(), true)
+        }
+    }
+}
+
+fn entry_for_written(entity: &str, id: &str, bundle: &str, hash: &str, w: &Written) -> Entry {
+    match w {
+        Written::Migrated(t) => {
+            Entry::new(entity, id, Outcome::Migrated, bundle, hash).target(Some(t.clone()))
+        }
+        Written::Matched(t) => Entry::new(entity, id, Outcome::Migrated, bundle, hash)
+            .target(Some(t.clone()))
+            .reason("matched an existing target record", false),
+        Written::Skipped(r) => {
+            Entry::new(entity, id, Outcome::Skipped, bundle, hash).reason(r, true)
+        }
+    }
+}
+
+fn unchanged(prev: Option<&Entry>, hash: &str) -> bool {
+    prev.is_some_and(|e| {
+        matches!(e.outcome, Outcome::Migrated | Outcome::Skipped) && e.content_hash == hash
+    })
+}
+
+/// Hash of a ticket's comment with its attachment rows (a changed attachment changes the comment).
+fn comment_hash(c: &Comment, atts: &[Attachment]) -> String {
+    content_hash(&(c, atts))
+}
+
+impl<'a, T: Target> Loader<'a, T> {
+    /// Runs the load; per-record failures land in the ledger, only fatal problems are `Err`.
+    pub async fn run(&self, mode: Mode) -> Result<RunSummary, LoadError> {
+        let env = self.reader.envelope();
+        let bundle_id = env.bundle_id.clone();
+        self.progress.note("reading the bundle");
+        let index = rows::index(self.reader)?;
+        let conv = Conversations::read(self.reader)?;
+        self.progress.note("reading the target's agents, groups and fields");
+        let inventory: Inventory = self.target.inventory().await?;
+        let caps = self.target.capabilities();
+        let run_id = self.ledger.start_run(mode.command(), &bundle_id, self.reader.content_id())?;
+        let caps_for_resolver = caps.clone();
+        let ctx = Ctx {
+            l: self,
+            bundle_id,
+            run_id,
+            caps,
+            resolver: Resolver::new(&index, self.mapping, &inventory, &caps_for_resolver),
+            demo: matches!(mode, Mode::Demo { .. }),
+        };
+        let index = &index;
+        let mut tally = Tally::default();
+        let mut summary =
+            RunSummary { run_id, limits: ctx.caps.limits.clone(), ..Default::default() };
+        if ctx.resolver.default_agent().is_none() {
+            summary.notes.push(
+                "no default agent: unmatched agents' records may be refused by the target".into(),
+            );
+        }
+
+        let selected = ctx.select(&conv, index, &mode, &mut tally, &mut summary)?;
+        let (org_ids, user_ids) = needed_people(&selected, &conv, index, &mode);
+        ctx.organizations(index, &org_ids, &mut tally).await?;
+        ctx.users(index, &user_ids, &mut tally).await?;
+        let mut created = false;
+        if tally.fatal.is_none() && mode == Mode::Run {
+            created = ctx.groups_and_fields(index, &mut tally).await?;
+        }
+        // Agents, queues and fields this run created exist only now: tickets must be resolved
+        // against the target as it is after those steps, not as it was before them.
+        let refreshed: Inventory;
+        let ctx2;
+        let ctx = if tally.fatal.is_none() && (created || ctx.caps.create_agents) {
+            self.progress.note("re-reading the target's agents, groups and fields");
+            refreshed = self.target.inventory().await?;
+            ctx2 = Ctx {
+                l: self,
+                bundle_id: ctx.bundle_id.clone(),
+                run_id,
+                caps: ctx.caps.clone(),
+                resolver: Resolver::new(index, self.mapping, &refreshed, &caps_for_resolver),
+                demo: ctx.demo,
+            };
+            &ctx2
+        } else {
+            &ctx
+        };
+        if tally.fatal.is_none() {
+            ctx.tickets(&selected, &conv, &mut tally).await?;
+        }
+        if tally.fatal.is_none() && mode == Mode::Run {
+            ctx.knowledge_base(&mut tally).await?;
+            ctx.tombstones(&mut tally).await?;
+        }
+        self.progress.finish();
+        self.ledger.end_run(run_id, &tally.counts)?;
+        summary.counts = tally.counts;
+        summary.selected_tickets = selected.iter().map(|t| t.id.clone()).collect();
+        match tally.fatal {
+            Some(e) => Err(e),
+            None => Ok(summary),
+        }
+    }
+}
+
+/// Organizations and users the selected tickets need (all of them for a full run).
+fn needed_people(
+    selected: &[&Ticket],
+    conv: &Conversations,
+    index: &BundleIndex,
+    mode: &Mode,
+) -> (Option<HashSet<String>>, Option<HashSet<String>>) {
+    if *mode == Mode::Run {
+        return (None, None);
+    }
+    let mut users: HashSet<String> = HashSet::new();
+    for t in selected {
+        users.extend(t.requester_id.iter().cloned());
+        users.extend(t.submitter_id.iter().cloned());
+        users.extend(t.assignee_id.iter().cloned());
+        users.extend(t.cc_ids.iter().cloned());
+        for c in conv.comments_of(&t.id) {
+            users.extend(c.author_id.iter().cloned());
+        }
+    }
+    let mut orgs: HashSet<String> =
+        selected.iter().filter_map(|t| t.organization_id.clone()).collect();
+    for u in &users {
+        if let Some(o) = index.users.get(u).and_then(|u| u.organization_id.clone()) {
+            orgs.insert(o);
+        }
+    }
+    (Some(orgs), Some(users))
+}
+
+impl<'a, T: Target> Ctx<'a, T> {
+    fn put(&self, entries: &[Entry]) -> Result<(), LoadError> {
+        self.l.ledger.put(entries, Some(self.run_id))
+    }
+
+    fn select<'c>(
+        &self,
+        conv: &'c Conversations,
+        index: &BundleIndex,
+        mode: &Mode,
+        tally: &mut Tally,
+        summary: &mut RunSummary,
+    ) -> Result<Vec<&'c Ticket>, LoadError> {
+        let filters = &self.l.mapping.filters;
+        let prev = self.l.ledger.entity("tickets")?;
+        let mut eligible = Vec::new();
+        let mut skipped = Vec::new();
+        for t in &conv.tickets {
+            match filters.exclude(t, &index.names(t)) {
+                None => eligible.push(t),
+                Some(why) => {
+                    let hash = content_hash(t);
+                    let p = prev.get(&t.id);
+                    // A ticket migrated earlier and now filtered out stays as it is at the target.
+                    if p.is_some_and(|e| e.outcome == Outcome::Migrated) {
+                        continue;
+                    }
+                    if *mode == Mode::Run {
+                        let same = p.is_some_and(|e| {
+                            e.outcome == Outcome::Skipped
+                                && e.reason.as_deref() == Some(why.as_str())
+                        });
+                        tally.add(Outcome::Skipped, !same);
+                        if !same {
+                            skipped.push(
+                                Entry::new(
+                                    "tickets",
+                                    &t.id,
+                                    Outcome::Skipped,
+                                    &self.bundle_id,
+                                    &hash,
+                                )
+                                .reason(&why, false),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        self.put(&skipped)?;
+        Ok(match mode {
+            Mode::Run => eligible,
+            Mode::Demo { ids: Some(ids), .. } => {
+                let want: HashSet<&str> = ids.iter().map(String::as_str).collect();
+                let found: Vec<&Ticket> =
+                    conv.tickets.iter().filter(|t| want.contains(t.id.as_str())).collect();
+                for id in ids {
+                    if !found.iter().any(|t| &t.id == id) {
+                        summary.notes.push(format!("demo: ticket id {id} is not in the bundle"));
+                    }
+                }
+                found
+            }
+            Mode::Demo { ids: None, count } => {
+                let refs: Vec<&str> = eligible.iter().map(|t| t.id.as_str()).collect();
+                let chosen: HashSet<&str> =
+                    demo::sample(self.l.reader.content_id(), &refs, *count).into_iter().collect();
+                eligible.into_iter().filter(|t| chosen.contains(t.id.as_str())).collect()
+            }
+        })
+    }
+}
+
+/// Source id → target id of every migrated record of an entity.
+pub fn migrated_targets(
+    ledger: &Ledger,
+    entity: &str,
+) -> Result<HashMap<String, String>, LoadError> {
+    Ok(ledger
+        .entity(entity)?
+        .into_values()
+        .filter(|e| e.outcome == Outcome::Migrated)
+        .filter_map(|e| e.target_id.map(|t| (e.source_id, t)))
+        .collect())
+}
+
+mod records;
+#[cfg(test)]
+mod tests;
+mod tickets;

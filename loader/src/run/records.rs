@@ -1,0 +1,353 @@
+//! Organizations, users, groups, field definitions, knowledge base and tombstones.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use deskferry_format::{User, UserKind};
+use futures_util::StreamExt;
+
+use crate::ledger::{Entry, Outcome, content_hash};
+use crate::load_error::LoadError;
+use crate::mapping::BundleIndex;
+use crate::rows;
+use crate::target::{Target, Written};
+
+use super::{
+    Ctx, Tally, entry_for_error, entry_for_written, is_fatal, migrated_targets, unchanged,
+};
+
+impl<T: Target> Ctx<'_, T> {
+    pub(super) async fn organizations(
+        &self,
+        index: &BundleIndex,
+        only: &Option<HashSet<String>>,
+        tally: &mut Tally,
+    ) -> Result<(), LoadError> {
+        let prev = self.l.ledger.entity("organizations")?;
+        let mut orgs: Vec<_> = index
+            .organizations
+            .values()
+            .filter(|o| only.as_ref().is_none_or(|s| s.contains(&o.id)))
+            .collect();
+        orgs.sort_by(|a, b| deskferry_format::model::id_order(&a.id, &b.id));
+        self.l.progress.stage("organizations", orgs.len() as u64);
+        let n = self.l.mapping.options.concurrency;
+        let mut results = futures_util::stream::iter(orgs.into_iter().map(|o| {
+            let p = prev.get(&o.id).cloned();
+            async move {
+                let hash = content_hash(o);
+                if unchanged(p.as_ref(), &hash) {
+                    return Ok::<_, LoadError>(None);
+                }
+                let prior = p.as_ref().and_then(|e| e.target_id.clone());
+                self.put(&[Entry::new(
+                    "organizations",
+                    &o.id,
+                    Outcome::Pending,
+                    &self.bundle_id,
+                    &hash,
+                )])?;
+                let e = match self.l.target.write_organization(o, prior.as_deref()).await {
+                    Ok(w) => (
+                        entry_for_written("organizations", &o.id, &self.bundle_id, &hash, &w),
+                        None,
+                    ),
+                    Err(err) => (
+                        entry_for_error("organizations", &o.id, &self.bundle_id, &hash, &err),
+                        Some(err),
+                    ),
+                };
+                self.put(std::slice::from_ref(&e.0))?;
+                Ok(Some(e))
+            }
+        }))
+        .buffer_unordered(n);
+        while let Some(r) = results.next().await {
+            self.l.progress.inc(1);
+            match r? {
+                None => tally.add(Outcome::Migrated, false),
+                Some((e, err)) => {
+                    tally.add(e.outcome, true);
+                    if let Some(err) = err.filter(is_fatal) {
+                        tally.fatal = Some(LoadError::from(err));
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn users(
+        &self,
+        index: &BundleIndex,
+        only: &Option<HashSet<String>>,
+        tally: &mut Tally,
+    ) -> Result<(), LoadError> {
+        if tally.fatal.is_some() {
+            return Ok(());
+        }
+        let prev = self.l.ledger.entity("users")?;
+        let orgs: HashMap<String, String> = migrated_targets(self.l.ledger, "organizations")?;
+        let mut users: Vec<&User> = index
+            .users
+            .values()
+            .filter(|u| only.as_ref().is_none_or(|s| s.contains(&u.id)))
+            .collect();
+        users.sort_by(|a, b| deskferry_format::model::id_order(&a.id, &b.id));
+        self.l.progress.stage("users", users.len() as u64);
+        let n = self.l.mapping.options.concurrency;
+        let orgs = &orgs;
+        let prev = &prev;
+        let mut results = futures_util::stream::iter(users.into_iter().map(|u| async move {
+            let hash = content_hash(u);
+            let p = prev.get(&u.id);
+            if unchanged(p, &hash) {
+                return Ok::<_, LoadError>(None);
+            }
+            if u.kind == UserKind::Agent && !self.caps.create_agents {
+                // Agents are matched, never created: no request.
+                let m = self.resolver.agent_for(Some(&u.id));
+                let e = if m.defaulted {
+                    Entry::new("users", &u.id, Outcome::Skipped, &self.bundle_id, &hash)
+                        .target(m.agent.map(|a| a.id))
+                        .reason(
+                            &format!(
+                                "agent not at the target ({}); the default agent stands in",
+                                m.why
+                            ),
+                            false,
+                        )
+                } else {
+                    Entry::new("users", &u.id, Outcome::Migrated, &self.bundle_id, &hash)
+                        .target(m.agent.map(|a| a.id))
+                        .reason(&format!("agent {}", m.why), false)
+                };
+                self.put(std::slice::from_ref(&e))?;
+                return Ok(Some((e, None)));
+            }
+            let prior = p.and_then(|e| e.target_id.clone());
+            let mapped = self.resolver.map_user(u, orgs);
+            self.put(&[Entry::new("users", &u.id, Outcome::Pending, &self.bundle_id, &hash)])?;
+            let e = match self.l.target.write_user(&mapped, prior.as_deref()).await {
+                Ok(w) => (entry_for_written("users", &u.id, &self.bundle_id, &hash, &w), None),
+                Err(err) => {
+                    (entry_for_error("users", &u.id, &self.bundle_id, &hash, &err), Some(err))
+                }
+            };
+            self.put(std::slice::from_ref(&e.0))?;
+            Ok(Some(e))
+        }))
+        .buffer_unordered(n);
+        while let Some(r) = results.next().await {
+            self.l.progress.inc(1);
+            match r? {
+                None => tally.add(Outcome::Migrated, false),
+                Some((e, err)) => {
+                    tally.add(e.outcome, true);
+                    if let Some(err) = err.filter(is_fatal) {
+                        tally.fatal = Some(LoadError::from(err));
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Groups and field definitions cannot be written through `Target` (yet): they are matched
+    /// to what exists, and the ledger says which target record each maps to.
+    /// Groups and ticket field definitions: matched to what the target has; where the target
+    /// can create them (`create_groups` / `create_fields`), the unmatched ones are created.
+    /// Returns true when something was created (the caller then re-reads the inventory).
+    pub(super) async fn groups_and_fields(
+        &self,
+        index: &BundleIndex,
+        tally: &mut Tally,
+    ) -> Result<bool, LoadError> {
+        let mut created = false;
+        let prev_g = self.l.ledger.entity("groups")?;
+        for g in index.groups_sorted() {
+            let hash = content_hash(g);
+            let prior = prev_g.get(&g.id);
+            let groups_map = &self.l.mapping.groups.map;
+            let exact = self.resolver.group_for(Some(&g.id)).filter(|t| {
+                t.name.eq_ignore_ascii_case(&g.name)
+                    || groups_map.contains_key(&g.id)
+                    || groups_map.contains_key(&g.name)
+            });
+            let e = match exact.or_else(|| {
+                if self.caps.create_groups { None } else { self.resolver.group_for(Some(&g.id)) }
+            }) {
+                None if self.caps.create_groups && !g.is_deleted => {
+                    if unchanged(prior, &hash) {
+                        tally.add(Outcome::Migrated, false);
+                        continue;
+                    }
+                    let p = prior.and_then(|p| p.target_id.as_deref());
+                    match self.l.target.write_group(g, p).await {
+                        Ok(w) => {
+                            created |= matches!(w, Written::Migrated(_));
+                            entry_for_written("groups", &g.id, &self.bundle_id, &hash, &w)
+                        }
+                        Err(err) => entry_for_error("groups", &g.id, &self.bundle_id, &hash, &err),
+                    }
+                }
+                Some(t) => Entry::new("groups", &g.id, Outcome::Migrated, &self.bundle_id, &hash)
+                    .target(Some(t.id.clone()))
+                    .reason("matched an existing inbox/queue", false),
+                None => Entry::new("groups", &g.id, Outcome::Skipped, &self.bundle_id, &hash)
+                    .reason("no inbox/queue of this name and no [groups] default; the target's default applies", false),
+            };
+            let same = prev_g.get(&g.id).is_some_and(|p| {
+                p.outcome == e.outcome && p.target_id == e.target_id && p.content_hash == hash
+            });
+            tally.add(e.outcome, !same);
+            if !same {
+                self.put(std::slice::from_ref(&e))?;
+            }
+        }
+        let prev_f = self.l.ledger.entity("custom_fields")?;
+        let mut fields: Vec<_> = index.fields.values().collect();
+        fields.sort_by(|a, b| deskferry_format::model::id_order(&a.id, &b.id));
+        for f in fields {
+            let hash = content_hash(f);
+            let prior = prev_f.get(&f.id);
+            let e = match (f.entity, self.resolver.target_field(&f.key)) {
+                (deskferry_format::FieldEntity::Ticket, Some(t)) => Entry::new("custom_fields", &f.id, Outcome::Migrated, &self.bundle_id, &hash)
+                    .target(Some(t.id.clone()))
+                    .reason("matched an existing target field", false),
+                (deskferry_format::FieldEntity::Ticket, None) if self.caps.create_fields && !self.resolver.field_is_note_or_skip(&f.key) => {
+                    if unchanged(prior, &hash) {
+                        tally.add(Outcome::Migrated, false);
+                        continue;
+                    }
+                    let p = prior.and_then(|p| p.target_id.as_deref());
+                    match self.l.target.write_field(f, p).await {
+                        Ok(w) => {
+                            created |= matches!(w, Written::Migrated(_));
+                            entry_for_written("custom_fields", &f.id, &self.bundle_id, &hash, &w)
+                        }
+                        Err(err) => entry_for_error("custom_fields", &f.id, &self.bundle_id, &hash, &err),
+                    }
+                }
+                (deskferry_format::FieldEntity::Ticket, None) => Entry::new("custom_fields", &f.id, Outcome::Skipped, &self.bundle_id, &hash)
+                    .reason("no target field; values go into a private note per options.custom_fields_note", false),
+                _ => Entry::new("custom_fields", &f.id, Outcome::Skipped, &self.bundle_id, &hash)
+                    .reason("user/organization field definition not created; values are sent with the record", false),
+            };
+            let same = prev_f.get(&f.id).is_some_and(|p| {
+                p.outcome == e.outcome && p.target_id == e.target_id && p.content_hash == hash
+            });
+            tally.add(e.outcome, !same);
+            if !same {
+                self.put(std::slice::from_ref(&e))?;
+            }
+        }
+        Ok(created)
+    }
+
+    pub(super) async fn knowledge_base(&self, tally: &mut Tally) -> Result<(), LoadError> {
+        let items = rows::kb_items(self.l.reader)?;
+        if items.is_empty() {
+            return Ok(());
+        }
+        let mut prev: BTreeMap<&str, HashMap<String, Entry>> = BTreeMap::new();
+        for e in ["kb_categories", "kb_sections", "kb_articles"] {
+            prev.insert(e, self.l.ledger.entity(e)?);
+        }
+        if !self.caps.knowledge_base {
+            let mut entries = Vec::new();
+            for (entity, k) in &items {
+                let hash = content_hash(k);
+                let same = prev[entity]
+                    .get(&k.id)
+                    .is_some_and(|p| p.outcome == Outcome::Skipped && p.content_hash == hash);
+                tally.add(Outcome::Skipped, !same);
+                if !same {
+                    entries.push(
+                        Entry::new(entity, &k.id, Outcome::Skipped, &self.bundle_id, &hash)
+                            .reason("the target has no knowledge base this tool loads", false),
+                    );
+                }
+            }
+            return self.put(&entries);
+        }
+        self.l.progress.stage("knowledge base", items.len() as u64);
+        // Sequential: parents must exist before children.
+        for (entity, k) in &items {
+            self.l.progress.inc(1);
+            let hash = content_hash(k);
+            let p = prev[entity].get(&k.id);
+            if unchanged(p, &hash) {
+                tally.add(Outcome::Migrated, false);
+                continue;
+            }
+            let prior = p.and_then(|e| e.target_id.clone());
+            self.put(&[Entry::new(entity, &k.id, Outcome::Pending, &self.bundle_id, &hash)])?;
+            let (e, err) = match self.l.target.write_kb_item(k, prior.as_deref()).await {
+                Ok(w) => (entry_for_written(entity, &k.id, &self.bundle_id, &hash, &w), None),
+                Err(err) => {
+                    (entry_for_error(entity, &k.id, &self.bundle_id, &hash, &err), Some(err))
+                }
+            };
+            self.put(std::slice::from_ref(&e))?;
+            tally.add(e.outcome, true);
+            if let Some(err) = err.filter(is_fatal) {
+                tally.fatal = Some(LoadError::from(err));
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn tombstones(&self, tally: &mut Tally) -> Result<(), LoadError> {
+        if tally.fatal.is_some() {
+            return Ok(());
+        }
+        let stones = rows::tombstones(self.l.reader)?;
+        if stones.is_empty() {
+            return Ok(());
+        }
+        let prev = self.l.ledger.entity("tombstones")?;
+        self.l.progress.stage("tombstones", stones.len() as u64);
+        for s in &stones {
+            self.l.progress.inc(1);
+            let key = format!("{}:{}", s.entity, s.id);
+            let hash = content_hash(s);
+            if prev
+                .get(&key)
+                .is_some_and(|e| matches!(e.outcome, Outcome::Migrated | Outcome::Skipped))
+            {
+                tally.add(Outcome::Migrated, false);
+                continue;
+            }
+            let prev = self.l.ledger.get(&s.entity, &s.id)?;
+            let why_not = match &prev {
+                Some(e) if e.outcome == Outcome::Migrated && e.target_id.is_some() => {
+                    // Only what this tool created is deleted: a matched agent, inbox or an
+                    // existing record found at the target is not ours to remove.
+                    e.reason.is_some().then_some(
+                        "the target record was matched, not created by this tool; left in place",
+                    )
+                }
+                _ => Some("the record was never migrated"),
+            };
+            if let Some(why) = why_not {
+                let e = Entry::new("tombstones", &key, Outcome::Skipped, &self.bundle_id, &hash)
+                    .reason(why, false);
+                self.put(&[e])?;
+                tally.add(Outcome::Skipped, true);
+                continue;
+            }
+            let tid = prev.and_then(|e| e.target_id).unwrap_or_default();
+            self.put(&[Entry::new("tombstones", &key, Outcome::Pending, &self.bundle_id, &hash)])?;
+            let e = match self.l.target.apply_tombstone(&s.entity, &tid).await {
+                Ok(w) => entry_for_written("tombstones", &key, &self.bundle_id, &hash, &w),
+                Err(err) => entry_for_error("tombstones", &key, &self.bundle_id, &hash, &err),
+            };
+            tally.add(e.outcome, true);
+            self.put(&[e])?;
+        }
+        Ok(())
+    }
+}

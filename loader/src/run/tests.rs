@@ -1,0 +1,257 @@
+//! The ledger protocol end to end on a real bundle, against the in-memory target.
+
+use std::sync::atomic::Ordering;
+
+use deskferry_fixtures::dataset::{Dataset, Size};
+
+use super::*;
+use crate::reconcile::{Verdict, reconcile};
+use crate::testing::{MemoryTarget, bundle};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn count(target: &MemoryTarget) -> (usize, usize) {
+    let t = target.tickets.lock().unwrap();
+    (t.len(), t.values().map(|s| s.comments.len()).sum())
+}
+
+#[test]
+fn rerun_after_success_writes_nothing_and_lost_answers_never_duplicate() {
+    let b = bundle(3, Size::Tiny);
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("l.ledger")).unwrap();
+    let target = MemoryTarget::default();
+    // The third ticket write and every later one reach the target but the answer is lost.
+    *target.lose_answers_after.lock().unwrap() = Some(3);
+    let mapping = Mapping::default();
+    let progress = Progress::silent();
+    let loader = Loader {
+        target: &target,
+        reader: &b.reader,
+        mapping: &mapping,
+        ledger: &ledger,
+        progress: &progress,
+    };
+    let first = rt().block_on(loader.run(Mode::Run)).unwrap();
+    assert!(first.counts.failed > 0, "lost answers are failures: {:?}", first.counts);
+
+    *target.lose_answers_after.lock().unwrap() = None;
+    let second = rt().block_on(loader.run(Mode::Run)).unwrap();
+    assert_eq!(second.counts.failed, 0, "{:?}", second.counts);
+
+    let eligible = b.dataset.tickets.iter().filter(|t| !t.is_deleted).count();
+    let comments: usize = b
+        .dataset
+        .tickets
+        .iter()
+        .filter(|t| !t.is_deleted)
+        .map(|t| b.dataset.comments_of(&t.id).len())
+        .sum();
+    assert_eq!(count(&target), (eligible, comments), "every ticket and comment exactly once");
+
+    let before = target.writes.load(Ordering::SeqCst);
+    let third = rt().block_on(loader.run(Mode::Run)).unwrap();
+    assert_eq!(
+        target.writes.load(Ordering::SeqCst),
+        before,
+        "a re-run after success sends no writes"
+    );
+    assert_eq!(third.counts.migrated + third.counts.failed, 0, "{:?}", third.counts);
+
+    let rec = rt().block_on(reconcile(&target, &b.reader, &mapping, &ledger, &progress)).unwrap();
+    assert_eq!(rec.tickets as usize, eligible);
+    let bad: Vec<_> = rec.checks.iter().filter(|c| c.verdict != Verdict::Ok).collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+    let runs = ledger.runs().unwrap();
+    assert_eq!(runs.len(), 3);
+    assert!(runs.iter().all(|r| r.ended_at.is_some()));
+}
+
+#[test]
+fn demo_sample_is_deterministic_tagged_and_later_run_does_not_duplicate() {
+    let b = bundle(5, Size::Tiny);
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("l.ledger")).unwrap();
+    let target = MemoryTarget::default();
+    let mapping = Mapping::default();
+    let progress = Progress::silent();
+    let loader = Loader {
+        target: &target,
+        reader: &b.reader,
+        mapping: &mapping,
+        ledger: &ledger,
+        progress: &progress,
+    };
+    let a = rt().block_on(loader.run(Mode::Demo { ids: None, count: 5 })).unwrap();
+    assert_eq!(a.selected_tickets.len(), 5);
+    let again = rt().block_on(loader.run(Mode::Demo { ids: None, count: 5 })).unwrap();
+    assert_eq!(a.selected_tickets, again.selected_tickets, "same bundle, same sample");
+    assert_eq!(count(&target).0, 5);
+    assert!(
+        target
+            .tickets
+            .lock()
+            .unwrap()
+            .values()
+            .all(|s| s.tags.iter().any(|t| t == "deskferry-demo"))
+    );
+
+    let named = rt()
+        .block_on(loader.run(Mode::Demo { ids: Some(vec!["2".into(), "nope".into()]), count: 20 }))
+        .unwrap();
+    assert_eq!(named.selected_tickets, vec!["2".to_string()]);
+    assert!(named.notes.iter().any(|n| n.contains("nope")));
+
+    rt().block_on(loader.run(Mode::Run)).unwrap();
+    let eligible = b.dataset.tickets.iter().filter(|t| !t.is_deleted).count();
+    assert_eq!(
+        count(&target).0,
+        eligible,
+        "the full run adds the rest, never the demo tickets again"
+    );
+}
+
+#[test]
+fn filters_and_skip_attachments_are_recorded_as_deliberate_skips() {
+    let b = bundle(3, Size::Tiny);
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("l.ledger")).unwrap();
+    let target = MemoryTarget::default();
+    let text = "[filters]\nstatuses = [\"open\"]\n[options]\nskip_attachments = true\n";
+    let mapping = Mapping::parse(text, std::path::Path::new("m.toml")).unwrap();
+    let progress = Progress::silent();
+    let loader = Loader {
+        target: &target,
+        reader: &b.reader,
+        mapping: &mapping,
+        ledger: &ledger,
+        progress: &progress,
+    };
+    rt().block_on(loader.run(Mode::Run)).unwrap();
+    let open = b
+        .dataset
+        .tickets
+        .iter()
+        .filter(|t| !t.is_deleted && t.status == deskferry_format::TicketStatus::Open)
+        .count();
+    assert_eq!(count(&target).0, open);
+    let tickets = ledger.entity("tickets").unwrap();
+    assert!(
+        tickets
+            .values()
+            .filter(|e| e.outcome == Outcome::Skipped)
+            .all(|e| !e.notable && e.reason.is_some())
+    );
+    let atts = ledger.entity("attachments").unwrap();
+    assert!(!atts.is_empty());
+    assert!(atts.values().all(|e| e.outcome == Outcome::Skipped));
+    assert!(
+        target
+            .tickets
+            .lock()
+            .unwrap()
+            .values()
+            .all(|s| s.comments.iter().all(|c| c.attachments.is_empty()))
+    );
+
+    // Without the filter, the tickets it left out are loaded (comment-less ones included).
+    let all = Mapping::default();
+    let loader = Loader {
+        target: &target,
+        reader: &b.reader,
+        mapping: &all,
+        ledger: &ledger,
+        progress: &progress,
+    };
+    rt().block_on(loader.run(Mode::Run)).unwrap();
+    let eligible = b.dataset.tickets.iter().filter(|t| !t.is_deleted).count();
+    assert_eq!(count(&target).0, eligible);
+}
+
+#[test]
+fn delta_updates_changed_tickets_adds_comments_applies_tombstones_and_creates_nothing_twice() {
+    let mut base = Dataset::generate(3, Size::Tiny);
+    // One agent matches the target's teammate: a tombstone for it must not delete the teammate.
+    let agent = base
+        .users
+        .iter_mut()
+        .find(|u| {
+            u.kind == deskferry_format::UserKind::Agent && u.active && !u.suspended && !u.is_deleted
+        })
+        .unwrap();
+    agent.email = Some("Admin@Example.com".into());
+    let agent_id = agent.id.clone();
+    let first = crate::testing::bundle_of(base.clone(), "full-1", |_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("l.ledger")).unwrap();
+    let target = MemoryTarget::default();
+    let mapping = Mapping::default();
+    let progress = Progress::silent();
+    let run = |reader: &BundleReader| {
+        let loader = Loader {
+            target: &target,
+            reader,
+            mapping: &mapping,
+            ledger: &ledger,
+            progress: &progress,
+        };
+        rt().block_on(loader.run(Mode::Run)).unwrap()
+    };
+    run(&first.reader);
+    let (tickets_before, comments_before) = count(&target);
+
+    // The delta: one ticket's subject changed, one new comment on another, one ticket deleted.
+    let mut next = base.clone();
+    let live: Vec<usize> =
+        (0..next.tickets.len()).filter(|&i| !next.tickets[i].is_deleted).collect();
+    let (changed, grown, gone) = (live[0], live[1], live[2]);
+    next.tickets[changed].subject = Some("changed at the source".into());
+    let mut c = next.comments_of(&next.tickets[grown].id)[0].clone();
+    c.id = "99999999".into();
+    c.attachment_ids.clear();
+    c.created_at = next.tickets[grown].updated_at;
+    next.comments.push(c);
+    let gone_id = next.tickets[gone].id.clone();
+    let second = crate::testing::bundle_of(next.clone(), "delta-2", |w| {
+        w.append(&deskferry_format::Tombstone {
+            entity: "tickets".into(),
+            id: gone_id.clone(),
+            deleted_at: None,
+        })
+        .unwrap();
+        w.append(&deskferry_format::Tombstone {
+            entity: "users".into(),
+            id: agent_id.clone(),
+            deleted_at: None,
+        })
+        .unwrap();
+    });
+    let writes = target.writes.load(Ordering::SeqCst);
+    let s = run(&second.reader);
+    assert_eq!(s.counts.failed, 0, "{s:?}");
+    // Two tickets written (the changed one and the one with a new comment) plus one tombstone.
+    assert_eq!(target.writes.load(Ordering::SeqCst) - writes, 3, "{s:?}");
+    assert_eq!(
+        count(&target),
+        (tickets_before, comments_before + 1),
+        "updated in place, one comment added"
+    );
+    let t = target.tickets.lock().unwrap();
+    assert_eq!(t.values().map(|s| s.updates).sum::<u32>(), 2);
+    drop(t);
+    let stone = ledger.get("tombstones", &format!("tickets:{gone_id}")).unwrap().unwrap();
+    assert_eq!(stone.outcome, Outcome::Migrated);
+    let kept = ledger.get("tombstones", &format!("users:{agent_id}")).unwrap().unwrap();
+    assert_eq!(kept.outcome, Outcome::Skipped, "a matched teammate is never deleted");
+    assert_eq!(
+        ledger.get("users", &agent_id).unwrap().unwrap().target_id.as_deref(),
+        Some("tea_1")
+    );
+
+    // And the delta again: nothing.
+    let writes = target.writes.load(Ordering::SeqCst);
+    run(&second.reader);
+    assert_eq!(target.writes.load(Ordering::SeqCst), writes);
+}
