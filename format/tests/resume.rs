@@ -179,3 +179,31 @@ fn verify_removes_a_corrupt_blob_and_adopt_takes_a_downloaded_file() {
     assert!(!store.contains(&sha));
     assert_eq!(store.verify(&"0".repeat(64)).unwrap(), None);
 }
+
+#[test]
+fn a_blob_damaged_on_disk_is_dropped_on_resume_and_seal_names_the_remedy() {
+    let k = keys();
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    let (mut w, _) = BundleWriter::open(&work, meta("dmg")).unwrap();
+    feed(&mut w, 0..5, &[1, 2]);
+    w.checkpoint(&json!({"at": 1})).unwrap();
+    let store = w.blobs();
+    let names = store.list().unwrap();
+    assert_eq!(names.len(), 2);
+    drop(w);
+    let damaged = store.path(&names[0]);
+    let mut bytes = fs::read(&damaged).unwrap();
+    bytes[0] ^= 0xff;
+    fs::write(&damaged, bytes).unwrap();
+    let (w, _) = BundleWriter::open(&work, meta("dmg")).unwrap();
+    assert_eq!(w.blobs().list().unwrap(), names[1..].to_vec(), "the damaged blob is gone");
+    let err = w
+        .seal(&dir.path().join("dmg.dfb"), &k.recipients, &k.signing)
+        .err()
+        .expect("a checkpointed row whose blob was damaged stops seal");
+    let text = err.to_string();
+    assert!(text.contains(&names[0]), "{text}");
+    assert!(text.contains("remove the work"), "{text}");
+    assert!(!dir.path().join("dmg.dfb").exists());
+}

@@ -131,6 +131,31 @@ impl BlobStore {
         Ok(Some(BlobRef { sha256, size }))
     }
 
+    /// The hashes of every stored blob.
+    pub fn list(&self) -> Result<Vec<String>, FormatError> {
+        let root = &self.inner.root;
+        let mut out = Vec::new();
+        let dirs = match fs::read_dir(root) {
+            Ok(d) => d,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(io_err(root)(e)),
+        };
+        for d in dirs {
+            let d = d.map_err(io_err(root))?.path();
+            if !d.is_dir() {
+                continue;
+            }
+            for f in fs::read_dir(&d).map_err(io_err(&d))? {
+                let name = f.map_err(io_err(&d))?.file_name().to_string_lossy().into_owned();
+                if is_sha256_hex(&name) {
+                    out.push(name);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Copies bytes into a blob (once per content) and returns its hash and size.
     pub fn put(&self, r: &mut dyn Read) -> Result<BlobRef, FormatError> {
         self.put_with(r, true)

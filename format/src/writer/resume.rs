@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::BufWriter;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -23,13 +23,24 @@ use crate::schema::Table;
 pub const CHECKPOINT_FILE: &str = "checkpoint.json";
 const CHECKPOINT_VERSION: u32 = 1;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Checkpoint {
     version: u32,
     meta: BundleMeta,
     tables: BTreeMap<String, SorterState>,
     warnings: Vec<Warning>,
     state: serde_json::Value,
+}
+
+/// `Checkpoint` as written: borrowed, so a checkpoint never copies the warnings or the state
+/// (a run where every attachment failed holds one warning per attachment).
+#[derive(Serialize)]
+struct CheckpointRef<'a> {
+    version: u32,
+    meta: &'a BundleMeta,
+    tables: &'a BTreeMap<String, SorterState>,
+    warnings: &'a [Warning],
+    state: &'a serde_json::Value,
 }
 
 pub(super) fn open(
@@ -103,6 +114,13 @@ fn resume(work: &Path, meta: BundleMeta, cp: &Checkpoint) -> Result<BundleWriter
     let mut w = BundleWriter::create_unchecked(work, meta);
     w.tables = tables;
     w.checkpointed = true;
+    // Re-hash every stored blob: a damaged one is removed, so a row after the checkpoint fetches
+    // it again; a checkpointed row naming it makes seal stop with a remedy rather than produce a
+    // bundle every reader refuses (B045).
+    let store = w.blobs();
+    for sha in store.list()? {
+        store.verify(&sha)?;
+    }
     Ok(w)
 }
 
@@ -116,18 +134,21 @@ pub(super) fn checkpoint(
     }
     w.buffered = 0;
     w.checkpointed = true;
-    let cp = Checkpoint {
+    let cp = CheckpointRef {
         version: CHECKPOINT_VERSION,
-        meta: w.meta.clone(),
-        tables,
-        warnings: w.warnings.clone(),
-        state: state.clone(),
+        meta: &w.meta,
+        tables: &tables,
+        warnings: &w.warnings,
+        state,
     };
-    let bytes = serde_json::to_vec(&cp).map_err(|e| FormatError::Meta(e.to_string()))?;
     let path = w.work.join(CHECKPOINT_FILE);
     let tmp = w.work.join("checkpoint.json.tmp");
-    let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-    f.write_all(&bytes).map_err(io_err(&tmp))?;
+    let mut f = BufWriter::new(File::create(&tmp).map_err(io_err(&tmp))?);
+    serde_json::to_writer(&mut f, &cp).map_err(|e| match e.io_error_kind() {
+        Some(_) => io_err(&tmp)(std::io::Error::other(e.to_string())),
+        None => FormatError::Meta(e.to_string()),
+    })?;
+    let f = f.into_inner().map_err(|e| io_err(&tmp)(e.into_error()))?;
     f.sync_all().map_err(io_err(&tmp))?;
     drop(f);
     fs::rename(&tmp, &path).map_err(io_err(&path))?;

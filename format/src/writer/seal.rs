@@ -84,7 +84,11 @@ pub(super) fn seal(
                 {
                     Ok(())
                 }
-                Some(h) => Err(format!("state is stored but no blob {h} was added")),
+                Some(h) => Err(format!(
+                    "state is stored but blob {h} is not in the work directory (never added, or \
+                     removed on resume because its bytes no longer matched); remove the work \
+                     directory and run the extraction again"
+                )),
                 None => Err("state is stored but sha256 is empty".into()),
             }
         };
