@@ -4,7 +4,10 @@
 pub mod csv;
 pub mod html;
 
+use std::collections::HashSet;
 use std::path::Path;
+
+use arrow::array::{Array, AsArray};
 
 use deskferry_format::{BundleReader, Table};
 use serde::Serialize;
@@ -83,9 +86,16 @@ impl ReportData {
         let records = ledger.all()?;
         let mut summary = Vec::new();
         for name in ENTITIES {
-            let available = Table::from_name(name).map(|t| reader.row_count(t)).unwrap_or(0);
+            let table = Table::from_name(name);
+            let available = table.map(|t| reader.row_count(t)).unwrap_or(0);
+            // Counted over this bundle's records only: a ledger that also loaded an earlier
+            // (full) bundle holds more than a delta names, and the columns must add up.
+            let ids = match table {
+                Some(t) => bundle_ids(reader, t)?,
+                None => HashSet::new(),
+            };
             let mut row = SummaryRow { entity: name.to_string(), available, ..Default::default() };
-            for e in records.iter().filter(|e| e.entity == name) {
+            for e in records.iter().filter(|e| e.entity == name && ids.contains(&e.source_id)) {
                 match e.outcome {
                     Outcome::Migrated => row.migrated += 1,
                     Outcome::Skipped => row.skipped += 1,
@@ -134,5 +144,47 @@ impl ReportData {
         let html = html::render(self);
         let p = dir.join("report.html");
         std::fs::write(&p, html).map_err(|e| LoadError::io(&p, e))
+    }
+}
+
+/// The ids of one table of the bundle (only the id column is decoded).
+fn bundle_ids(reader: &BundleReader, table: Table) -> Result<HashSet<String>, LoadError> {
+    let mut ids = HashSet::new();
+    for batch in reader.batches(table)? {
+        let batch = batch?;
+        let Some(col) = batch.column_by_name("id") else { continue };
+        let col = col.as_string::<i32>();
+        ids.extend((0..col.len()).filter(|&i| col.is_valid(i)).map(|i| col.value(i).to_string()));
+    }
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use deskferry_fixtures::dataset::Size;
+
+    use super::*;
+
+    #[test]
+    fn summary_counts_only_the_records_this_bundle_names() {
+        let b = crate::testing::bundle(1, Size::Tiny);
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.ledger")).unwrap();
+        let t = &b.dataset.tickets[0].id;
+        ledger
+            .put(
+                &[
+                    Entry::new("tickets", t, Outcome::Migrated, "b", "h1"),
+                    // Loaded from an earlier bundle; this one does not name it.
+                    Entry::new("tickets", "no-such-ticket", Outcome::Failed, "older", "h2"),
+                ],
+                None,
+            )
+            .unwrap();
+        let d = ReportData::gather("run", "front", &b.reader, &ledger).unwrap();
+        let row = d.summary.iter().find(|r| r.entity == "tickets").unwrap();
+        assert_eq!(row.available, b.dataset.tickets.len() as u64);
+        assert_eq!((row.migrated, row.failed, row.skipped), (1, 0, 0));
+        assert_eq!(d.records.len(), 2, "records.csv still lists the whole ledger");
     }
 }
