@@ -193,15 +193,8 @@ impl SourceConfig {
         let err = |message: String| ExtractError::Config { path: path.to_path_buf(), message };
         // toml's Display quotes the offending line and type errors quote the value; a token
         // may be either, so only the position and value-free messages are shown.
-        let raw: Raw = toml::from_str(text).map_err(|e| {
-            let at = e.span().map(|s| format!(" (at byte {})", s.start)).unwrap_or_default();
-            let msg = e.message().to_string();
-            if msg.starts_with("unknown field") || !msg.contains('`') {
-                err(format!("not a valid source file{at}: {msg}"))
-            } else {
-                err(format!("not a valid source file{at}: a value has the wrong type"))
-            }
-        })?;
+        let raw: Raw = toml::from_str(text)
+            .map_err(|e| err(format!("not a valid source file: {}", toml_error(text, &e))))?;
         let platform = raw.platform.trim().to_ascii_lowercase();
         if !matches!(platform.as_str(), "zendesk" | "rt" | "front") {
             return Err(err(format!(
@@ -278,6 +271,47 @@ fn parse_url(s: &str) -> Result<Url, String> {
     Ok(u)
 }
 
+/// A TOML syntax or type error without the text around it: toml's Display quotes the offending
+/// line, and its messages quote values (in backticks or double quotes), any of which may be a
+/// token. Gives the line number and the message with quoted parts replaced by `…`; only
+/// "unknown/missing field" messages (which quote field names) are kept whole.
+pub fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let line = e.span().map(|s| {
+        text.as_bytes()[..s.start.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    });
+    let raw = e.message().trim();
+    let msg = if raw.starts_with("unknown field") || raw.starts_with("missing field") {
+        raw.to_string()
+    } else {
+        let mut out = String::new();
+        let mut open: Option<(char, String)> = None;
+        for ch in raw.chars() {
+            match &mut open {
+                Some((q, inner)) if ch == *q => {
+                    // One character is syntax (toml's "expected `\"`"), never a secret.
+                    out.push_str(if inner.chars().count() <= 1 { inner } else { "…" });
+                    out.push(ch);
+                    open = None;
+                }
+                Some((_, inner)) => inner.push(ch),
+                None if ch == '`' || ch == '"' => {
+                    out.push(ch);
+                    open = Some((ch, String::new()));
+                }
+                None => out.push(ch),
+            }
+        }
+        if open.is_some() {
+            out.push('…');
+        }
+        out
+    };
+    match line {
+        Some(l) => format!("line {l}: {msg}"),
+        None => msg,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,6 +354,15 @@ mod tests {
         let bad = "platform = \"zendesk\"\nurl = \"https://x.zendesk.com\"\n[credentials]\ntoken = 12345678\n";
         let e = SourceConfig::parse(bad, Path::new("s.toml")).unwrap_err().to_string();
         assert!(!e.contains("12345678"), "{e}");
+        assert!(e.contains("line 4"), "{e}");
+        // An unterminated string: toml would quote the whole line, token included.
+        let bad = "platform = \"zendesk\"\nurl = \"https://x.zendesk.com\"\n[credentials]\ntoken = \"s3cr3t-t0ken\n";
+        let e = SourceConfig::parse(bad, Path::new("s.toml")).unwrap_err().to_string();
+        assert!(!e.contains("s3cr3t"), "{e}");
+        assert!(e.contains("s.toml") && e.contains("line 4"), "{e}");
+        let bad = "platform = \"zendesk\"\n";
+        let e = SourceConfig::parse(bad, Path::new("s.toml")).unwrap_err().to_string();
+        assert!(e.contains("`url`"), "field names stay: {e}");
     }
 
     #[test]

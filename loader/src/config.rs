@@ -90,7 +90,10 @@ impl TargetConfig {
     /// Parses target.toml text (`path` names it in messages; [`TargetConfig::load`] also
     /// refuses an inline token in a file others can read).
     pub fn parse(text: &str, path: &Path) -> Result<TargetConfig, LoadError> {
-        let raw: Raw = toml::from_str(text).map_err(|e| LoadError::config(path, e.to_string()))?;
+        let raw: Raw = toml::from_str(text).map_err(|e| {
+            let why = deskferry_extractor::config::toml_error(text, &e);
+            LoadError::config(path, format!("not a valid target file: {why}"))
+        })?;
         if !PLATFORMS.contains(&raw.platform.as_str()) {
             return Err(LoadError::config(
                 path,
