@@ -45,8 +45,6 @@ pub struct SourceConfig {
     pub options: toml::Table,
     /// Other top-level keys (e.g. the simulator's `plan`).
     pub extra: toml::Table,
-    /// Things the operator should fix that do not stop the run (printed by the binary).
-    pub warnings: Vec<String>,
 }
 
 /// Where a token comes from: `token_env` (when that variable is set), else `token_file`, else
@@ -171,18 +169,22 @@ impl SourceConfig {
     pub fn load(path: &Path) -> Result<SourceConfig, ExtractError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ExtractError::Io { path: path.to_path_buf(), source: e })?;
-        let mut cfg = SourceConfig::parse(&text, path)?;
+        let cfg = SourceConfig::parse(&text, path)?;
         if cfg.credentials.has_inline_token() {
             let mode = std::fs::metadata(path)
                 .map_err(|e| ExtractError::Io { path: path.to_path_buf(), source: e })?
                 .permissions()
                 .mode();
+            // Refused, as the loader refuses such a target file: the token has already leaked
+            // to whoever can read the file, and a warning scrolls past unread.
             if mode & 0o077 != 0 {
-                cfg.warnings.push(format!(
-                    "{} holds an API token and is readable by others (mode {:o}); run chmod 600 {0}, or move the token to token_env/token_file",
-                    path.display(),
-                    mode & 0o777
-                ));
+                return Err(ExtractError::Config {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "holds an API token and is readable by others (mode {:o}); run chmod 600 on it, or move the token to token_env/token_file",
+                        mode & 0o777
+                    ),
+                });
             }
         }
         Ok(cfg)
@@ -223,7 +225,6 @@ impl SourceConfig {
             rate_limits: raw.rate_limits,
             options: raw.options,
             extra: raw.extra,
-            warnings: Vec::new(),
         };
         cfg.max_attachment_bytes()?;
         Ok(cfg)
@@ -366,13 +367,15 @@ mod tests {
     }
 
     #[test]
-    fn warns_about_an_inline_token_readable_by_others() {
+    fn refuses_an_inline_token_readable_by_others() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s.toml");
         std::fs::write(&p, SIM).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert_eq!(SourceConfig::load(&p).unwrap().warnings.len(), 1);
+        let e = SourceConfig::load(&p).unwrap_err().to_string();
+        assert!(e.contains("s.toml") && e.contains("chmod 600"), "{e}");
+        assert!(!e.contains("abc123"), "{e}");
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-        assert!(SourceConfig::load(&p).unwrap().warnings.is_empty());
+        SourceConfig::load(&p).unwrap();
     }
 }

@@ -200,8 +200,7 @@ fn a_blob_damaged_on_disk_is_dropped_on_resume_and_seal_names_the_remedy() {
     assert_eq!(w.blobs().list().unwrap(), names[1..].to_vec(), "the damaged blob is gone");
     let err = w
         .seal(&dir.path().join("dmg.dfb"), &k.recipients, &k.signing)
-        .err()
-        .expect("a checkpointed row whose blob was damaged stops seal");
+        .expect_err("a checkpointed row whose blob was damaged stops seal");
     let text = err.to_string();
     assert!(text.contains(&names[0]), "{text}");
     assert!(text.contains("remove the work"), "{text}");

@@ -30,9 +30,6 @@ fn main() -> ExitCode {
 
 fn run(args: cli::Args) -> anyhow::Result<ExtractSummary> {
     let cfg = SourceConfig::load(&args.source)?;
-    for w in &cfg.warnings {
-        eprintln!("deskferry-extract: warning: {w}");
-    }
     let recipients = Recipients::from_files(&args.recipients).context("--recipient")?;
     let signer = SigningKey::from_file(&args.sign_key).context("--sign-key")?;
     if !(args.checkpoint_secs.is_finite() && args.checkpoint_secs >= 0.0) {
