@@ -13,28 +13,6 @@ use deskferry_format::*;
 use sha2::{Digest, Sha256};
 use support::*;
 
-struct Keys {
-    _dir: tempfile::TempDir,
-    paths: KeygenPaths,
-    recipients: Recipients,
-    identities: Identities,
-    signing: SigningKey,
-    signer: SignerKey,
-}
-
-fn keys() -> Keys {
-    let dir = tempfile::tempdir().unwrap();
-    let paths = keygen(&dir.path().join("k")).unwrap();
-    Keys {
-        recipients: Recipients::from_file(&paths.recipient).unwrap(),
-        identities: Identities::from_file(&paths.identity).unwrap(),
-        signing: SigningKey::from_file(&paths.sign_key).unwrap(),
-        signer: SignerKey::from_file(&paths.sign_pub).unwrap(),
-        paths,
-        _dir: dir,
-    }
-}
-
 fn blob_bytes(i: u32) -> Vec<u8> {
     (0..(i * 1000 + 7)).map(|j| (j * 31 + i) as u8).collect()
 }

@@ -187,3 +187,27 @@ pub fn meta(id: &str) -> BundleMeta {
     m.cursors.insert("tickets".into(), "cursor-1".into());
     m
 }
+
+/// Keys of one test: a fresh keygen in a temporary directory, loaded.
+pub struct Keys {
+    pub _dir: tempfile::TempDir,
+    pub paths: KeygenPaths,
+    pub recipients: Recipients,
+    pub identities: Identities,
+    pub signing: SigningKey,
+    pub signer: SignerKey,
+}
+
+/// Generates and loads a key set.
+pub fn keys() -> Keys {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = keygen(&dir.path().join("k")).unwrap();
+    Keys {
+        recipients: Recipients::from_file(&paths.recipient).unwrap(),
+        identities: Identities::from_file(&paths.identity).unwrap(),
+        signing: SigningKey::from_file(&paths.sign_key).unwrap(),
+        signer: SignerKey::from_file(&paths.sign_pub).unwrap(),
+        paths,
+        _dir: dir,
+    }
+}
