@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use deskferry_format::{User, UserKind};
 use futures_util::StreamExt;
 
+use crate::error::WriteError;
 use crate::ledger::{Entry, Outcome, content_hash};
 use crate::load_error::LoadError;
 use crate::mapping::BundleIndex;
@@ -31,7 +32,7 @@ impl<T: Target> Ctx<'_, T> {
         orgs.sort_by(|a, b| deskferry_format::model::id_order(&a.id, &b.id));
         self.l.progress.stage("organizations", orgs.len() as u64);
         let n = self.l.mapping.options.concurrency;
-        let mut results = futures_util::stream::iter(orgs.into_iter().map(|o| {
+        let results = futures_util::stream::iter(orgs.into_iter().map(|o| {
             let p = prev.get(&o.id).cloned();
             async move {
                 let hash = content_hash(o);
@@ -39,42 +40,12 @@ impl<T: Target> Ctx<'_, T> {
                     return Ok::<_, LoadError>(None);
                 }
                 let prior = p.as_ref().and_then(|e| e.target_id.clone());
-                self.put(&[Entry::new(
-                    "organizations",
-                    &o.id,
-                    Outcome::Pending,
-                    &self.bundle_id,
-                    &hash,
-                )])?;
-                let e = match self.l.target.write_organization(o, prior.as_deref()).await {
-                    Ok(w) => (
-                        entry_for_written("organizations", &o.id, &self.bundle_id, &hash, &w),
-                        None,
-                    ),
-                    Err(err) => (
-                        entry_for_error("organizations", &o.id, &self.bundle_id, &hash, &err),
-                        Some(err),
-                    ),
-                };
-                self.put(std::slice::from_ref(&e.0))?;
-                Ok(Some(e))
+                let write = self.l.target.write_organization(o, prior.as_deref());
+                self.ledgered("organizations", &o.id, &hash, write).await.map(Some)
             }
         }))
         .buffer_unordered(n);
-        while let Some(r) = results.next().await {
-            self.l.progress.inc(1);
-            match r? {
-                None => tally.add(Outcome::Migrated, false),
-                Some((e, err)) => {
-                    tally.add(e.outcome, true);
-                    if let Some(err) = err.filter(is_fatal) {
-                        tally.fatal = Some(LoadError::from(err));
-                        break;
-                    }
-                }
-            }
-        }
-        Ok(())
+        self.tally_results(results, tally).await
     }
 
     pub(super) async fn users(
@@ -98,7 +69,7 @@ impl<T: Target> Ctx<'_, T> {
         let n = self.l.mapping.options.concurrency;
         let orgs = &orgs;
         let prev = &prev;
-        let mut results = futures_util::stream::iter(users.into_iter().map(|u| async move {
+        let results = futures_util::stream::iter(users.into_iter().map(|u| async move {
             let hash = content_hash(u);
             let p = prev.get(&u.id);
             if unchanged(p, &hash) {
@@ -127,17 +98,41 @@ impl<T: Target> Ctx<'_, T> {
             }
             let prior = p.and_then(|e| e.target_id.clone());
             let mapped = self.resolver.map_user(u, orgs);
-            self.put(&[Entry::new("users", &u.id, Outcome::Pending, &self.bundle_id, &hash)])?;
-            let e = match self.l.target.write_user(&mapped, prior.as_deref()).await {
-                Ok(w) => (entry_for_written("users", &u.id, &self.bundle_id, &hash, &w), None),
-                Err(err) => {
-                    (entry_for_error("users", &u.id, &self.bundle_id, &hash, &err), Some(err))
-                }
-            };
-            self.put(std::slice::from_ref(&e.0))?;
-            Ok(Some(e))
+            let write = self.l.target.write_user(&mapped, prior.as_deref());
+            self.ledgered("users", &u.id, &hash, write).await.map(Some)
         }))
         .buffer_unordered(n);
+        self.tally_results(results, tally).await
+    }
+
+    /// The write protocol for one record: commit a `pending` entry, call the target, commit the
+    /// outcome. Returns the entry and the target's error (the caller decides if it is fatal).
+    async fn ledgered(
+        &self,
+        entity: &str,
+        id: &str,
+        hash: &str,
+        write: impl std::future::Future<Output = Result<Written, WriteError>>,
+    ) -> Result<(Entry, Option<WriteError>), LoadError> {
+        self.put(&[Entry::new(entity, id, Outcome::Pending, &self.bundle_id, hash)])?;
+        let e = match write.await {
+            Ok(w) => (entry_for_written(entity, id, &self.bundle_id, hash, &w), None),
+            Err(err) => (entry_for_error(entity, id, &self.bundle_id, hash, &err), Some(err)),
+        };
+        self.put(std::slice::from_ref(&e.0))?;
+        Ok(e)
+    }
+
+    /// Counts the outcomes of concurrent writes (`None`: unchanged since the last run) and stops
+    /// at the first fatal error (credentials refused).
+    async fn tally_results(
+        &self,
+        results: impl futures_util::Stream<
+            Item = Result<Option<(Entry, Option<WriteError>)>, LoadError>,
+        >,
+        tally: &mut Tally,
+    ) -> Result<(), LoadError> {
+        let mut results = std::pin::pin!(results);
         while let Some(r) = results.next().await {
             self.l.progress.inc(1);
             match r? {
@@ -154,8 +149,6 @@ impl<T: Target> Ctx<'_, T> {
         Ok(())
     }
 
-    /// Groups and field definitions cannot be written through `Target` (yet): they are matched
-    /// to what exists, and the ledger says which target record each maps to.
     /// Groups and ticket field definitions: matched to what the target has; where the target
     /// can create them (`create_groups` / `create_fields`), the unmatched ones are created.
     /// Returns true when something was created (the caller then re-reads the inventory).
