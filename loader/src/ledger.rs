@@ -71,6 +71,9 @@ pub struct Entry {
     pub bundle_id: String,
     /// SHA-256 of the row's canonical JSON when it was last written.
     pub content_hash: String,
+    /// The record it belongs to (a comment's ticket id), so a later bundle's reconciliation
+    /// knows which comments an earlier bundle put on a ticket.
+    pub parent: Option<String>,
 }
 
 impl Entry {
@@ -91,7 +94,14 @@ impl Entry {
             notable: false,
             bundle_id: bundle_id.to_string(),
             content_hash: hash.to_string(),
+            parent: None,
         }
+    }
+
+    /// With the record it belongs to.
+    pub fn parent(mut self, parent: &str) -> Entry {
+        self.parent = Some(parent.to_string());
+        self
     }
 
     /// With a target id.
@@ -164,6 +174,7 @@ CREATE TABLE IF NOT EXISTS records (
     content_hash TEXT NOT NULL,
     run_id       INTEGER,
     updated_at   TEXT NOT NULL,
+    parent       TEXT,
     PRIMARY KEY (entity, source_id)
 );
 CREATE TABLE IF NOT EXISTS runs (
@@ -240,6 +251,14 @@ impl Ledger {
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        // Ledgers written before `parent` existed gain the column (empty for their rows).
+        let has_parent = conn
+            .prepare("SELECT 1 FROM pragma_table_info('records') WHERE name = 'parent'")
+            .and_then(|mut st| st.exists([]))
+            .map_err(err)?;
+        if !has_parent {
+            conn.execute_batch("ALTER TABLE records ADD COLUMN parent TEXT").map_err(err)?;
+        }
         Ok(Ledger { conn: Mutex::new(conn), path: path.to_path_buf() })
     }
 
@@ -260,7 +279,7 @@ impl Ledger {
     pub fn get(&self, entity: &str, source_id: &str) -> Result<Option<Entry>, LoadError> {
         let conn = self.lock();
         conn.query_row(
-            "SELECT entity, source_id, target_id, outcome, reason, notable, bundle_id, content_hash
+            "SELECT entity, source_id, target_id, outcome, reason, notable, bundle_id, content_hash, parent
              FROM records WHERE entity = ?1 AND source_id = ?2",
             params![entity, source_id],
             row_to_entry,
@@ -274,7 +293,7 @@ impl Ledger {
         let conn = self.lock();
         let mut st = conn
             .prepare(
-                "SELECT entity, source_id, target_id, outcome, reason, notable, bundle_id, content_hash
+                "SELECT entity, source_id, target_id, outcome, reason, notable, bundle_id, content_hash, parent
                  FROM records WHERE entity = ?1",
             )
             .map_err(|e| self.err(e))?;
@@ -292,7 +311,7 @@ impl Ledger {
         let conn = self.lock();
         let mut st = conn
             .prepare(
-                "SELECT entity, source_id, target_id, outcome, reason, notable, bundle_id, content_hash
+                "SELECT entity, source_id, target_id, outcome, reason, notable, bundle_id, content_hash, parent
                  FROM records ORDER BY entity, length(source_id), source_id",
             )
             .map_err(|e| self.err(e))?;
@@ -312,10 +331,11 @@ impl Ledger {
             let mut st = tx
                 .prepare_cached(
                     "INSERT INTO records (entity, source_id, target_id, outcome, reason, notable,
-                                          bundle_id, content_hash, run_id, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                                          bundle_id, content_hash, run_id, updated_at, parent)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                      ON CONFLICT (entity, source_id) DO UPDATE SET
                         target_id = COALESCE(excluded.target_id, records.target_id),
+                        parent = COALESCE(excluded.parent, records.parent),
                         outcome = excluded.outcome,
                         reason = excluded.reason,
                         notable = excluded.notable,
@@ -338,7 +358,8 @@ impl Ledger {
                     e.bundle_id,
                     e.content_hash,
                     run_id,
-                    t
+                    t,
+                    e.parent
                 ])
                 .map_err(|e| self.err(e))?;
             }
@@ -429,6 +450,7 @@ fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
         notable: r.get::<_, i64>(5)? != 0,
         bundle_id: r.get(6)?,
         content_hash: r.get(7)?,
+        parent: r.get(8)?,
     })
 }
 
@@ -464,6 +486,35 @@ mod tests {
         assert_eq!(runs[0].counts.as_ref().unwrap().migrated, 1);
         assert!(l.get("tickets", "8").unwrap().is_none());
         assert_eq!(l.entity("tickets").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_ledger_from_before_parent_gains_the_column_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.ledger");
+        // The schema as it was before comments recorded their ticket.
+        let old = SCHEMA.replace("    parent       TEXT,\n", "");
+        assert!(!old.contains("parent"));
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&old).unwrap();
+        conn.execute(
+            "INSERT INTO records (entity, source_id, target_id, outcome, bundle_id, content_hash, updated_at)
+             VALUES ('comments', '7', 'com_1', 'migrated', 'full', 'h', 'now')",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let l = Ledger::open(&path).unwrap();
+        let e = l.get("comments", "7").unwrap().unwrap();
+        assert_eq!((e.outcome, e.parent), (Outcome::Migrated, None));
+        l.put(&[Entry::new("comments", "8", Outcome::Migrated, "d", "h").parent("3")], None)
+            .unwrap();
+        // A later write without a parent keeps the one recorded.
+        l.put(&[Entry::new("comments", "8", Outcome::Pending, "d", "h")], None).unwrap();
+        assert_eq!(l.get("comments", "8").unwrap().unwrap().parent.as_deref(), Some("3"));
+        drop(l);
+        // Opening again does not add the column twice.
+        Ledger::open(&path).unwrap();
     }
 
     #[test]

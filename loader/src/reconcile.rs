@@ -3,7 +3,7 @@
 //! keeps them, attachment bytes by SHA-256. Differences a documented target limit explains are
 //! reported as limits, not as differences.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use deskferry_format::{BundleReader, Comment, Timestamp};
 use futures_util::StreamExt;
@@ -69,10 +69,60 @@ pub struct Check {
 pub struct Reconciliation {
     /// Tickets read back.
     pub tickets: u64,
+    /// Counts per entity: what was checked and what matched.
+    pub totals: Totals,
     /// Every check that was not ok, plus one ok row per ticket.
     pub checks: Vec<Check>,
     /// The target's documented limits.
     pub limits: Vec<String>,
+}
+
+/// How many tickets, comments and attachments were checked, and how many matched (equal, or
+/// different only as a documented target limit explains).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Tickets read back.
+    pub tickets: u64,
+    /// Tickets with no difference and no read error.
+    pub tickets_ok: u64,
+    /// Migrated comments of those tickets checked.
+    pub comments: u64,
+    /// Comments found with the right visibility, author, time and attachments.
+    pub comments_ok: u64,
+    /// Migrated attachments checked (SHA-256 of the bytes at the target).
+    pub attachments: u64,
+    /// Attachments whose bytes were found at the target.
+    pub attachments_ok: u64,
+}
+
+impl Totals {
+    /// Adds one ticket's checks; `row` when the bundle has the ticket's row (not only some of
+    /// its comments), which is what the ticket counts are about.
+    fn add(&mut self, checks: &[Check], comments: &[(String, usize)], row: bool) {
+        let bad = |c: &Check| matches!(c.verdict, Verdict::Difference | Verdict::Error);
+        let unreadable = checks.iter().any(|c| c.verdict == Verdict::Error);
+        if row {
+            self.tickets += 1;
+            if !checks.iter().any(bad) {
+                self.tickets_ok += 1;
+            }
+        }
+        for (id, atts) in comments {
+            let mine: Vec<&Check> =
+                checks.iter().filter(|c| c.comment.as_deref() == Some(id)).collect();
+            self.comments += 1;
+            self.attachments += *atts as u64;
+            if unreadable {
+                continue;
+            }
+            if !mine.iter().any(|c| bad(c)) {
+                self.comments_ok += 1;
+            }
+            if !mine.iter().any(|c| bad(c) && (c.check == "attachments" || c.check == "present")) {
+                self.attachments_ok += *atts as u64;
+            }
+        }
+    }
 }
 
 impl Reconciliation {
@@ -93,14 +143,32 @@ struct Expect<'a> {
     attachments: Vec<String>,
 }
 
-/// Compares one ticket read back with what the bundle and ledger expect.
+/// Compares one ticket read back with what the bundle and ledger expect. `earlier` holds the
+/// external ids of the comments an earlier bundle put on this ticket (before a delta): they are
+/// that bundle's to check. Those the target shows with their external id are set aside here;
+/// the others (targets that keep none for messages) are allowed as surplus, and the bundle's
+/// comments pair with read-back comments by external id, else by visibility and time, else by
+/// position.
 fn compare(
     source_id: &str,
     read: &ReadTicket,
+    earlier: &[String],
     expected_tags: &[String],
     exp: &[Expect<'_>],
     caps: &Capabilities,
 ) -> Vec<Check> {
+    let is_earlier =
+        |c: &ReadComment| c.external_id.as_deref().is_some_and(|x| earlier.iter().any(|e| e == x));
+    let kept: Vec<ReadComment> = read.comments.iter().filter(|c| !is_earlier(c)).cloned().collect();
+    // Earlier comments the target shows without an external id.
+    let unmatched = earlier.len().saturating_sub(read.comments.len() - kept.len());
+    let read = &ReadTicket {
+        id: read.id.clone(),
+        subject: read.subject.clone(),
+        tags: read.tags.clone(),
+        status: read.status.clone(),
+        comments: kept,
+    };
     let mut out = Vec::new();
     let row = |comment: Option<&str>,
                check: &str,
@@ -125,21 +193,28 @@ fn compare(
             by_ext.insert(e.as_str(), i);
         }
     }
-    // Comments without an external id pair with the next unpaired one of the same visibility.
+    // Comments without an external id pair with an unpaired one of the same visibility: the
+    // first with the same time (the target kept it), else the next in order.
     let mut free: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
     for (i, c) in read.comments.iter().enumerate() {
         if c.external_id.as_deref().is_none_or(|x| !exp.iter().any(|e| e.external_id == x)) {
             free[c.public as usize].push(i);
         }
     }
-    free[0].reverse();
-    free[1].reverse();
     let mut pairs: Vec<(usize, Option<usize>)> = Vec::new();
     for (k, e) in exp.iter().enumerate() {
-        let hit = by_ext
-            .get(e.external_id.as_str())
-            .copied()
-            .or_else(|| free[e.comment.public as usize].pop());
+        let hit = by_ext.get(e.external_id.as_str()).copied().or_else(|| {
+            let list = &mut free[e.comment.public as usize];
+            let want = e.comment.created_at.map(|t| t.timestamp());
+            let same_time = list.iter().position(|&i| {
+                want.is_some() && read.comments[i].created_at.map(|t| t.timestamp()) == want
+            });
+            match same_time {
+                Some(p) => Some(list.remove(p)),
+                None if !list.is_empty() => Some(list.remove(0)),
+                None => None,
+            }
+        });
         pairs.push((k, hit));
     }
     // The loader's own additions are explainable one by one: notes whose marker is an external
@@ -154,16 +229,19 @@ fn compare(
         })
         .count();
     let placeholder = usize::from(
-        !exp.iter().any(|e| e.comment.public) && read.comments.iter().any(|c| c.public),
+        unmatched == 0
+            && !exp.iter().any(|e| e.comment.public)
+            && read.comments.iter().any(|c| c.public),
     );
-    if read.comments.len() != exp.len() {
-        let explained = read.comments.len() == exp.len() + own_notes + placeholder;
-        let (verdict, note) = if read.comments.len() > exp.len() && explained {
+    let want = exp.len() + unmatched;
+    if read.comments.len() != want {
+        let explained = read.comments.len() == want + own_notes + placeholder;
+        let (verdict, note) = if read.comments.len() > want && explained {
             (
                 Verdict::Limit,
                 "the target holds the loader's own additions: the custom-field note, or the placeholder that opens a ticket without public messages",
             )
-        } else if read.comments.len() > exp.len() {
+        } else if read.comments.len() > want {
             (Verdict::Difference, "more messages at the target than migrated (a duplicate?)")
         } else {
             (Verdict::Difference, "messages missing at the target")
@@ -172,7 +250,7 @@ fn compare(
             None,
             "comment_count",
             verdict,
-            exp.len().to_string(),
+            want.to_string(),
             read.comments.len().to_string(),
             note,
         ));
@@ -333,32 +411,58 @@ pub async fn reconcile<T: Target>(
     let comments = ledger.entity("comments")?;
     let atts = ledger.entity("attachments")?;
     let users = migrated_targets(ledger, "users")?;
-    let mut todo: Vec<(&deskferry_format::Ticket, String)> = conv
+    // Comments an earlier bundle migrated onto each ticket (a delta's tickets hold the full
+    // bundle's comments too): external ids by ticket.
+    let in_bundle: HashSet<&str> =
+        conv.comments.values().flatten().map(|c| c.id.as_str()).collect();
+    let mut earlier: HashMap<&str, Vec<String>> = HashMap::new();
+    for e in comments.values() {
+        if e.outcome == Outcome::Migrated
+            && !in_bundle.contains(e.source_id.as_str())
+            && let Some(p) = e.parent.as_deref()
+        {
+            earlier.entry(p).or_default().push(resolver.comment_external_id(&e.source_id));
+        }
+    }
+    // Every migrated ticket the bundle names: by its row, or only by comments (a delta may
+    // repeat a comment whose ticket did not change; that ticket is read back for it too).
+    let migrated_target = |id: &str| {
+        tickets.get(id).filter(|e| e.outcome == Outcome::Migrated).and_then(|e| e.target_id.clone())
+    };
+    let mut todo: Vec<(&str, Option<&deskferry_format::Ticket>, String)> = conv
         .tickets
         .iter()
-        .filter_map(|t| {
-            let e = tickets.get(&t.id)?;
-            (e.outcome == Outcome::Migrated)
-                .then(|| e.target_id.clone())
-                .flatten()
-                .map(|id| (t, id))
-        })
+        .filter_map(|t| migrated_target(&t.id).map(|id| (t.id.as_str(), Some(t), id)))
         .collect();
-    todo.sort_by(|a, b| deskferry_format::model::id_order(&a.0.id, &b.0.id));
+    let with_rows: HashSet<&str> = conv.tickets.iter().map(|t| t.id.as_str()).collect();
+    for tid in conv.comments.keys().filter(|k| !with_rows.contains(k.as_str())) {
+        if let Some(id) = migrated_target(tid) {
+            todo.push((tid.as_str(), None, id));
+        }
+    }
+    todo.sort_by(|a, b| deskferry_format::model::id_order(a.0, b.0));
     progress.stage("reconcile", todo.len() as u64);
     let agent_email: HashMap<&str, &str> =
         inventory.agents.iter().map(|a| (a.id.as_str(), a.email.as_str())).collect();
     let mut rec = Reconciliation { limits: caps.limits.clone(), ..Default::default() };
     let n = mapping.options.concurrency;
-    let mut stream = futures_util::stream::iter(todo.into_iter().map(|(t, tid)| {
-        let (resolver, conv, comments, atts, users, agent_email, caps) =
-            (&resolver, &conv, &comments, &atts, &users, &agent_email, &caps);
+    let mut stream = futures_util::stream::iter(todo.into_iter().map(|(sid, t, tid)| {
+        let (resolver, conv, comments, atts, users, agent_email, caps, earlier) =
+            (&resolver, &conv, &comments, &atts, &users, &agent_email, &caps, &earlier);
         async move {
             let read = match target.read_ticket(&tid).await {
                 Ok(r) => r,
                 Err(e) => {
-                    return vec![Check {
-                        ticket: t.id.clone(),
+                    let checked = conv
+                        .comments_of(sid)
+                        .iter()
+                        .filter(|c| {
+                            comments.get(&c.id).is_some_and(|e| e.outcome == Outcome::Migrated)
+                        })
+                        .map(|c| (c.id.clone(), 0))
+                        .collect();
+                    let failed = vec![Check {
+                        ticket: sid.to_string(),
                         target_id: tid.clone(),
                         comment: None,
                         check: "read".into(),
@@ -367,12 +471,13 @@ pub async fn reconcile<T: Target>(
                         actual: String::new(),
                         note: crate::ledger::scrub(&e.to_string()),
                     }];
+                    return (failed, checked, t.is_some());
                 }
             };
-            let mapped = resolver.map_ticket(t, users, false);
-            let tags = mapped.tags.clone();
+            // Tags are checked where the bundle has the ticket's row.
+            let tags = t.map(|t| resolver.map_ticket(t, users, false).tags).unwrap_or_default();
             let exp: Vec<Expect<'_>> = conv
-                .comments_of(&t.id)
+                .comments_of(sid)
                 .iter()
                 .filter(|c| comments.get(&c.id).is_some_and(|e| e.outcome == Outcome::Migrated))
                 .map(|c| {
@@ -407,13 +512,28 @@ pub async fn reconcile<T: Target>(
                     }
                 })
                 .collect();
-            compare(&t.id, &read, &tags, &exp, caps)
+            // Attachments counted are the bundle's rows (images cut out of a body are checked
+            // with them but are not rows of their own).
+            let checked: Vec<(String, usize)> = exp
+                .iter()
+                .map(|e| {
+                    let rows = conv
+                        .attachments_of(&e.comment.id)
+                        .iter()
+                        .filter(|x| atts.get(&x.id).is_some_and(|e| e.outcome == Outcome::Migrated))
+                        .count();
+                    (e.comment.id.clone(), rows)
+                })
+                .collect();
+            let earlier = earlier.get(sid).map(Vec::as_slice).unwrap_or_default();
+            (compare(sid, &read, earlier, &tags, &exp, caps), checked, t.is_some())
         }
     }))
     .buffer_unordered(n);
-    while let Some(checks) = stream.next().await {
+    while let Some((checks, checked, row)) = stream.next().await {
         progress.inc(1);
         rec.tickets += 1;
+        rec.totals.add(&checks, &checked, row);
         rec.checks.extend(checks);
     }
     progress.finish();
@@ -423,4 +543,69 @@ pub async fn reconcile<T: Target>(
             .then_with(|| a.check.cmp(&b.check))
     });
     Ok(rec)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use deskferry_fixtures::dataset::{Dataset, Size};
+
+    use super::*;
+
+    fn at(minute: u32) -> Option<Timestamp> {
+        Some(chrono::Utc.with_ymd_and_hms(2025, 3, 1, 10, minute, 0).unwrap())
+    }
+
+    fn read(public: bool, minute: u32, external_id: Option<&str>) -> ReadComment {
+        ReadComment {
+            id: format!("msg_{minute}"),
+            external_id: external_id.map(str::to_string),
+            author: Some("a@example.com".into()),
+            public,
+            created_at: at(minute),
+            attachments: vec![],
+        }
+    }
+
+    /// A delta's new message on a ticket whose earlier messages the target shows without an
+    /// external id (Front): the earlier ones are set aside, the new one pairs by its time; one
+    /// message more than the ledger accounts for is a difference.
+    #[test]
+    fn earlier_bundles_comments_are_set_aside_and_a_surplus_is_still_caught() {
+        let ds = Dataset::generate(1, Size::Tiny);
+        let mut c = ds.comments[0].clone();
+        c.public = true;
+        c.created_at = at(30);
+        let exp = [Expect {
+            comment: &c,
+            external_id: "x-c9".into(),
+            author: Some("A@example.com".into()),
+            attachments: vec![],
+        }];
+        let earlier = ["x-c1".to_string(), "x-c2".to_string(), "x-c3".to_string()];
+        let caps = Capabilities { message_times: true, note_times: false, ..Default::default() };
+        // Two earlier messages without an external id, an earlier note with its marker, the
+        // delta's message (no external id either) last.
+        let mut ticket = ReadTicket {
+            id: "cnv_1".into(),
+            subject: None,
+            tags: vec![],
+            status: None,
+            comments: vec![
+                read(true, 1, None),
+                read(true, 2, None),
+                read(false, 3, Some("x-c3")),
+                read(true, 30, None),
+            ],
+        };
+        let checks = compare("9", &ticket, &earlier, &[], &exp, &caps);
+        assert!(checks.iter().all(|c| c.verdict == Verdict::Ok), "{checks:#?}");
+
+        ticket.comments.push(read(true, 31, None));
+        let checks = compare("9", &ticket, &earlier, &[], &exp, &caps);
+        assert!(
+            checks.iter().any(|c| c.check == "comment_count" && c.verdict == Verdict::Difference),
+            "{checks:#?}"
+        );
+    }
 }

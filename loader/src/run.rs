@@ -295,6 +295,22 @@ impl<'a, T: Target> Ctx<'a, T> {
                                 )
                                 .reason(&why, false),
                             );
+                            // Its comments and attachments go with it, so that every row of the
+                            // bundle has an outcome and the report's columns add up.
+                            let why = format!("its ticket is skipped: {why}");
+                            for c in conv.comments_of(&t.id) {
+                                let child = |entity: &str, id: &str, hash: String| {
+                                    Entry::new(entity, id, Outcome::Skipped, &self.bundle_id, &hash)
+                                        .reason(&why, false)
+                                };
+                                skipped
+                                    .push(child("comments", &c.id, content_hash(c)).parent(&t.id));
+                                tally.add(Outcome::Skipped, true);
+                                for a in conv.attachments_of(&c.id) {
+                                    skipped.push(child("attachments", &a.id, content_hash(a)));
+                                    tally.add(Outcome::Skipped, true);
+                                }
+                            }
                         }
                     }
                 }

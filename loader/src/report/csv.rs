@@ -25,10 +25,11 @@ pub fn cell(s: &str) -> String {
     }
 }
 
-/// summary.csv: entity, available, migrated, failed, skipped.
+/// summary.csv: entity, available, migrated, failed, skipped, reconciled (empty unless the
+/// report is a reconciliation's, and then only for tickets, comments and attachments).
 pub fn write_summary(path: &Path, rows: &[SummaryRow]) -> Result<(), LoadError> {
     let mut w = writer(path)?;
-    w.write_record(["entity", "available", "migrated", "failed", "skipped"])
+    w.write_record(["entity", "available", "migrated", "failed", "skipped", "reconciled"])
         .map_err(|e| err(path, e))?;
     for r in rows {
         w.write_record([
@@ -37,6 +38,7 @@ pub fn write_summary(path: &Path, rows: &[SummaryRow]) -> Result<(), LoadError> 
             r.migrated.to_string(),
             r.failed.to_string(),
             r.skipped.to_string(),
+            r.reconciled.map(|n| n.to_string()).unwrap_or_default(),
         ])
         .map_err(|e| err(path, e))?;
     }

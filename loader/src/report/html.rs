@@ -132,16 +132,17 @@ pub fn render(d: &ReportData) -> String {
     }
     h.push_str("<h2>Summary</h2>");
     h.push_str(&summary_chart(&d.summary));
-    h.push_str("<table><tr><th>entity</th><th>available</th><th>migrated</th><th>failed</th><th>skipped</th></tr>");
+    h.push_str("<table><tr><th>entity</th><th>available</th><th>migrated</th><th>failed</th><th>skipped</th><th>reconciled</th></tr>");
     for r in &d.summary {
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"failed\">{}</td><td class=\"skipped\">{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"failed\">{}</td><td class=\"skipped\">{}</td><td>{}</td></tr>",
             esc(&r.entity),
             r.available,
             r.migrated,
             r.failed,
-            r.skipped
+            r.skipped,
+            r.reconciled.map(|n| n.to_string()).unwrap_or_default()
         );
     }
     h.push_str("</table>");
@@ -166,7 +167,18 @@ pub fn render(d: &ReportData) -> String {
             ("difference", r.count(Verdict::Difference), "#c33"),
             ("error", r.count(Verdict::Error), "#800"),
         ];
-        let _ = write!(h, "<h2>Reconciliation</h2><p>{} tickets read back.</p>", r.tickets);
+        let t = &r.totals;
+        let _ = write!(
+            h,
+            "<h2>Reconciliation</h2><p>{} tickets read back. Matched: tickets {} of {}, comments {} of {}, attachments {} of {} (SHA-256 of the bytes).</p>",
+            r.tickets,
+            t.tickets_ok,
+            t.tickets,
+            t.comments_ok,
+            t.comments,
+            t.attachments_ok,
+            t.attachments
+        );
         h.push_str(&verdict_chart(&counts));
         h.push_str("<table><tr><th>ticket</th><th>target id</th><th>comment</th><th>check</th><th>verdict</th><th>expected</th><th>actual</th><th>note</th></tr>");
         for c in r.checks.iter().filter(|c| c.verdict != Verdict::Ok).take(MAX_ROWS) {
@@ -248,6 +260,7 @@ mod tests {
                 migrated: 1,
                 failed: 1,
                 skipped: 1,
+                reconciled: Some(1),
             }],
             records: vec![Entry::new(evil, evil, Outcome::Failed, "b", "h").reason(evil, true)],
             counts: None,
@@ -264,6 +277,7 @@ mod tests {
                     note: evil.into(),
                 }],
                 limits: vec![],
+                ..Default::default()
             }),
             limits: vec![evil.into()],
             notes: vec![evil.into()],

@@ -29,6 +29,9 @@ pub struct SummaryRow {
     pub failed: u64,
     /// Skipped.
     pub skipped: u64,
+    /// Read back from the target and found equal (reconcile reports; tickets, comments and
+    /// attachments only).
+    pub reconciled: Option<u64>,
 }
 
 /// Everything the reports show.
@@ -135,6 +138,20 @@ impl ReportData {
         i32::from(bad || diff)
     }
 
+    /// Attaches a reconciliation and fills the summary's `reconciled` column from it.
+    pub fn set_reconcile(&mut self, rec: Reconciliation) {
+        let t = rec.totals;
+        for row in &mut self.summary {
+            row.reconciled = match row.entity.as_str() {
+                "tickets" => Some(t.tickets_ok),
+                "comments" => Some(t.comments_ok),
+                "attachments" => Some(t.attachments_ok),
+                _ => None,
+            };
+        }
+        self.reconcile = Some(rec);
+    }
+
     /// Writes the four files into `dir` (created if needed).
     pub fn write(&self, dir: &Path) -> Result<(), LoadError> {
         std::fs::create_dir_all(dir).map_err(|e| LoadError::io(dir, e))?;
@@ -147,14 +164,24 @@ impl ReportData {
     }
 }
 
-/// The ids of one table of the bundle (only the id column is decoded).
+/// The ids of one table of the bundle as the ledger keys them (only the id columns are
+/// decoded): the id, and for tombstones `entity:id`.
 fn bundle_ids(reader: &BundleReader, table: Table) -> Result<HashSet<String>, LoadError> {
     let mut ids = HashSet::new();
     for batch in reader.batches(table)? {
         let batch = batch?;
         let Some(col) = batch.column_by_name("id") else { continue };
         let col = col.as_string::<i32>();
-        ids.extend((0..col.len()).filter(|&i| col.is_valid(i)).map(|i| col.value(i).to_string()));
+        let entity = match table {
+            Table::Tombstones => batch.column_by_name("entity").map(|c| c.as_string::<i32>()),
+            _ => None,
+        };
+        for i in (0..col.len()).filter(|&i| col.is_valid(i)) {
+            ids.insert(match entity {
+                Some(e) => format!("{}:{}", e.value(i), col.value(i)),
+                None => col.value(i).to_string(),
+            });
+        }
     }
     Ok(ids)
 }

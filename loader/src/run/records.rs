@@ -249,7 +249,26 @@ impl<T: Target> Ctx<'_, T> {
             prev.insert(e, self.l.ledger.entity(e)?);
         }
         if !self.caps.knowledge_base {
+            const WHY: &str = "the target has no knowledge base this tool loads";
             let mut entries = Vec::new();
+            // Articles' attachments go with them, so every row of the bundle has an outcome.
+            let attachments = self.l.ledger.entity("attachments")?;
+            for a in rows::all::<deskferry_format::Attachment>(self.l.reader)? {
+                if a.article_id.is_none() {
+                    continue;
+                }
+                let hash = content_hash(&a);
+                let same = attachments
+                    .get(&a.id)
+                    .is_some_and(|p| p.outcome == Outcome::Skipped && p.content_hash == hash);
+                tally.add(Outcome::Skipped, !same);
+                if !same {
+                    entries.push(
+                        Entry::new("attachments", &a.id, Outcome::Skipped, &self.bundle_id, &hash)
+                            .reason(WHY, false),
+                    );
+                }
+            }
             for (entity, k) in &items {
                 let hash = content_hash(k);
                 let same = prev[entity]
@@ -259,7 +278,7 @@ impl<T: Target> Ctx<'_, T> {
                 if !same {
                     entries.push(
                         Entry::new(entity, &k.id, Outcome::Skipped, &self.bundle_id, &hash)
-                            .reason("the target has no knowledge base this tool loads", false),
+                            .reason(WHY, false),
                     );
                 }
             }

@@ -127,10 +127,12 @@ impl<T: Target> Ctx<'_, T> {
         let todo: Vec<(&Comment, String)> = comments
             .iter()
             .map(|c| (c, comment_hash(c, conv.attachments_of(&c.id))))
+            // Done: migrated, or skipped by the target itself. A comment skipped only because
+            // its ticket was filtered out is taken with the ticket once the filter lets it in.
             .filter(|(c, _)| {
-                !prev_c
-                    .get(&c.id)
-                    .is_some_and(|e| matches!(e.outcome, Outcome::Migrated | Outcome::Skipped))
+                !prev_c.get(&c.id).is_some_and(|e| {
+                    e.outcome == Outcome::Migrated || (e.outcome == Outcome::Skipped && e.notable)
+                })
             })
             .collect();
         // A ticket skipped earlier by a filter (not notable) is taken now: only a migrated one or
@@ -174,7 +176,8 @@ impl<T: Target> Ctx<'_, T> {
         }
         let mut pending = vec![Entry::new("tickets", &t.id, Outcome::Pending, b, &hash)];
         pending.extend(
-            todo.iter().map(|(c, h)| Entry::new("comments", &c.id, Outcome::Pending, b, h)),
+            todo.iter()
+                .map(|(c, h)| Entry::new("comments", &c.id, Outcome::Pending, b, h).parent(&t.id)),
         );
         self.put(&pending)?;
 
@@ -192,7 +195,8 @@ impl<T: Target> Ctx<'_, T> {
                         Some(Err(e)) => entry_for_error("comments", &c.id, b, h, e),
                         None => Entry::new("comments", &c.id, Outcome::Failed, b, h)
                             .reason("the target returned no outcome for it", true),
-                    };
+                    }
+                    .parent(&t.id);
                     for a in &mapped_comments[i].attachments {
                         // Images cut out of the body (data: URIs) have no row of their own.
                         let Some(row) = conv.attachments_of(&c.id).iter().find(|x| x.id == a.id)
@@ -209,6 +213,7 @@ impl<T: Target> Ctx<'_, T> {
                             notable: ce.notable,
                             bundle_id: b.into(),
                             content_hash: ah,
+                            parent: Some(c.id.clone()),
                         });
                     }
                     out.push((ce.outcome, true));
@@ -222,7 +227,8 @@ impl<T: Target> Ctx<'_, T> {
                 for (c, h) in &todo {
                     entries.push(
                         Entry::new("comments", &c.id, Outcome::Failed, b, h)
-                            .reason("its ticket was not written", true),
+                            .reason("its ticket was not written", true)
+                            .parent(&t.id),
                     );
                     out.push((Outcome::Failed, true));
                 }

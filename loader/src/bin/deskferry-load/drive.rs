@@ -171,7 +171,8 @@ async fn drive<T: Target>(target: T, job: Job) -> anyhow::Result<u8> {
                 rec.count(reconcile::Verdict::Difference),
                 rec.count(reconcile::Verdict::Error),
             ];
-            data.reconcile = Some(rec);
+            let totals = rec.totals;
+            data.set_reconcile(rec);
             if let Some(dir) = &common.report {
                 data.write(dir)?;
             }
@@ -179,12 +180,21 @@ async fn drive<T: Target>(target: T, job: Job) -> anyhow::Result<u8> {
             if common.json {
                 println!(
                     "{}",
-                    serde_json::json!({"ok": true, "exit_code": code, "ok_checks": counts[0], "limits": counts[1], "differences": counts[2], "errors": counts[3]})
+                    serde_json::json!({"ok": true, "exit_code": code, "ok_checks": counts[0], "limits": counts[1], "differences": counts[2], "errors": counts[3], "totals": totals})
                 );
             } else {
                 eprintln!(
                     "reconcile: {} ok, {} explained by target limits, {} differences, {} unreadable",
                     counts[0], counts[1], counts[2], counts[3]
+                );
+                eprintln!(
+                    "  matched: tickets {}/{}, comments {}/{}, attachments {}/{}",
+                    totals.tickets_ok,
+                    totals.tickets,
+                    totals.comments_ok,
+                    totals.comments,
+                    totals.attachments_ok,
+                    totals.attachments
                 );
             }
             Ok(code)
