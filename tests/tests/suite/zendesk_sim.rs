@@ -168,6 +168,19 @@ async fn every_endpoint_conforms_to_zendesks_openapi() {
     c.get("/api/v2/users?page%5Bsize%5D=10").await;
     c.get("/api/v2/organizations").await;
     c.get(&format!("/api/v2/organizations/{}", ds.organizations[0].id)).await;
+    // By id, as a delta fetches the people its tickets refer to.
+    let ids: Vec<&str> = ds.users.iter().take(3).map(|u| u.id.as_str()).collect();
+    let many = c
+        .get(&format!(
+            "/api/v2/users/show_many.json?ids={}&include=identities&include_deleted=true",
+            ids.join(",")
+        ))
+        .await;
+    assert_eq!(many.json["users"].as_array().unwrap().len(), 3);
+    let org_ids: Vec<&str> = ds.organizations.iter().take(2).map(|o| o.id.as_str()).collect();
+    let orgs_many =
+        c.get(&format!("/api/v2/organizations/show_many?ids={}", org_ids.join(","))).await;
+    assert_eq!(orgs_many.json["organizations"].as_array().unwrap().len(), 2);
     c.get("/api/v2/groups").await;
     c.get("/api/v2/groups?exclude_deleted=true").await;
     c.get(&format!("/api/v2/groups/{}", ds.groups[0].id)).await;
@@ -319,6 +332,8 @@ async fn every_endpoint_conforms_to_zendesks_openapi() {
         "/api/v2/deleted_users",
         "/api/v2/users/{user_id}/identities",
         "/api/v2/group_memberships",
+        "/api/v2/users/show_many",
+        "/api/v2/organizations/show_many",
         "/api/v2/ticket_forms",
         "/api/v2/custom_statuses",
         "/api/v2/help_center/articles/{article_id}/translations",

@@ -77,6 +77,21 @@ impl Client {
         self.get(DEFAULT, "/api/v2/users/me.json").await
     }
 
+    /// Users by id (at most 100), deleted ones included, with their identities side-loaded.
+    pub async fn users_by_id(&self, ids: &[String]) -> Result<Value, HttpError> {
+        let url = format!(
+            "/api/v2/users/show_many.json?ids={}&include=identities&include_deleted=true",
+            ids.join(",")
+        );
+        self.get(DEFAULT, &url).await
+    }
+
+    /// Organizations by id (at most 100).
+    pub async fn organizations_by_id(&self, ids: &[String]) -> Result<Value, HttpError> {
+        self.get(DEFAULT, &format!("/api/v2/organizations/show_many.json?ids={}", ids.join(",")))
+            .await
+    }
+
     /// Every record of a small cursor-paged list (`key` names the array), following `links.next`.
     pub async fn list_all(
         &self,

@@ -18,6 +18,7 @@
 //! lists and the Help Center (other budgets) run beside them.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
 
 use deskferry_format::Warning;
 use deskferry_format::model::{Attachment, AttachmentState, FieldEntity, Tombstone};
@@ -117,7 +118,7 @@ impl Source for ZendeskSource {
     }
 
     async fn extract(&self, sink: &Sink, resume: &Resume) -> Result<(), ExtractError> {
-        let run = Run { client: &self.client, sink, resume };
+        let run = Run { client: &self.client, sink, resume, seen: Mutex::default() };
         tokio::try_join!(run.lists(), run.incremental(), super::guide::run(&run))?;
         Ok(())
     }
@@ -128,6 +129,38 @@ pub(super) struct Run<'a> {
     pub(super) client: &'a Client,
     pub(super) sink: &'a Sink,
     pub(super) resume: &'a Resume,
+    /// What this run has sent of the people its tickets refer to (see [`Run::references`]).
+    pub(super) seen: Mutex<Seen>,
+}
+
+/// Users and organizations sent by this run, and what a user row needs besides the user.
+#[derive(Default)]
+pub(super) struct Seen {
+    users: BTreeSet<String>,
+    organizations: BTreeSet<String>,
+    groups: BTreeMap<u64, Vec<(bool, String)>>,
+    deleted: BTreeSet<u64>,
+}
+
+/// The users and organizations records refer to.
+#[derive(Default)]
+struct Refs {
+    users: BTreeSet<String>,
+    organizations: BTreeSet<String>,
+}
+
+impl Refs {
+    fn user(&mut self, id: Option<&String>) {
+        self.users.extend(id.cloned());
+    }
+
+    fn ticket(&mut self, t: &deskferry_format::model::Ticket) {
+        for id in [&t.requester_id, &t.submitter_id, &t.assignee_id] {
+            self.user(id.as_ref());
+        }
+        self.users.extend(t.cc_ids.iter().chain(&t.follower_ids).cloned());
+        self.organizations.extend(t.organization_id.clone());
+    }
 }
 
 /// Takes the array `key` out of a page (the page keeps its paging keys).
@@ -164,6 +197,84 @@ impl Run<'_> {
 
     fn delta(&self) -> bool {
         self.resume.is_delta()
+    }
+
+    fn seen_mut(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn saw_user(&self, id: &str) {
+        self.seen_mut().users.insert(id.to_string());
+    }
+
+    /// A delta holds only what changed, yet its tickets and comments refer to people who did
+    /// not: those users and organizations are fetched by id (100 per request) and sent too, so
+    /// the loader resolves every author, requester and organization from the bundle itself. A
+    /// row sent twice after a resume is harmless: the writer keeps the last.
+    async fn references(&self, mut refs: Refs) -> Result<(), ExtractError> {
+        if !self.delta() {
+            return Ok(());
+        }
+        let users: Vec<String> = {
+            let seen = self.seen_mut();
+            refs.users.iter().filter(|u| !seen.users.contains(*u)).cloned().collect()
+        };
+        for chunk in users.chunks(100) {
+            let mut page = self.client.users_by_id(chunk).await?;
+            let mut emails: BTreeMap<u64, Vec<wire::Identity>> = BTreeMap::new();
+            for v in take_array(&mut page, "identities") {
+                if let Ok(i) = map::typed::<wire::Identity>("identities", &v) {
+                    emails.entry(i.user_id).or_default().push(i);
+                }
+            }
+            for v in take_array(&mut page, "users") {
+                let id = v.get("id").and_then(Value::as_u64).unwrap_or(0);
+                let extra = {
+                    let seen = self.seen_mut();
+                    UserExtra {
+                        group_ids: seen
+                            .groups
+                            .get(&id)
+                            .map(|g| g.iter().map(|x| x.1.clone()).collect())
+                            .unwrap_or_default(),
+                        other_emails: emails
+                            .get(&id)
+                            .map(|i| map::other_emails(i, id))
+                            .unwrap_or_default(),
+                        deleted: seen.deleted.contains(&id),
+                    }
+                };
+                match map::user(&v, extra) {
+                    Ok(u) => {
+                        refs.organizations.extend(u.organization_id.clone());
+                        self.saw_user(&u.id);
+                        self.send(Item::User(u)).await?;
+                    }
+                    Err(e) => self.warn("users", Some(id.to_string()), e.to_string()).await?,
+                }
+            }
+        }
+        let orgs: Vec<String> = {
+            let seen = self.seen_mut();
+            refs.organizations
+                .iter()
+                .filter(|o| !seen.organizations.contains(*o))
+                .cloned()
+                .collect()
+        };
+        for chunk in orgs.chunks(100) {
+            let mut page = self.client.organizations_by_id(chunk).await?;
+            for v in take_array(&mut page, "organizations") {
+                match map::organization(&v) {
+                    Ok(o) => {
+                        self.seen_mut().organizations.insert(o.id.clone());
+                        self.send(Item::Organization(o)).await?;
+                    }
+                    Err(e) => self.warn("organizations", None, e.to_string()).await?,
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Downloads and sends a page's attachments, a few at a time.
@@ -261,6 +372,11 @@ impl Run<'_> {
             .iter()
             .filter_map(|v| v.get("id").and_then(Value::as_u64))
             .collect();
+        {
+            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            seen.groups = groups.clone();
+            seen.deleted = deleted.clone();
+        }
         let mut position = self.resume.cursor(S).or(self.resume.since(S)).map(str::to_string);
         let first = client::users_export_url(position.as_deref());
         let mut pages = Prefetch::start(self.client, INCREMENTAL, first, Paging::CursorExport);
@@ -291,6 +407,7 @@ impl Run<'_> {
                         if self.delta() && u.is_deleted {
                             self.tombstone("users", &u.id, u.updated_at).await?;
                         }
+                        self.saw_user(&u.id);
                         self.send(Item::User(u)).await?;
                     }
                     Err(e) => self.warn(S, Some(id.to_string()), e.to_string()).await?,
@@ -335,6 +452,7 @@ impl Run<'_> {
                         if self.delta() && gone.is_some() {
                             self.tombstone(S, &o.id, map::ts(gone)).await?;
                         }
+                        self.seen_mut().organizations.insert(o.id.clone());
                         self.send(Item::Organization(o)).await?;
                     }
                     Err(e) => self.warn(S, None, e.to_string()).await?,
@@ -377,6 +495,7 @@ impl Run<'_> {
             let mut atts = Vec::new();
             let mut fallback = BTreeSet::new();
             let mut comments = 0u64;
+            let mut refs = Refs::default();
             for v in take_array(&mut page, "ticket_events") {
                 let e: wire::TicketEvent = match map::typed("ticket_events", &v) {
                     Ok(e) => e,
@@ -411,6 +530,7 @@ impl Run<'_> {
                         fallback.insert(e.ticket_id);
                     }
                     comments += 1;
+                    refs.user(comment.author_id.as_ref());
                     self.send(Item::Comment(comment)).await?;
                     atts.extend(catts);
                 }
@@ -425,6 +545,7 @@ impl Run<'_> {
             atts.retain(|(a, _)| !replaced.contains(&a.id));
             atts.extend(again);
             self.attachments(atts).await?;
+            self.references(refs).await?;
             self.sink.progress().note("comments", comments);
             boundary = next_boundary;
             st.events_from = next_start_time(&page).unwrap_or(st.events_from);
@@ -478,6 +599,7 @@ impl Run<'_> {
                 }
             }
             let tickets = take_array(&mut page, "tickets");
+            let mut refs = Refs::default();
             for v in &tickets {
                 let id = v.get("id").and_then(Value::as_u64).unwrap_or(0);
                 let before = st.deleted.get(&id.to_string()).map(String::as_str);
@@ -486,11 +608,13 @@ impl Run<'_> {
                         if self.delta() && t.is_deleted {
                             self.tombstone("tickets", &t.id, t.updated_at).await?;
                         }
+                        refs.ticket(&t);
                         self.send(Item::Ticket(t)).await?;
                     }
                     Err(e) => self.warn("tickets", Some(id.to_string()), e.to_string()).await?,
                 }
             }
+            self.references(refs).await?;
             self.sink.progress().note("tickets", tickets.len() as u64);
             if let Some(c) = page.get("after_cursor").and_then(Value::as_str) {
                 st.tickets = Some(c.to_string());
