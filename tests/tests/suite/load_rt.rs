@@ -8,8 +8,9 @@
 //! knows nothing, given the whole ticket again, finds the ticket by its external id and skips
 //! the messages already there), and a complete second pass changes nothing.
 //!
-//! The loader core (ledger, `run`) drives targets in its own tests; this drives `RtTarget`
-//! directly so every RT call is the target's own.
+//! The loader core (ledger, `run`) drives targets in its own tests, and the binaries drive it
+//! into an empty RT in `journey`; this drives `RtTarget` directly so every RT call is the
+//! target's own.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -507,85 +508,4 @@ fn compare(a: &Loaded, b: &Loaded, ids: &BTreeMap<String, String>) {
         assert_eq!(v.active, u.active, "user {}", u.id);
         assert_eq!(v.organization_id, u.organization_id, "user {}", u.id);
     }
-}
-
-/// The same bundle through the loader core (`run`: ledger, mapping, resolver, ordering) into a
-/// third, empty RT; a re-run writes nothing; `reconcile` reads every ticket back and finds no
-/// difference that is not one of RT's documented limits.
-#[test]
-fn rt_bundle_through_the_loader_core_and_reconcile() {
-    use deskferry_loader::ledger::Ledger;
-    use deskferry_loader::mapping::Mapping;
-    use deskferry_loader::progress::Progress;
-    use deskferry_loader::reconcile::{Verdict, reconcile};
-    use deskferry_loader::run::{Loader, Mode};
-
-    let x = extracted();
-    let reader = open(x);
-    let b = index(&reader);
-    let rt3 = start_rt();
-    let token = rt3.auth_token("root").expect("token");
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let target = new_target(&rt3, &token);
-    // The empty RT has none of the bundle's queues and fields: the core's group and field step
-    // creates them (RT can), then resolves tickets against the target as it is afterwards.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let ledger = Ledger::open(&dir.path().join("rt.ledger")).expect("ledger");
-    let mapping = Mapping::default();
-    let progress = Progress::silent();
-    let loader = Loader {
-        target: &target,
-        reader: &reader,
-        mapping: &mapping,
-        ledger: &ledger,
-        progress: &progress,
-    };
-    let first = runtime.block_on(loader.run(Mode::Run)).expect("run");
-    assert_eq!(first.counts.failed, 0, "{:?} {:?}", first.counts, first.notes);
-    let groups = ledger.entity("groups").expect("ledger groups");
-    for g in b.groups.iter().filter(|g| !g.is_deleted) {
-        let e = groups.get(&g.id).unwrap_or_else(|| panic!("group {} not in the ledger", g.id));
-        assert!(e.target_id.is_some(), "group {} has no queue: {:?}", g.id, e.reason);
-    }
-    assert!(first.counts.migrated > 0);
-    let second = runtime.block_on(loader.run(Mode::Run)).expect("re-run");
-    assert_eq!(
-        second.counts.migrated + second.counts.failed,
-        0,
-        "a re-run changes nothing: {:?}",
-        second.counts
-    );
-
-    let rec = runtime
-        .block_on(reconcile(&target, &reader, &mapping, &ledger, &progress))
-        .expect("reconcile");
-    assert!(rec.tickets > 0);
-    let bad: Vec<_> = rec
-        .checks
-        .iter()
-        .filter(|c| matches!(c.verdict, Verdict::Difference | Verdict::Error))
-        .collect();
-    if let Some(c) = bad.iter().find(|c| c.check == "author") {
-        let read = runtime.block_on(target.read_ticket(&c.target_id)).expect("read");
-        let src = b.comments[&c.ticket]
-            .iter()
-            .find(|x| Some(&x.id) == c.comment.as_ref())
-            .expect("comment");
-        let u = src.author_id.as_ref().and_then(|a| b.users.get(a));
-        eprintln!(
-            "author difference: source {:?} {:?} {:?}",
-            u.map(|u| &u.email),
-            u.map(|u| u.kind),
-            u.map(|u| u.active)
-        );
-        for r in &read.comments {
-            eprintln!("  read {} {:?} {:?}", r.id, r.external_id, r.author);
-        }
-    }
-    assert!(bad.is_empty(), "{} differences, first: {:#?}", bad.len(), bad.first());
-    eprintln!(
-        "load_rt core: {} tickets reconciled; {} checks explained by RT's limits",
-        rec.tickets,
-        rec.count(Verdict::Limit)
-    );
 }

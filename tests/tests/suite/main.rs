@@ -7,6 +7,7 @@ mod extract_rt;
 mod extract_zendesk;
 mod front_sim;
 mod http_client;
+mod journey;
 mod load_front;
 mod load_gate;
 mod load_resume;
