@@ -256,6 +256,33 @@ impl<'a, T: Target> Ctx<'a, T> {
         self.l.ledger.put(entries, Some(self.run_id))
     }
 
+    /// Comments whose ticket has no row in the bundle (a delta that repeats an unchanged
+    /// ticket's comment, or a damaged extraction) cannot be written without the ticket. Those
+    /// not migrated earlier are recorded as failed (exit 1; retried with a bundle that holds
+    /// the ticket), never dropped in silence.
+    fn orphans(&self, conv: &Conversations, tally: &mut Tally) -> Result<Vec<Entry>, LoadError> {
+        let rows: HashSet<&str> = conv.tickets.iter().map(|t| t.id.as_str()).collect();
+        let prev = self.l.ledger.entity("comments")?;
+        let mut out = Vec::new();
+        for (ticket, comments) in conv.comments.iter().filter(|(k, _)| !rows.contains(k.as_str())) {
+            for c in comments {
+                if prev.get(&c.id).is_some_and(|e| e.outcome == Outcome::Migrated) {
+                    continue;
+                }
+                tally.add(Outcome::Failed, true);
+                out.push(
+                    Entry::new("comments", &c.id, Outcome::Failed, &self.bundle_id, &content_hash(c))
+                        .reason(
+                            "its ticket is not in this bundle, so it cannot be written; extract a bundle that holds the ticket",
+                            true,
+                        )
+                        .parent(ticket),
+                );
+            }
+        }
+        Ok(out)
+    }
+
     fn select<'c>(
         &self,
         conv: &'c Conversations,
@@ -315,6 +342,9 @@ impl<'a, T: Target> Ctx<'a, T> {
                     }
                 }
             }
+        }
+        if *mode == Mode::Run {
+            skipped.extend(self.orphans(conv, tally)?);
         }
         self.put(&skipped)?;
         Ok(match mode {

@@ -16,8 +16,8 @@ use crate::ledger::{Entry, Ledger, Outcome, RunCounts, RunRow};
 use crate::load_error::LoadError;
 use crate::reconcile::Reconciliation;
 
-/// One line of summary.csv.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// One line of summary.csv (read back by the demo and the suite).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct SummaryRow {
     /// Bundle table name.
     pub entity: String,

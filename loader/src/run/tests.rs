@@ -255,3 +255,46 @@ fn delta_updates_changed_tickets_adds_comments_applies_tombstones_and_creates_no
     run(&second.reader);
     assert_eq!(target.writes.load(Ordering::SeqCst), writes);
 }
+
+/// A comment whose ticket has no row in the bundle is recorded as failed with the reason, not
+/// dropped; a later bundle that holds the ticket writes it.
+#[test]
+fn a_comment_without_its_ticket_row_fails_visibly_and_is_written_later() {
+    let base = Dataset::generate(5, Size::Tiny);
+    let i = base.tickets.iter().position(|t| !t.is_deleted && !t.is_spam).unwrap();
+    let ticket = base.tickets[i].id.clone();
+    let orphans: Vec<String> = base.comments_of(&ticket).iter().map(|c| c.id.clone()).collect();
+    assert!(!orphans.is_empty());
+    let mut without = base.clone();
+    without.tickets.remove(i);
+    let first = crate::testing::bundle_of(without, "no-row", |_| {});
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(&dir.path().join("l.ledger")).unwrap();
+    let target = MemoryTarget::default();
+    let mapping = Mapping::default();
+    let progress = Progress::silent();
+    let run = |reader: &BundleReader| {
+        let loader = Loader {
+            target: &target,
+            reader,
+            mapping: &mapping,
+            ledger: &ledger,
+            progress: &progress,
+        };
+        rt().block_on(loader.run(Mode::Run)).unwrap()
+    };
+    let s = run(&first.reader);
+    assert_eq!(s.counts.failed, orphans.len() as u64, "{s:?}");
+    for id in &orphans {
+        let e = ledger.get("comments", id).unwrap().unwrap();
+        assert_eq!(e.outcome, Outcome::Failed);
+        assert!(e.reason.as_deref().unwrap_or_default().contains("not in this bundle"), "{e:?}");
+        assert_eq!(e.parent.as_deref(), Some(ticket.as_str()));
+    }
+    let full = crate::testing::bundle_of(base, "with-row", |_| {});
+    let s = run(&full.reader);
+    assert_eq!(s.counts.failed, 0, "{s:?}");
+    for id in &orphans {
+        assert_eq!(ledger.get("comments", id).unwrap().unwrap().outcome, Outcome::Migrated);
+    }
+}
