@@ -146,6 +146,16 @@ fn demo_journey_on_tiny_accounts_for_every_row_and_leaves_nothing_running() {
         assert!(!stderr.contains(token.trim()) && !stdout.contains(token.trim()), "{f} leaked");
     }
 
+    // Run again into the same directory: refused before anything starts, with the remedy.
+    let again = Command::new(deskferry_tests::workspace_bin("deskferry-sim"))
+        .args(["demo", "--dataset", "tiny", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run deskferry-sim demo again");
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(2), "{err}");
+    assert!(err.contains("already holds a demo") && err.contains("--dir"), "{err}");
+
     // Nothing left running: both simulators' ports refuse connections.
     for f in [paths::SOURCE, paths::TARGET] {
         let port = port_of(&std::fs::read_to_string(dir.path().join(f)).expect(f));
