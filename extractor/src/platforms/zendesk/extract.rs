@@ -207,6 +207,40 @@ impl Run<'_> {
         self.seen_mut().users.insert(id.to_string());
     }
 
+    /// The users of a page (the export's or `show_many`'s) with their side-loaded identities,
+    /// group memberships and deletion; an unreadable one as (id, error).
+    fn users_of_page(
+        &self,
+        page: &mut Value,
+    ) -> Vec<Result<deskferry_format::model::User, (String, ExtractError)>> {
+        let mut emails: BTreeMap<u64, Vec<wire::Identity>> = BTreeMap::new();
+        for v in take_array(page, "identities") {
+            if let Ok(i) = map::typed::<wire::Identity>("identities", &v) {
+                emails.entry(i.user_id).or_default().push(i);
+            }
+        }
+        let seen = self.seen_mut();
+        take_array(page, "users")
+            .iter()
+            .map(|v| {
+                let id = v.get("id").and_then(Value::as_u64).unwrap_or(0);
+                let extra = UserExtra {
+                    group_ids: seen
+                        .groups
+                        .get(&id)
+                        .map(|g| g.iter().map(|x| x.1.clone()).collect())
+                        .unwrap_or_default(),
+                    other_emails: emails
+                        .get(&id)
+                        .map(|i| map::other_emails(i, id))
+                        .unwrap_or_default(),
+                    deleted: seen.deleted.contains(&id),
+                };
+                map::user(v, extra).map_err(|e| (id.to_string(), e))
+            })
+            .collect()
+    }
+
     /// A delta holds only what changed, yet its tickets and comments refer to people who did
     /// not: those users and organizations are fetched by id (100 per request) and sent too, so
     /// the loader resolves every author, requester and organization from the bundle itself. A
@@ -221,36 +255,14 @@ impl Run<'_> {
         };
         for chunk in users.chunks(100) {
             let mut page = self.client.users_by_id(chunk).await?;
-            let mut emails: BTreeMap<u64, Vec<wire::Identity>> = BTreeMap::new();
-            for v in take_array(&mut page, "identities") {
-                if let Ok(i) = map::typed::<wire::Identity>("identities", &v) {
-                    emails.entry(i.user_id).or_default().push(i);
-                }
-            }
-            for v in take_array(&mut page, "users") {
-                let id = v.get("id").and_then(Value::as_u64).unwrap_or(0);
-                let extra = {
-                    let seen = self.seen_mut();
-                    UserExtra {
-                        group_ids: seen
-                            .groups
-                            .get(&id)
-                            .map(|g| g.iter().map(|x| x.1.clone()).collect())
-                            .unwrap_or_default(),
-                        other_emails: emails
-                            .get(&id)
-                            .map(|i| map::other_emails(i, id))
-                            .unwrap_or_default(),
-                        deleted: seen.deleted.contains(&id),
-                    }
-                };
-                match map::user(&v, extra) {
+            for u in self.users_of_page(&mut page) {
+                match u {
                     Ok(u) => {
                         refs.organizations.extend(u.organization_id.clone());
                         self.saw_user(&u.id);
                         self.send(Item::User(u)).await?;
                     }
-                    Err(e) => self.warn("users", Some(id.to_string()), e.to_string()).await?,
+                    Err((id, e)) => self.warn("users", Some(id), e.to_string()).await?,
                 }
             }
         }
@@ -373,36 +385,19 @@ impl Run<'_> {
             .filter_map(|v| v.get("id").and_then(Value::as_u64))
             .collect();
         {
-            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-            seen.groups = groups.clone();
-            seen.deleted = deleted.clone();
+            let mut seen = self.seen_mut();
+            seen.groups = groups;
+            seen.deleted = deleted;
         }
         let mut position = self.resume.cursor(S).or(self.resume.since(S)).map(str::to_string);
         let first = client::users_export_url(position.as_deref());
         let mut pages = Prefetch::start(self.client, INCREMENTAL, first, Paging::CursorExport);
         while let Some(page) = pages.next().await {
             let mut page = page?;
-            let mut emails: BTreeMap<u64, Vec<wire::Identity>> = BTreeMap::new();
-            for v in take_array(&mut page, "identities") {
-                if let Ok(i) = map::typed::<wire::Identity>("identities", &v) {
-                    emails.entry(i.user_id).or_default().push(i);
-                }
-            }
-            let users = take_array(&mut page, "users");
-            for v in &users {
-                let id = v.get("id").and_then(Value::as_u64).unwrap_or(0);
-                let extra = UserExtra {
-                    group_ids: groups
-                        .get(&id)
-                        .map(|g| g.iter().map(|x| x.1.clone()).collect())
-                        .unwrap_or_default(),
-                    other_emails: emails
-                        .get(&id)
-                        .map(|i| map::other_emails(i, id))
-                        .unwrap_or_default(),
-                    deleted: deleted.contains(&id),
-                };
-                match map::user(v, extra) {
+            let users = self.users_of_page(&mut page);
+            self.sink.progress().note(S, users.len() as u64);
+            for u in users {
+                match u {
                     Ok(u) => {
                         if self.delta() && u.is_deleted {
                             self.tombstone("users", &u.id, u.updated_at).await?;
@@ -410,10 +405,9 @@ impl Run<'_> {
                         self.saw_user(&u.id);
                         self.send(Item::User(u)).await?;
                     }
-                    Err(e) => self.warn(S, Some(id.to_string()), e.to_string()).await?,
+                    Err((id, e)) => self.warn(S, Some(id), e.to_string()).await?,
                 }
             }
-            self.sink.progress().note(S, users.len() as u64);
             if let Some(c) = page.get("after_cursor").and_then(Value::as_str) {
                 position = Some(c.to_string());
             }
