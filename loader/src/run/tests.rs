@@ -12,6 +12,43 @@ fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
+/// A fresh ledger and in-memory target with a mapping: the loader over them for any bundle.
+struct Rig {
+    _dir: tempfile::TempDir,
+    ledger: Ledger,
+    target: MemoryTarget,
+    mapping: Mapping,
+    progress: Progress,
+}
+
+impl Rig {
+    fn new(mapping: Mapping) -> Rig {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.ledger")).unwrap();
+        Rig {
+            _dir: dir,
+            ledger,
+            target: MemoryTarget::default(),
+            mapping,
+            progress: Progress::silent(),
+        }
+    }
+
+    fn loader<'a>(&'a self, reader: &'a BundleReader) -> Loader<'a, MemoryTarget> {
+        Loader {
+            target: &self.target,
+            reader,
+            mapping: &self.mapping,
+            ledger: &self.ledger,
+            progress: &self.progress,
+        }
+    }
+
+    fn run(&self, reader: &BundleReader, mode: Mode) -> RunSummary {
+        rt().block_on(self.loader(reader).run(mode)).unwrap()
+    }
+}
+
 fn count(target: &MemoryTarget) -> (usize, usize) {
     let t = target.tickets.lock().unwrap();
     (t.len(), t.values().map(|s| s.comments.len()).sum())
@@ -20,25 +57,15 @@ fn count(target: &MemoryTarget) -> (usize, usize) {
 #[test]
 fn rerun_after_success_writes_nothing_and_lost_answers_never_duplicate() {
     let b = bundle(3, Size::Tiny);
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(&dir.path().join("l.ledger")).unwrap();
-    let target = MemoryTarget::default();
+    let rig = Rig::new(Mapping::default());
+    let (target, ledger) = (&rig.target, &rig.ledger);
     // The third ticket write and every later one reach the target but the answer is lost.
     *target.lose_answers_after.lock().unwrap() = Some(3);
-    let mapping = Mapping::default();
-    let progress = Progress::silent();
-    let loader = Loader {
-        target: &target,
-        reader: &b.reader,
-        mapping: &mapping,
-        ledger: &ledger,
-        progress: &progress,
-    };
-    let first = rt().block_on(loader.run(Mode::Run)).unwrap();
+    let first = rig.run(&b.reader, Mode::Run);
     assert!(first.counts.failed > 0, "lost answers are failures: {:?}", first.counts);
 
     *target.lose_answers_after.lock().unwrap() = None;
-    let second = rt().block_on(loader.run(Mode::Run)).unwrap();
+    let second = rig.run(&b.reader, Mode::Run);
     assert_eq!(second.counts.failed, 0, "{:?}", second.counts);
 
     let eligible = b.dataset.tickets.iter().filter(|t| !t.is_deleted).count();
@@ -49,10 +76,10 @@ fn rerun_after_success_writes_nothing_and_lost_answers_never_duplicate() {
         .filter(|t| !t.is_deleted)
         .map(|t| b.dataset.comments_of(&t.id).len())
         .sum();
-    assert_eq!(count(&target), (eligible, comments), "every ticket and comment exactly once");
+    assert_eq!(count(target), (eligible, comments), "every ticket and comment exactly once");
 
     let before = target.writes.load(Ordering::SeqCst);
-    let third = rt().block_on(loader.run(Mode::Run)).unwrap();
+    let third = rig.run(&b.reader, Mode::Run);
     assert_eq!(
         target.writes.load(Ordering::SeqCst),
         before,
@@ -60,7 +87,8 @@ fn rerun_after_success_writes_nothing_and_lost_answers_never_duplicate() {
     );
     assert_eq!(third.counts.migrated + third.counts.failed, 0, "{:?}", third.counts);
 
-    let rec = rt().block_on(reconcile(&target, &b.reader, &mapping, &ledger, &progress)).unwrap();
+    let rec =
+        rt().block_on(reconcile(target, &b.reader, &rig.mapping, ledger, &rig.progress)).unwrap();
     assert_eq!(rec.tickets as usize, eligible);
     let bad: Vec<_> = rec.checks.iter().filter(|c| c.verdict != Verdict::Ok).collect();
     assert!(bad.is_empty(), "{bad:#?}");
@@ -72,23 +100,13 @@ fn rerun_after_success_writes_nothing_and_lost_answers_never_duplicate() {
 #[test]
 fn demo_sample_is_deterministic_tagged_and_later_run_does_not_duplicate() {
     let b = bundle(5, Size::Tiny);
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(&dir.path().join("l.ledger")).unwrap();
-    let target = MemoryTarget::default();
-    let mapping = Mapping::default();
-    let progress = Progress::silent();
-    let loader = Loader {
-        target: &target,
-        reader: &b.reader,
-        mapping: &mapping,
-        ledger: &ledger,
-        progress: &progress,
-    };
-    let a = rt().block_on(loader.run(Mode::Demo { ids: None, count: 5 })).unwrap();
+    let rig = Rig::new(Mapping::default());
+    let target = &rig.target;
+    let a = rig.run(&b.reader, Mode::Demo { ids: None, count: 5 });
     assert_eq!(a.selected_tickets.len(), 5);
-    let again = rt().block_on(loader.run(Mode::Demo { ids: None, count: 5 })).unwrap();
+    let again = rig.run(&b.reader, Mode::Demo { ids: None, count: 5 });
     assert_eq!(a.selected_tickets, again.selected_tickets, "same bundle, same sample");
-    assert_eq!(count(&target).0, 5);
+    assert_eq!(count(target).0, 5);
     assert!(
         target
             .tickets
@@ -98,16 +116,15 @@ fn demo_sample_is_deterministic_tagged_and_later_run_does_not_duplicate() {
             .all(|s| s.tags.iter().any(|t| t == "deskferry-demo"))
     );
 
-    let named = rt()
-        .block_on(loader.run(Mode::Demo { ids: Some(vec!["2".into(), "nope".into()]), count: 20 }))
-        .unwrap();
+    let named =
+        rig.run(&b.reader, Mode::Demo { ids: Some(vec!["2".into(), "nope".into()]), count: 20 });
     assert_eq!(named.selected_tickets, vec!["2".to_string()]);
     assert!(named.notes.iter().any(|n| n.contains("nope")));
 
-    rt().block_on(loader.run(Mode::Run)).unwrap();
+    rig.run(&b.reader, Mode::Run);
     let eligible = b.dataset.tickets.iter().filter(|t| !t.is_deleted).count();
     assert_eq!(
-        count(&target).0,
+        count(target).0,
         eligible,
         "the full run adds the rest, never the demo tickets again"
     );
@@ -116,27 +133,17 @@ fn demo_sample_is_deterministic_tagged_and_later_run_does_not_duplicate() {
 #[test]
 fn filters_and_skip_attachments_are_recorded_as_deliberate_skips() {
     let b = bundle(3, Size::Tiny);
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(&dir.path().join("l.ledger")).unwrap();
-    let target = MemoryTarget::default();
     let text = "[filters]\nstatuses = [\"open\"]\n[options]\nskip_attachments = true\n";
-    let mapping = Mapping::parse(text, std::path::Path::new("m.toml")).unwrap();
-    let progress = Progress::silent();
-    let loader = Loader {
-        target: &target,
-        reader: &b.reader,
-        mapping: &mapping,
-        ledger: &ledger,
-        progress: &progress,
-    };
-    rt().block_on(loader.run(Mode::Run)).unwrap();
+    let rig = Rig::new(Mapping::parse(text, std::path::Path::new("m.toml")).unwrap());
+    let (target, ledger) = (&rig.target, &rig.ledger);
+    rig.run(&b.reader, Mode::Run);
     let open = b
         .dataset
         .tickets
         .iter()
         .filter(|t| !t.is_deleted && t.status == deskferry_format::TicketStatus::Open)
         .count();
-    assert_eq!(count(&target).0, open);
+    assert_eq!(count(target).0, open);
     let tickets = ledger.entity("tickets").unwrap();
     assert!(
         tickets
@@ -158,16 +165,10 @@ fn filters_and_skip_attachments_are_recorded_as_deliberate_skips() {
 
     // Without the filter, the tickets it left out are loaded (comment-less ones included).
     let all = Mapping::default();
-    let loader = Loader {
-        target: &target,
-        reader: &b.reader,
-        mapping: &all,
-        ledger: &ledger,
-        progress: &progress,
-    };
+    let loader = Loader { mapping: &all, ..rig.loader(&b.reader) };
     rt().block_on(loader.run(Mode::Run)).unwrap();
     let eligible = b.dataset.tickets.iter().filter(|t| !t.is_deleted).count();
-    assert_eq!(count(&target).0, eligible);
+    assert_eq!(count(target).0, eligible);
 }
 
 #[test]
@@ -184,23 +185,11 @@ fn delta_updates_changed_tickets_adds_comments_applies_tombstones_and_creates_no
     agent.email = Some("Admin@Example.com".into());
     let agent_id = agent.id.clone();
     let first = crate::testing::bundle_of(base.clone(), "full-1", |_| {});
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(&dir.path().join("l.ledger")).unwrap();
-    let target = MemoryTarget::default();
-    let mapping = Mapping::default();
-    let progress = Progress::silent();
-    let run = |reader: &BundleReader| {
-        let loader = Loader {
-            target: &target,
-            reader,
-            mapping: &mapping,
-            ledger: &ledger,
-            progress: &progress,
-        };
-        rt().block_on(loader.run(Mode::Run)).unwrap()
-    };
+    let rig = Rig::new(Mapping::default());
+    let (target, ledger) = (&rig.target, &rig.ledger);
+    let run = |reader: &BundleReader| rig.run(reader, Mode::Run);
     run(&first.reader);
-    let (tickets_before, comments_before) = count(&target);
+    let (tickets_before, comments_before) = count(target);
 
     // The delta: one ticket's subject changed, one new comment on another, one ticket deleted.
     let mut next = base.clone();
@@ -234,7 +223,7 @@ fn delta_updates_changed_tickets_adds_comments_applies_tombstones_and_creates_no
     // Two tickets written (the changed one and the one with a new comment) plus one tombstone.
     assert_eq!(target.writes.load(Ordering::SeqCst) - writes, 3, "{s:?}");
     assert_eq!(
-        count(&target),
+        count(target),
         (tickets_before, comments_before + 1),
         "updated in place, one comment added"
     );
@@ -268,21 +257,9 @@ fn a_comment_without_its_ticket_row_fails_visibly_and_is_written_later() {
     let mut without = base.clone();
     without.tickets.remove(i);
     let first = crate::testing::bundle_of(without, "no-row", |_| {});
-    let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::open(&dir.path().join("l.ledger")).unwrap();
-    let target = MemoryTarget::default();
-    let mapping = Mapping::default();
-    let progress = Progress::silent();
-    let run = |reader: &BundleReader| {
-        let loader = Loader {
-            target: &target,
-            reader,
-            mapping: &mapping,
-            ledger: &ledger,
-            progress: &progress,
-        };
-        rt().block_on(loader.run(Mode::Run)).unwrap()
-    };
+    let rig = Rig::new(Mapping::default());
+    let ledger = &rig.ledger;
+    let run = |reader: &BundleReader| rig.run(reader, Mode::Run);
     let s = run(&first.reader);
     assert_eq!(s.counts.failed, orphans.len() as u64, "{s:?}");
     for id in &orphans {
