@@ -13,8 +13,9 @@
 //! max_attachment_mb = 100
 //! ```
 //!
-//! Files written by `deskferry-sim serve --write-config` are accepted as they are (extra keys
-//! such as `plan` are kept in [`SourceConfig::extra`]).
+//! Every key is checked: a key the platform does not read (a misspelt `[rate_limits]` bucket, an
+//! unknown option, a table of another platform) is refused with its line, never ignored.
+//! Files written by `deskferry-sim serve --write-config` are accepted as they are.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -43,8 +44,79 @@ pub struct SourceConfig {
     pub rate_limits: BTreeMap<String, u32>,
     /// The `[options]` table, as written (see [`SourceConfig::max_attachment_bytes`]).
     pub options: toml::Table,
-    /// Other top-level keys (e.g. the simulator's `plan`).
-    pub extra: toml::Table,
+}
+
+/// What a platform reads from a connection file beyond the common keys: its `[options]` and
+/// its rate-limit bucket names.
+#[derive(Debug, Clone, Copy)]
+pub struct KnownKeys {
+    /// Option names (`[options]`, and a target's `[<platform>]` table).
+    pub options: &'static [&'static str],
+    /// Rate-limit buckets (`[rate_limits]`).
+    pub buckets: &'static [&'static str],
+}
+
+/// The options and buckets a source platform reads.
+pub fn source_keys(platform: &str) -> KnownKeys {
+    match platform {
+        "zendesk" => KnownKeys {
+            options: &["max_attachment_mb"],
+            buckets: &[
+                crate::platforms::zendesk::client::DEFAULT,
+                crate::platforms::zendesk::client::INCREMENTAL,
+                crate::platforms::zendesk::client::HELP_CENTER,
+                crate::platforms::zendesk::client::ATTACHMENTS,
+            ],
+        },
+        _ => KnownKeys { options: &["max_attachment_mb"], buckets: &["default"] },
+    }
+}
+
+/// Refuses every key of `got` not in `known`, naming `table` and the key's line in `text`.
+pub fn check_keys(
+    text: &str,
+    table: &str,
+    got: &toml::Table,
+    known: &[&str],
+) -> Result<(), String> {
+    for key in got.keys() {
+        if known.contains(&key.as_str()) {
+            continue;
+        }
+        let at = key_line(text, table, key).map(|l| format!("line {l}: ")).unwrap_or_default();
+        let expected = if known.is_empty() {
+            "this platform reads none".to_string()
+        } else {
+            format!("expected one of {}", known.join(", "))
+        };
+        return Err(format!("{at}unknown key `{key}` in [{table}] ({expected})"));
+    }
+    Ok(())
+}
+
+/// The 1-based line of `key` inside `[table]` of a TOML text (the table's header line when `key`
+/// is empty), found by reading the lines; `None` when it is written some other way (inline
+/// tables, dotted keys).
+pub fn key_line(text: &str, table: &str, key: &str) -> Option<usize> {
+    let mut current = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if let Some(h) = l.strip_prefix('[').and_then(|h| h.split(']').next()) {
+            current = h.trim().trim_matches('"').to_string();
+            if key.is_empty() && current == table {
+                return Some(i + 1);
+            }
+            continue;
+        }
+        if current != table || key.is_empty() {
+            continue;
+        }
+        let name = l.split('=').next().unwrap_or("").trim().trim_matches(['"', '\'']);
+        if l.contains('=') && name == key {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 /// Where a token comes from: `token_env` (when that variable is set), else `token_file`, else
@@ -149,6 +221,7 @@ impl Credentials {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Raw {
     platform: String,
     url: String,
@@ -160,8 +233,6 @@ struct Raw {
     rate_limits: BTreeMap<String, u32>,
     #[serde(default)]
     options: toml::Table,
-    #[serde(flatten)]
-    extra: toml::Table,
 }
 
 impl SourceConfig {
@@ -209,6 +280,11 @@ impl SourceConfig {
             Some(u) => Some(parse_url(u).map_err(|m| err(format!("cdn_url: {m}")))?),
             None => None,
         };
+        let known = source_keys(&platform);
+        let buckets: toml::Table =
+            raw.rate_limits.keys().map(|k| (k.clone(), toml::Value::Boolean(true))).collect();
+        check_keys(text, "rate_limits", &buckets, known.buckets).map_err(&err)?;
+        check_keys(text, "options", &raw.options, known.options).map_err(&err)?;
         for (bucket, n) in &raw.rate_limits {
             if *n == 0 {
                 return Err(err(format!("rate_limits.{bucket} must be at least 1 per minute")));
@@ -224,7 +300,6 @@ impl SourceConfig {
             credentials,
             rate_limits: raw.rate_limits,
             options: raw.options,
-            extra: raw.extra,
         };
         cfg.max_attachment_bytes()?;
         Ok(cfg)
@@ -318,14 +393,13 @@ mod tests {
     use super::*;
     use secrecy::ExposeSecret;
 
-    const SIM: &str = "# deskferry-sim connection file\nplatform = \"zendesk\"\nurl = \"http://127.0.0.1:41234\"\ncdn_url = \"http://127.0.0.1:41235\"\nplan = \"enterprise\"\n\n[credentials]\nemail = \"admin@deskferry-sim.test\"\ntoken = \"abc123\"\ntoken_env = \"DESKFERRY_TEST_UNSET_VAR_XYZ\"\n";
+    const SIM: &str = "# deskferry-sim connection file\nplatform = \"zendesk\"\nurl = \"http://127.0.0.1:41234\"\ncdn_url = \"http://127.0.0.1:41235\"\n# plan: enterprise\n\n[credentials]\nemail = \"admin@deskferry-sim.test\"\ntoken = \"abc123\"\ntoken_env = \"DESKFERRY_TEST_UNSET_VAR_XYZ\"\n";
 
     #[test]
     fn reads_the_simulators_connection_file() {
         let c = SourceConfig::parse(SIM, Path::new("/tmp/s.toml")).unwrap();
         assert_eq!(c.platform, "zendesk");
         assert_eq!(c.account(), "127.0.0.1:41234");
-        assert_eq!(c.extra.get("plan").and_then(|v| v.as_str()), Some("enterprise"));
         assert_eq!(c.credentials.email.as_deref(), Some("admin@deskferry-sim.test"));
         // The variable is not set: the inline token is used.
         assert_eq!(c.credentials.token().unwrap().expose_secret(), "abc123");
@@ -364,6 +438,27 @@ mod tests {
         let bad = "platform = \"zendesk\"\n";
         let e = SourceConfig::parse(bad, Path::new("s.toml")).unwrap_err().to_string();
         assert!(e.contains("`url`"), "field names stay: {e}");
+    }
+
+    #[test]
+    fn every_misspelt_key_is_refused_with_its_line() {
+        let base = "platform = \"rt\"\nurl = \"https://rt.example.org\"\n[credentials]\ntoken_env = \"X\"\n";
+        let cases = [
+            ("[rate_limits]\ndefualt = 1\n", "line 6", "defualt"),
+            ("[options]\nmax_attachment_mbb = 2\n", "line 6", "max_attachment_mbb"),
+            ("[rt]\nqueue = \"x\"\n", "line 5", "rt"),
+            ("plan = \"gold\"\n", "line 5", "plan"),
+        ];
+        for (tail, line, key) in cases {
+            let text = format!("{base}{tail}");
+            let e = SourceConfig::parse(&text, Path::new("s.toml")).unwrap_err().to_string();
+            assert!(e.contains(line) && e.contains(key) && e.contains("s.toml"), "{tail:?}: {e}");
+        }
+        // Zendesk's own buckets are known.
+        let zd = "platform = \"zendesk\"\nurl = \"https://x.zendesk.com\"\n[rate_limits]\nincremental = 10\nhelp_center = 5\n";
+        SourceConfig::parse(zd, Path::new("s.toml")).unwrap();
+        assert_eq!(key_line("a = 1\n[t]\n b = 2\n", "t", "b"), Some(3));
+        assert_eq!(key_line("[t]\n", "t", ""), Some(1));
     }
 
     #[test]

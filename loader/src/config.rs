@@ -11,6 +11,9 @@
 //! [options]                        # platform options; a `[front]` / `[rt]` table is merged in
 //! inbox = "Support"
 //! ```
+//!
+//! Every key is checked against what the target platform reads ([`target_keys`]): a misspelt
+//! bucket or option, or the table of another platform, is refused with its line.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -59,6 +62,18 @@ pub struct TargetConfig {
 
 /// Platforms this loader can write to.
 pub const PLATFORMS: [&str; 2] = ["front", "rt"];
+
+/// The options (`[options]` and `[<platform>]`) and rate-limit buckets a target reads.
+pub fn target_keys(platform: &str) -> deskferry_extractor::config::KnownKeys {
+    use deskferry_extractor::config::KnownKeys;
+    match platform {
+        "front" => KnownKeys {
+            options: &["inbox", "address", "import_wait_secs", "burst_per_second"],
+            buckets: &["default"],
+        },
+        _ => KnownKeys { options: &[], buckets: &["default"] },
+    }
+}
 
 fn owner_only(path: &Path) -> bool {
     #[cfg(unix)]
@@ -114,9 +129,29 @@ impl TargetConfig {
                 "[credentials] needs token_env (a variable name) or token_file",
             ));
         }
+        let err = |m: String| LoadError::config(path, m);
+        for (name, table) in [("front", &raw.front), ("rt", &raw.rt)] {
+            if table.is_some() && name != raw.platform {
+                let at = deskferry_extractor::config::key_line(text, name, "")
+                    .map(|l| format!("line {l}: "))
+                    .unwrap_or_default();
+                return Err(err(format!(
+                    "{at}[{name}] is for platform {name:?}, but this file's platform is {:?}",
+                    raw.platform
+                )));
+            }
+        }
+        let known = target_keys(&raw.platform);
+        let check = deskferry_extractor::config::check_keys;
+        let buckets: toml::Table =
+            raw.rate_limits.keys().map(|k| (k.clone(), toml::Value::Boolean(true))).collect();
+        check(text, "rate_limits", &buckets, known.buckets).map_err(err)?;
+        check(text, "options", &raw.options, known.options).map_err(err)?;
         let mut options = raw.options;
         let platform_table = if raw.platform == "front" { raw.front } else { raw.rt };
-        for (k, v) in platform_table.unwrap_or_default() {
+        let platform_table = platform_table.unwrap_or_default();
+        check(text, &raw.platform, &platform_table, known.options).map_err(err)?;
+        for (k, v) in platform_table {
             options.insert(k, v);
         }
         let mut credentials = raw.credentials;
@@ -188,5 +223,28 @@ inbox = "Support"
         }
         let bad = "platform = \"zendesk\"\nurl = \"http://x/\"\n[credentials]\ntoken_env = \"X\"\n";
         assert!(TargetConfig::parse(bad, &p).is_err());
+    }
+
+    #[test]
+    fn every_misspelt_key_is_refused_with_its_line() {
+        let rt = "platform = \"rt\"\nurl = \"http://x/\"\n[credentials]\ntoken_env = \"X\"\n";
+        let front = "platform = \"front\"\nurl = \"http://x/\"\n[credentials]\ntoken_env = \"X\"\n";
+        let cases = [
+            (rt, "[rate_limits]\ndefualt = 1\n", "line 6", "defualt"),
+            (rt, "[rt]\nqueue = \"General\"\n", "line 6", "queue"),
+            (rt, "[options]\ninbox = \"Support\"\n", "line 6", "inbox"),
+            (rt, "[front]\ninbox = \"Support\"\n", "line 5", "[front]"),
+            (front, "[front]\ninbox = \"S\"\nimport_wait = 3\n", "line 7", "import_wait"),
+            (front, "colour = \"red\"\n", "line 5", "colour"),
+        ];
+        for (base, tail, line, what) in cases {
+            let text = format!("{base}{tail}");
+            let e = TargetConfig::parse(&text, Path::new("t.toml")).unwrap_err().to_string();
+            assert!(e.contains(line) && e.contains(what) && e.contains("t.toml"), "{tail:?}: {e}");
+        }
+        let ok = format!(
+            "{front}[rate_limits]\ndefault = 50\n[front]\ninbox = \"S\"\nburst_per_second = 2\n"
+        );
+        TargetConfig::parse(&ok, Path::new("t.toml")).unwrap();
     }
 }
