@@ -201,3 +201,39 @@ pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) ->
     let path = path.into();
     move |source| FormatError::Io { path, source }
 }
+
+/// An error and its causes on one line, `: `-separated, leaving out a cause the text so far
+/// already ends with (several errors print their source themselves, and a chain printed as is
+/// would repeat it). What the three binaries print for a fatal error.
+pub fn chain_message(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = String::new();
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.ends_with(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::chain_message;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("reading x.toml: {0}")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::other("disk full");
+        assert_eq!(chain_message(&Outer(io)), "reading x.toml: disk full");
+        let plain = std::io::Error::other("gone");
+        assert_eq!(chain_message(&plain), "gone");
+    }
+}

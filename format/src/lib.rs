@@ -12,7 +12,7 @@ pub mod schema;
 pub mod testing;
 pub mod writer;
 
-pub use error::{BundleError, ErrorCode, FormatError};
+pub use error::{BundleError, ErrorCode, FormatError, chain_message};
 pub use keys::{Identities, KeygenPaths, Recipients, SignerKey, SigningKey, keygen};
 pub use meta::{BundleJson, BundleMeta, Envelope, Mode, TableEntry, TrustedComment, Warning};
 pub use model::*;

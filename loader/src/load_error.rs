@@ -11,8 +11,11 @@ use crate::error::WriteError;
 #[derive(Debug, Error)]
 pub enum LoadError {
     /// The bundle failed verification (or is expired): nothing was written to the target.
+    ///
+    /// Not a `#[source]`: the message already holds the code and the detail, and a binary that
+    /// prints the error chain would print them twice.
     #[error("bundle refused ({code}): {detail}", code = .0.code.as_str(), detail = .0.detail)]
-    Bundle(#[from] BundleError),
+    Bundle(BundleError),
     /// A key or identity file could not be read.
     #[error("{path}: {message}")]
     Keys {
@@ -65,6 +68,12 @@ pub enum LoadError {
 impl From<WriteError> for LoadError {
     fn from(e: WriteError) -> Self {
         LoadError::Target(Box::new(e))
+    }
+}
+
+impl From<BundleError> for LoadError {
+    fn from(e: BundleError) -> LoadError {
+        LoadError::Bundle(e)
     }
 }
 

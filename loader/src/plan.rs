@@ -52,7 +52,8 @@ pub struct Plan {
     pub agents: Vec<AgentLine>,
     /// Source group id → target group id (None: the target's default).
     pub groups: BTreeMap<String, Option<String>>,
-    /// Canonical status → target status.
+    /// Each status the bundle's tickets have (the source's word, with the canonical one in
+    /// parentheses where they differ) → target status.
     pub statuses: BTreeMap<String, Option<String>>,
     /// Ticket field key → target field name, or `note` / `skip`.
     pub fields: BTreeMap<String, String>,
@@ -60,6 +61,8 @@ pub struct Plan {
     pub filtered: BTreeMap<String, u64>,
     /// Target limits.
     pub limits: Vec<String>,
+    /// What the target itself sends or triggers during the load, and how to switch it off.
+    pub side_effects: Vec<String>,
     /// Problems the user should fix before running.
     pub warnings: Vec<String>,
 }
@@ -79,8 +82,12 @@ pub fn plan(
     ledger: Option<&Ledger>,
 ) -> Result<Plan, LoadError> {
     let r = Resolver::new(index, mapping, inventory, caps);
-    let mut p =
-        Plan { platform: platform.to_string(), limits: caps.limits.clone(), ..Default::default() };
+    let mut p = Plan {
+        platform: platform.to_string(),
+        limits: caps.limits.clone(),
+        side_effects: caps.side_effects.clone(),
+        ..Default::default()
+    };
     if r.default_agent_missing() {
         p.warnings.push("agents.default names an agent the target does not have".into());
     }
@@ -140,12 +147,13 @@ pub fn plan(
         }
         p.groups.insert(g.id.clone(), t);
     }
-    for s in ["new", "open", "pending", "on_hold", "solved", "closed"] {
-        let v = mapping.status.get(s).cloned().or_else(|| r.auto_status(s));
+    for (raw, word) in &index.statuses {
+        let v = r.status_of(Some(raw), word);
+        let key = if raw == word { raw.clone() } else { format!("{raw} ({word})") };
         if v.is_none() {
-            p.warnings.push(format!("status {s}: no target status (add it under [status])"));
+            p.warnings.push(format!("status {key}: no target status (add it under [status])"));
         }
-        p.statuses.insert(s.to_string(), v);
+        p.statuses.insert(key, v);
     }
     for f in index.fields.values() {
         let l = line(&mut p, "custom_fields");
@@ -274,6 +282,15 @@ impl Plan {
             let _ = writeln!(s, "\nTarget limits:");
             for l in &self.limits {
                 let _ = writeln!(s, "  - {l}");
+            }
+        }
+        if !self.side_effects.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nWhat the target sends or triggers during the load (switch it off first):"
+            );
+            for l in &self.side_effects {
+                let _ = writeln!(s, "  ! {l}");
             }
         }
         if !self.warnings.is_empty() {

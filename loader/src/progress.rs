@@ -89,6 +89,15 @@ impl Progress {
         }
     }
 
+    /// A line that must be seen even when progress is quiet (an unreachable target).
+    pub fn alert(&self, line: &str) {
+        let g = self.lock();
+        match g.as_ref().and_then(|s| s.bar.as_ref()) {
+            Some(b) => b.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
     /// Ends the current stage.
     pub fn finish(&self) {
         if let Some(s) = self.lock().take() {
@@ -99,4 +108,14 @@ impl Progress {
             }
         }
     }
+}
+
+/// The HTTP client's outage policy for a command: give up after `max`, and show the retries of
+/// an unreachable target and its recovery (even with `--json`: stderr, as every progress line).
+pub fn outage_policy(
+    progress: &std::sync::Arc<Progress>,
+    max: Duration,
+) -> deskferry_extractor::http::OutagePolicy {
+    let progress = progress.clone();
+    deskferry_extractor::http::OutagePolicy::printing(max, move |line| progress.alert(line))
 }

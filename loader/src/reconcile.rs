@@ -154,6 +154,7 @@ fn compare(
     read: &ReadTicket,
     earlier: &[String],
     expected_tags: &[String],
+    created: Option<Timestamp>,
     exp: &[Expect<'_>],
     caps: &Capabilities,
 ) -> Vec<Check> {
@@ -162,13 +163,7 @@ fn compare(
     let kept: Vec<ReadComment> = read.comments.iter().filter(|c| !is_earlier(c)).cloned().collect();
     // Earlier comments the target shows without an external id.
     let unmatched = earlier.len().saturating_sub(read.comments.len() - kept.len());
-    let read = &ReadTicket {
-        id: read.id.clone(),
-        subject: read.subject.clone(),
-        tags: read.tags.clone(),
-        status: read.status.clone(),
-        comments: kept,
-    };
+    let read = &ReadTicket { comments: kept, ..read.clone() };
     let mut out = Vec::new();
     let row = |comment: Option<&str>,
                check: &str,
@@ -369,6 +364,22 @@ fn compare(
             ));
         }
     }
+    // The ticket's own creation time, where the bundle has the row and the target reports one:
+    // a target that cannot set it passes only if it keeps the original elsewhere.
+    if let (Some(want), Some(got)) = (created, read.created_at)
+        && want.timestamp() != got.timestamp()
+    {
+        let kept = read.original_created_at.is_some_and(|o| o.timestamp() == want.timestamp());
+        let (verdict, note) = if kept {
+            (
+                Verdict::Limit,
+                "the target sets a ticket's creation time itself; the original is kept in the ticket",
+            )
+        } else {
+            (Verdict::Difference, "creation time not kept")
+        };
+        out.push(row(None, "created_at", verdict, fmt_time(Some(want)), fmt_time(Some(got)), note));
+    }
     let missing: Vec<&String> =
         expected_tags.iter().filter(|t| !read.tags.iter().any(|x| x == *t)).collect();
     if !missing.is_empty() {
@@ -526,7 +537,8 @@ pub async fn reconcile<T: Target>(
                 })
                 .collect();
             let earlier = earlier.get(sid).map(Vec::as_slice).unwrap_or_default();
-            (compare(sid, &read, earlier, &tags, &exp, caps), checked, t.is_some())
+            let created = t.and_then(|t| t.created_at);
+            (compare(sid, &read, earlier, &tags, created, &exp, caps), checked, t.is_some())
         }
     }))
     .buffer_unordered(n);
@@ -588,21 +600,19 @@ mod tests {
         // delta's message (no external id either) last.
         let mut ticket = ReadTicket {
             id: "cnv_1".into(),
-            subject: None,
-            tags: vec![],
-            status: None,
             comments: vec![
                 read(true, 1, None),
                 read(true, 2, None),
                 read(false, 3, Some("x-c3")),
                 read(true, 30, None),
             ],
+            ..Default::default()
         };
-        let checks = compare("9", &ticket, &earlier, &[], &exp, &caps);
+        let checks = compare("9", &ticket, &earlier, &[], None, &exp, &caps);
         assert!(checks.iter().all(|c| c.verdict == Verdict::Ok), "{checks:#?}");
 
         ticket.comments.push(read(true, 31, None));
-        let checks = compare("9", &ticket, &earlier, &[], &exp, &caps);
+        let checks = compare("9", &ticket, &earlier, &[], None, &exp, &caps);
         assert!(
             checks.iter().any(|c| c.check == "comment_count" && c.verdict == Verdict::Difference),
             "{checks:#?}"

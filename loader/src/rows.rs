@@ -32,7 +32,21 @@ pub fn index(reader: &BundleReader) -> Result<BundleIndex, LoadError> {
             .collect(),
         fields: all::<CustomField>(reader)?.into_iter().map(|f| (f.key.clone(), f)).collect(),
         source: format!("{}:{}", env.source_platform, env.source_account),
+        statuses: statuses(reader)?,
     })
+}
+
+/// The (source status, canonical word) pairs of the bundle's tickets, read row by row.
+fn statuses(
+    reader: &BundleReader,
+) -> Result<std::collections::BTreeSet<(String, String)>, LoadError> {
+    let mut out = std::collections::BTreeSet::new();
+    for t in reader.records::<Ticket>().map_err(|e| LoadError::Read(e.to_string()))? {
+        let t = t.map_err(|e| LoadError::Read(e.to_string()))?;
+        let word = crate::filter::status_word(t.status).to_string();
+        out.insert((t.status_raw.unwrap_or_else(|| word.clone()), word));
+    }
+    Ok(out)
 }
 
 /// Tickets with their comments (conversation order) and each comment's attachments.

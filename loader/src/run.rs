@@ -103,9 +103,12 @@ impl Tally {
     }
 }
 
-/// Authentication and permission failures stop the run: every further request would fail too.
+/// Authentication and permission failures stop the run, and so does a target that has not
+/// answered for longer than the client retries: every further request would fail too.
 fn is_fatal(e: &WriteError) -> bool {
-    matches!(e, WriteError::Http { source, .. } if matches!(source.status(), Some(401 | 403)))
+    matches!(e, WriteError::Http { source, .. }
+        if matches!(source.status(), Some(401 | 403))
+            || matches!(**source, deskferry_extractor::http::HttpError::Unreachable { .. }))
 }
 
 fn entry_for_error(entity: &str, id: &str, bundle: &str, hash: &str, e: &WriteError) -> Entry {
@@ -131,6 +134,9 @@ fn entry_for_written(entity: &str, id: &str, bundle: &str, hash: &str, w: &Writt
         Written::Skipped(r) => {
             Entry::new(entity, id, Outcome::Skipped, bundle, hash).reason(r, true)
         }
+        Written::Limited(t, what) => Entry::new(entity, id, Outcome::Migrated, bundle, hash)
+            .target(Some(t.clone()))
+            .reason(&format!("target limit: {what}"), true),
     }
 }
 

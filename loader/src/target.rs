@@ -32,6 +32,9 @@ pub struct Capabilities {
     pub max_attachments_per_message: Option<usize>,
     /// Every documented limit in words, shown in plan output and report.html.
     pub limits: Vec<String>,
+    /// What the target itself sends or triggers while records are written (mail to customers,
+    /// automations), each with how to switch it off, shown by `plan` and in the reports.
+    pub side_effects: Vec<String>,
 }
 
 /// An agent that exists at the target.
@@ -128,8 +131,10 @@ pub struct MappedTicket {
     pub assignee: Option<String>,
     /// Requester.
     pub requester: Author,
-    /// Custom field values the target has fields for: (target field id or name, value).
-    pub fields: Vec<(String, String)>,
+    /// Custom field values the target has fields for: (target field id or name, values) — one
+    /// value for a single-value field, each value of a multi-value one on its own (a target
+    /// whose fields hold one value joins them).
+    pub fields: Vec<(String, Vec<String>)>,
     /// Custom fields without a target field, as (title, value), written into a private note.
     pub note_fields: Vec<(String, String)>,
     /// Stable external id to give the target where it keeps one (dedupe on re-run).
@@ -181,6 +186,20 @@ pub enum Written {
     Matched(String),
     /// Deliberately not written; the reason is reported.
     Skipped(String),
+    /// Created or updated, but a target limit cost this record something (the original time
+    /// kept elsewhere, a part the target cannot hold); the target id and what was lost or
+    /// changed, reported with the record.
+    Limited(String, String),
+}
+
+impl Written {
+    /// The target id, unless the record was skipped.
+    pub fn target_id(&self) -> Option<&str> {
+        match self {
+            Written::Migrated(id) | Written::Matched(id) | Written::Limited(id, _) => Some(id),
+            Written::Skipped(_) => None,
+        }
+    }
 }
 
 /// A comment as read back from the target.
@@ -201,7 +220,7 @@ pub struct ReadComment {
 }
 
 /// A ticket as read back from the target, for reconciliation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadTicket {
     /// Target id.
     pub id: String,
@@ -211,6 +230,11 @@ pub struct ReadTicket {
     pub tags: Vec<String>,
     /// Status in the target's words.
     pub status: Option<String>,
+    /// Creation time the target reports for the ticket itself.
+    pub created_at: Option<Timestamp>,
+    /// The original creation time as the target keeps it elsewhere (a field, a header line),
+    /// where it cannot set its own.
+    pub original_created_at: Option<Timestamp>,
     /// Messages and notes in the target's order.
     pub comments: Vec<ReadComment>,
 }

@@ -250,6 +250,7 @@ impl Target for MemoryTarget {
             tags: s.tags.clone(),
             status: None,
             comments: s.comments.clone(),
+            ..Default::default()
         })
     }
 }

@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 
 use super::bucket::TokenBucket;
 use super::error::{HttpError, body_excerpt, safe_url};
+use super::outage::OutageWatch;
 use super::request::{Body, Request, Response};
 use super::retry::{self, MAX_THROTTLED, StatusClass, TransportKind};
 use super::stats::{Counters, HttpStats};
@@ -43,6 +44,7 @@ struct Inner {
     timeout: Duration,
     max_retries: u32,
     counters: Counters,
+    outage: OutageWatch,
 }
 
 impl fmt::Debug for Http {
@@ -99,6 +101,7 @@ impl Http {
                 HttpError::Config(format!("cannot build HTTP client: {}", retry::describe(&e).1))
             })?;
         let buckets = cfg.buckets.iter().map(|b| (b.name.clone(), TokenBucket::new(b))).collect();
+        let server = cfg.base_url.origin().ascii_serialization();
         Ok(Http {
             inner: Arc::new(Inner {
                 client,
@@ -110,6 +113,7 @@ impl Http {
                 timeout: cfg.timeout,
                 max_retries: cfg.max_retries,
                 counters: Counters::default(),
+                outage: OutageWatch::new(cfg.outage, server),
             }),
         })
     }
@@ -214,11 +218,34 @@ impl Http {
         let mut throttled = 0u32;
         let mut is_retry = false;
         loop {
+            if let Some(g) = self.inner.outage.gave_up() {
+                return Err(HttpError::Unreachable {
+                    server: self.inner.base.origin().ascii_serialization(),
+                    down_for: g.down_for,
+                    last: g.last,
+                });
+            }
             let failure = match attempt(is_retry).await {
-                Ok(v) => return Ok(v),
+                Ok(v) => {
+                    self.inner.outage.answered();
+                    return Ok(v);
+                }
                 Err(f) => f,
             };
             is_retry = true;
+            // Below HTTP, or a 5xx without Retry-After: the server may be down. Anything else
+            // is an answer.
+            let down = match &failure {
+                Failure::Transport { message, .. } => Some(self.redact(message)),
+                Failure::Status { status, retry_after: None, .. } if *status >= 500 => {
+                    Some(format!("HTTP {status}"))
+                }
+                Failure::Status { .. } => {
+                    self.inner.outage.answered();
+                    None
+                }
+                Failure::Fatal(_) => None,
+            };
             let wait = match failure {
                 Failure::Fatal(e) => return Err(e),
                 Failure::Status { status, retry_after, body, url: at } => {
@@ -260,6 +287,9 @@ impl Http {
                     }
                 }
             };
+            if let Some(what) = &down {
+                self.inner.outage.failed(what, wait);
+            }
             if !wait.is_zero() {
                 self.inner.counters.update(|s| s.waited += wait);
                 tokio::time::sleep(wait).await;

@@ -58,6 +58,19 @@ pub enum HttpError {
     /// Bad client configuration or an unparsable URL.
     #[error("http config: {0}")]
     Config(String),
+    /// The server has not answered for longer than the client retries (see `outage.rs`).
+    #[error(
+        "{server} has not answered for {}s (last: {last}); gave up. Check that it is up and reachable, then run the same command again: it resumes where this run stopped",
+        down_for.as_secs()
+    )]
+    Unreachable {
+        /// The server (scheme, host, port).
+        server: String,
+        /// How long it had not answered.
+        down_for: std::time::Duration,
+        /// The last failure.
+        last: String,
+    },
 }
 
 impl HttpError {

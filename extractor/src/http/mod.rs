@@ -13,6 +13,7 @@
 mod bucket;
 mod client;
 mod error;
+mod outage;
 mod request;
 mod retry;
 mod stats;
@@ -28,6 +29,7 @@ use secrecy::SecretString;
 
 pub use client::{Downloaded, Http};
 pub use error::HttpError;
+pub use outage::{DEFAULT_MAX_OUTAGE, HttpEvent, Observer, OutagePolicy, set_process_policy};
 pub use request::{Body, Part, Request, Response};
 pub use stats::HttpStats;
 
@@ -80,6 +82,9 @@ pub struct HttpConfig {
     pub max_retries: u32,
     /// Requests in flight at once across all buckets.
     pub max_in_flight: usize,
+    /// How long an unreachable server is retried, and who hears about it (default: the policy
+    /// the binary set with [`set_process_policy`], else five minutes and nobody).
+    pub outage: OutagePolicy,
 }
 
 impl HttpConfig {
@@ -93,6 +98,7 @@ impl HttpConfig {
             timeout: Duration::from_secs(60),
             max_retries: 8,
             max_in_flight: 8,
+            outage: outage::process_policy(),
         }
     }
 

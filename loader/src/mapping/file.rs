@@ -219,16 +219,19 @@ pub fn starting_mapping(
     let _ = writeln!(out, "\n[status]");
     let _ = writeln!(
         out,
-        "# Canonical (or raw source) status → target status. Target statuses: {}",
+        "# Source status (the source's own word, or a canonical one: new, open, pending, on_hold,\n\
+         # solved, closed) → target status; the source's own word wins. Target statuses: {}",
         inventory.statuses.join(", ")
     );
-    for s in ["new", "open", "pending", "on_hold", "solved", "closed"] {
-        match r.auto_status(s) {
+    let _ = writeln!(out, "# The statuses of this bundle's tickets, as the loader maps them now:");
+    for (raw, word) in &index.statuses {
+        let note = if raw == word { String::new() } else { format!("   # canonical: {word}") };
+        match r.status_of(Some(raw), word) {
             Some(v) => {
-                let _ = writeln!(out, "{s} = {}", q(&v));
+                let _ = writeln!(out, "{} = {}{note}", q(raw), q(&v));
             }
             None => {
-                let _ = writeln!(out, "# {s} = \"…\"");
+                let _ = writeln!(out, "# {} = \"…\"   # no target status found{note}", q(raw));
             }
         }
     }
@@ -239,16 +242,24 @@ pub fn starting_mapping(
         "# Source field (key or title) → target field name, \"note\" (private note) or \"skip\"."
     );
     for f in index.ticket_fields() {
+        let title = f.title.replace('\n', " ");
         match r.target_field(&f.key) {
             Some(t) => {
                 let _ = writeln!(out, "{} = {}", q(&f.key), q(&t.name));
             }
+            // What the loader does without a line: it creates the field where the target can.
+            None if caps.create_fields => {
+                let _ = writeln!(
+                    out,
+                    "# {} = \"note\"   # {title} — no target field of that name: the loader creates one (or write \"note\" / \"skip\")",
+                    q(&f.key),
+                );
+            }
             None => {
                 let _ = writeln!(
                     out,
-                    "{} = \"note\"   # {} — no target field of that name",
+                    "{} = \"note\"   # {title} — no target field of that name",
                     q(&f.key),
-                    f.title.replace('\n', " ")
                 );
             }
         }

@@ -31,6 +31,9 @@ pub struct BundleIndex {
     pub fields: HashMap<String, CustomField>,
     /// `platform:account` of the source, for external ids.
     pub source: String,
+    /// The statuses the bundle's tickets have: (the source's own word, or the canonical word
+    /// when the source gave none; canonical word), each pair once.
+    pub statuses: std::collections::BTreeSet<(String, String)>,
 }
 
 impl BundleIndex {
@@ -117,7 +120,27 @@ fn html_escape(s: &str) -> String {
     o
 }
 
-/// Turns a custom field value (JSON text) into the string a target field takes; `None` for null.
+/// The values of a custom field value (JSON text): each element of an array on its own, any
+/// other value as one; none for null or an empty array.
+pub fn field_values(json: &str) -> Vec<String> {
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(serde_json::Value::Null) => Vec::new(),
+        Ok(serde_json::Value::String(s)) => vec![s],
+        Ok(serde_json::Value::Array(a)) => a
+            .into_iter()
+            .filter(|v| !v.is_null())
+            .map(|v| match v {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            })
+            .collect(),
+        Ok(v) => vec![v.to_string()],
+        Err(_) => vec![json.to_string()],
+    }
+}
+
+/// Turns a custom field value (JSON text) into one string for a note or a single-value field;
+/// `None` for null.
 pub fn field_value_text(json: &str) -> Option<String> {
     match serde_json::from_str::<serde_json::Value>(json) {
         Ok(serde_json::Value::Null) => None,
@@ -325,12 +348,22 @@ impl<'a> Resolver<'a> {
 
     /// The target status of a ticket.
     pub fn status_for(&self, t: &Ticket) -> Option<String> {
-        let word = status_word(t.status);
-        self.mapping
-            .status
-            .get(word)
-            .or_else(|| t.status_raw.as_ref().and_then(|r| self.mapping.status.get(r)))
+        self.status_of(t.status_raw.as_deref(), status_word(t.status))
+    }
+
+    /// The target status for a source status (`raw`, the source's own word) whose canonical
+    /// word is `word`. The more specific wins: the mapping's entry for the raw status, then its
+    /// entry for the canonical one; without either, a target status of the raw status's own
+    /// name (an RT's `rejected` into an RT), then the canonical word's best match.
+    pub fn status_of(&self, raw: Option<&str>, word: &str) -> Option<String> {
+        let raw = raw.filter(|r| !r.is_empty());
+        raw.and_then(|r| self.mapping.status.get(r))
+            .or_else(|| self.mapping.status.get(word))
             .cloned()
+            .or_else(|| {
+                let r = raw?;
+                self.inventory.statuses.iter().find(|s| s.eq_ignore_ascii_case(r)).cloned()
+            })
             .or_else(|| self.auto_status(word))
     }
 
@@ -424,7 +457,7 @@ impl<'a> Resolver<'a> {
             let v = self.mapping.types.get(ty).cloned().unwrap_or_else(|| ty.clone());
             match self.inventory.ticket_fields.iter().find(|f| f.name.eq_ignore_ascii_case("type"))
             {
-                Some(f) => fields.push((f.name.clone(), v)),
+                Some(f) => fields.push((f.name.clone(), vec![v])),
                 None if o.custom_fields_note != NoteMode::None => {
                     note_fields.push(("Type".to_string(), v))
                 }
@@ -444,8 +477,11 @@ impl<'a> Resolver<'a> {
                 .unwrap_or_else(|| cf.key.clone());
             let target = self.target_field(&cf.key);
             if let Some(f) = target {
-                let value = self.option_label(&cf.key, f, value.clone());
-                fields.push((f.name.clone(), value));
+                let values = field_values(&cf.value)
+                    .into_iter()
+                    .map(|v| self.option_label(&cf.key, f, v))
+                    .collect();
+                fields.push((f.name.clone(), values));
             }
             let to_note = match o.custom_fields_note {
                 NoteMode::All => true,

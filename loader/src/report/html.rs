@@ -153,6 +153,13 @@ pub fn render(d: &ReportData) -> String {
         }
         h.push_str("</ul>");
     }
+    if !d.side_effects.is_empty() {
+        h.push_str("<h2>What the target sends or triggers during a load</h2><ul>");
+        for l in &d.side_effects {
+            let _ = write!(h, "<li>{}</li>", esc(l));
+        }
+        h.push_str("</ul>");
+    }
     if !d.notes.is_empty() {
         h.push_str("<h2>Notes</h2><ul>");
         for l in &d.notes {
@@ -280,6 +287,7 @@ mod tests {
                 ..Default::default()
             }),
             limits: vec![evil.into()],
+            side_effects: vec![evil.into()],
             notes: vec![evil.into()],
             runs: vec![crate::ledger::RunRow {
                 id: 1,

@@ -57,6 +57,8 @@ pub struct ReportData {
     pub reconcile: Option<Reconciliation>,
     /// The target's documented limits.
     pub limits: Vec<String>,
+    /// What the target sends or triggers during a load, and how to switch it off.
+    pub side_effects: Vec<String>,
     /// Notes for people.
     pub notes: Vec<String>,
     /// Every run recorded in the ledger, oldest first.

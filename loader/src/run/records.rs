@@ -179,7 +179,7 @@ impl<T: Target> Ctx<'_, T> {
                     let p = prior.and_then(|p| p.target_id.as_deref());
                     match self.l.target.write_group(g, p).await {
                         Ok(w) => {
-                            created |= matches!(w, Written::Migrated(_));
+                            created |= matches!(w, Written::Migrated(_) | Written::Limited(..));
                             entry_for_written("groups", &g.id, &self.bundle_id, &hash, &w)
                         }
                         Err(err) => entry_for_error("groups", &g.id, &self.bundle_id, &hash, &err),
@@ -217,7 +217,7 @@ impl<T: Target> Ctx<'_, T> {
                     let p = prior.and_then(|p| p.target_id.as_deref());
                     match self.l.target.write_field(f, p).await {
                         Ok(w) => {
-                            created |= matches!(w, Written::Migrated(_));
+                            created |= matches!(w, Written::Migrated(_) | Written::Limited(..));
                             entry_for_written("custom_fields", &f.id, &self.bundle_id, &hash, &w)
                         }
                         Err(err) => entry_for_error("custom_fields", &f.id, &self.bundle_id, &hash, &err),

@@ -186,6 +186,9 @@ impl<T: Target> Ctx<'_, T> {
         let result = self.l.target.write_ticket(&mapped, prior.as_deref(), &mapped_comments).await;
         let fatal = match result {
             Ok((w, per_comment)) => {
+                // A message that failed because the target is gone (or refuses the token) stops
+                // the run as a ticket would; its entry below records it failed for the rerun.
+                let gone = per_comment.iter().position(|r| r.as_ref().is_err_and(is_fatal));
                 let te = entry_for_written("tickets", &t.id, b, &hash, &w);
                 out.push((te.outcome, true));
                 entries.push(te);
@@ -219,7 +222,7 @@ impl<T: Target> Ctx<'_, T> {
                     out.push((ce.outcome, true));
                     entries.push(ce);
                 }
-                None
+                gone.and_then(|i| per_comment.into_iter().nth(i)).and_then(Result::err)
             }
             Err(e) => {
                 entries.push(entry_for_error("tickets", &t.id, b, &hash, &e));

@@ -89,6 +89,7 @@ fn refused_bundles_cause_zero_requests_at_the_target() {
         let (code, stderr) = load(b, &target, &server, tmp.path());
         assert_eq!(code, 2, "{name}: exit code (stderr: {stderr})");
         assert!(stderr.contains(b.code), "{name}: stderr names {}: {stderr}", b.code);
+        assert_eq!(stderr.matches(b.code).count(), 1, "{name}: the refusal says it once: {stderr}");
         let seen = server.running.log.entries();
         assert!(
             seen.is_empty(),

@@ -34,6 +34,10 @@ pub struct Args {
     /// Print a JSON summary on stdout at the end.
     #[arg(long)]
     pub json: bool,
+    /// Give up (exit 2; run the same command again to resume) once the source has not answered
+    /// for this many seconds; until then every request is retried and the outage is shown.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub max_outage: u64,
     /// Progress display on stderr: auto (bars on a terminal), plain, off.
     #[arg(long, default_value = "auto", value_parser = ["auto", "plain", "off"])]
     pub progress: String,

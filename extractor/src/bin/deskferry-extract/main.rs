@@ -29,6 +29,12 @@ fn main() -> ExitCode {
 }
 
 fn run(args: cli::Args) -> anyhow::Result<ExtractSummary> {
+    deskferry_extractor::http::set_process_policy(
+        deskferry_extractor::http::OutagePolicy::printing(
+            Duration::from_secs(args.max_outage),
+            |line| eprintln!("{line}"),
+        ),
+    );
     let cfg = SourceConfig::load(&args.source)?;
     let recipients = Recipients::from_files(&args.recipients).context("--recipient")?;
     let signer = SigningKey::from_file(&args.sign_key).context("--sign-key")?;
@@ -83,21 +89,9 @@ async fn extract<S: Source>(
     Ok(pipeline::run(&source, opts).await?)
 }
 
-/// The error and its causes, skipping a cause the message before it already ends with (several
-/// library errors print their source themselves).
+/// The error and its causes on one line (see [`deskferry_format::chain_message`]).
 fn message(e: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in e.chain() {
-        let c = cause.to_string();
-        if out.ends_with(&c) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&c);
-    }
-    out
+    deskferry_format::chain_message(e.as_ref())
 }
 
 fn report(s: &ExtractSummary, json: bool) {

@@ -7,6 +7,8 @@
 //! - queues are groups of kind `queue`; a disabled queue is `is_deleted` (RT never deletes one);
 //! - ticket custom fields keep RT's name as `key` and `title`; a value is a JSON string for a
 //!   single-value field and a JSON array for a multi-value one (`MaxValues` 0);
+//! - a ticket deskferry migrated into RT has its original creation time in the custom field
+//!   "Original Created" (REST 2 cannot set `Created`): that is its `created_at`;
 //! - statuses of the default lifecycle: `new`, `open`, `stalled` (→ pending), `resolved`
 //!   (→ solved), `rejected` (→ closed), `deleted` (→ closed with `is_deleted`); any other
 //!   lifecycle's status is `open` with `status_raw` kept;
@@ -238,7 +240,7 @@ pub fn ticket(v: &Value, fields: &FieldInfo, names: &BTreeMap<String, i64>) -> O
         follower_ids: role(&v["AdminCc"], names),
         tags: Vec::new(),
         custom_fields,
-        created_at: time(v, "Created"),
+        created_at: original_created(v).or_else(|| time(v, "Created")),
         updated_at: time(v, "LastUpdated"),
         solved_at: if status_raw == "resolved" { time(v, "Resolved") } else { None },
         due_at: time(v, "Due"),
@@ -246,6 +248,18 @@ pub fn ticket(v: &Value, fields: &FieldInfo, names: &BTreeMap<String, i64>) -> O
         is_spam: false,
         raw: v.to_string(),
     })
+}
+
+/// The ticket custom field in which deskferry's RT loader keeps a migrated ticket's original
+/// creation time, because REST 2 cannot set `Created` (see the loader's `platforms/rt`).
+pub const ORIGINAL_CREATED_FIELD: &str = "Original Created";
+
+/// A migrated ticket's original creation time from [`ORIGINAL_CREATED_FIELD`] (RFC 3339); RT's
+/// own `Created` (the load time) stays in `raw`.
+fn original_created(v: &Value) -> Option<deskferry_format::model::Timestamp> {
+    let c = custom_field_values(v).into_iter().find(|c| c.name == ORIGINAL_CREATED_FIELD)?;
+    let t = chrono::DateTime::parse_from_rfc3339(c.values.first()?).ok()?;
+    Some(t.with_timezone(&chrono::Utc))
 }
 
 /// The MIME parts of one transaction, split into body and files.
@@ -357,7 +371,9 @@ pub fn attachment(part: &Value, ticket_id: &str, comment_id: &str) -> Option<Att
         content_type: text(part, "ContentType"),
         size: num(&part["ContentLength"]),
         sha256: None,
-        inline: false,
+        // A part with a Content-ID is what the HTML shows in place (`cid:`); RT marks nearly
+        // every part `Content-Disposition: inline`, so that header says nothing.
+        inline: header(part, "Content-ID").is_some(),
         state: AttachmentState::Failed,
         error: None,
         raw: part.to_string(),

@@ -52,7 +52,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("deskferry-bundle: error: {e:#}");
+            eprintln!("deskferry-bundle: error: {}", deskferry_format::chain_message(e.as_ref()));
             ExitCode::from(common::EXIT_FATAL)
         }
     }

@@ -47,6 +47,8 @@ pub struct Job {
     pub mapping: Mapping,
     /// The verified bundle.
     pub reader: BundleReader,
+    /// Progress display (shared with the HTTP client's outage reports).
+    pub progress: std::sync::Arc<Progress>,
 }
 
 /// Builds the target and runs the job.
@@ -69,8 +71,8 @@ pub async fn dispatch(job: Job) -> anyhow::Result<u8> {
 }
 
 async fn drive<T: Target>(target: T, job: Job) -> anyhow::Result<u8> {
-    let Job { command, common, cfg, mapping, reader } = job;
-    let progress = Progress::new(common.json);
+    let Job { command, common, cfg, mapping, reader, progress } = job;
+    let progress = &*progress;
     let platform = cfg.platform.clone();
     match command {
         What::Plan { write_mapping } => {
@@ -114,11 +116,13 @@ async fn drive<T: Target>(target: T, job: Job) -> anyhow::Result<u8> {
                 reader: &reader,
                 mapping: &mapping,
                 ledger: &ledger,
-                progress: &progress,
+                progress,
             };
             let result = loader.run(mode.clone()).await;
             let mut data = ReportData::gather(mode.command(), &platform, &reader, &ledger)?;
-            data.limits = target.capabilities().limits;
+            let caps = target.capabilities();
+            data.limits = caps.limits;
+            data.side_effects = caps.side_effects;
             let (summary, fatal) = match result {
                 Ok(s) => (Some(s), None),
                 Err(e) => (None, Some(e)),
@@ -162,9 +166,11 @@ async fn drive<T: Target>(target: T, job: Job) -> anyhow::Result<u8> {
         }
         What::Reconcile => {
             let ledger = Ledger::open(&common.ledger)?;
-            let rec = reconcile::reconcile(&target, &reader, &mapping, &ledger, &progress).await?;
+            let rec = reconcile::reconcile(&target, &reader, &mapping, &ledger, progress).await?;
             let mut data = ReportData::gather("reconcile", &platform, &reader, &ledger)?;
-            data.limits = target.capabilities().limits;
+            let caps = target.capabilities();
+            data.limits = caps.limits;
+            data.side_effects = caps.side_effects;
             let counts = [
                 rec.count(reconcile::Verdict::Ok),
                 rec.count(reconcile::Verdict::Limit),

@@ -85,6 +85,10 @@ pub struct Common {
     /// Print a JSON result on stdout (progress lines still go to stderr).
     #[arg(long)]
     pub json: bool,
+    /// Give up (exit 2; run the same command again to resume) once the target has not answered
+    /// for this many seconds; until then every request is retried and the outage is shown.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub max_outage: u64,
 }
 
 fn fail(e: &anyhow::Error, json: bool) -> ExitCode {
@@ -92,10 +96,11 @@ fn fail(e: &anyhow::Error, json: bool) -> ExitCode {
         LoadError::Bundle(b) => Some(b.code.as_str()),
         _ => None,
     });
+    let message = deskferry_format::chain_message(e.as_ref());
     if json {
-        println!("{}", serde_json::json!({ "ok": false, "code": code, "error": format!("{e:#}") }));
+        println!("{}", serde_json::json!({ "ok": false, "code": code, "error": message }));
     }
-    eprintln!("deskferry-load: {e:#}");
+    eprintln!("deskferry-load: {message}");
     if let Some(LoadError::Bundle(b)) = e.downcast_ref::<LoadError>() {
         eprintln!("  remedy: {}", b.code.remedy());
         eprintln!("  nothing was written to the target.");
@@ -143,9 +148,20 @@ fn real_main(cli: Cli, common: &Common) -> anyhow::Result<u8> {
             reader.content_id()
         );
     }
+    let progress = std::sync::Arc::new(deskferry_loader::progress::Progress::new(common.json));
+    deskferry_extractor::http::set_process_policy(deskferry_loader::progress::outage_policy(
+        &progress,
+        std::time::Duration::from_secs(common.max_outage),
+    ));
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let job =
-        drive::Job { command: cli.command.into(), common: common.clone(), cfg, mapping, reader };
+    let job = drive::Job {
+        command: cli.command.into(),
+        common: common.clone(),
+        cfg,
+        mapping,
+        reader,
+        progress,
+    };
     rt.block_on(drive::dispatch(job))
 }
 

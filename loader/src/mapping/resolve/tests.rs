@@ -16,6 +16,14 @@ fn index(d: &Dataset) -> BundleIndex {
         organizations: d.organizations.iter().map(|o| (o.id.clone(), o.clone())).collect(),
         fields: d.custom_fields.iter().map(|f| (f.key.clone(), f.clone())).collect(),
         source: "dataset:x".into(),
+        statuses: d
+            .tickets
+            .iter()
+            .map(|t| {
+                let word = crate::filter::status_word(t.status).to_string();
+                (t.status_raw.clone().unwrap_or_else(|| word.clone()), word)
+            })
+            .collect(),
     }
 }
 
@@ -182,4 +190,14 @@ fn starting_mapping_parses_back() {
     assert_eq!(m.agents.default.as_deref(), Some("a@x"));
     assert_eq!(m.status.get("solved").map(String::as_str), Some("archived"));
     assert!(!m.fields.is_empty());
+}
+
+#[test]
+fn field_values_keep_each_value_of_a_multi_value_field() {
+    assert_eq!(field_values("\"red\""), vec!["red"]);
+    assert_eq!(field_values("[\"a, b\",\"c\"]"), vec!["a, b", "c"], "never joined");
+    assert_eq!(field_values("[\"a\",null,3]"), vec!["a", "3"]);
+    assert_eq!(field_values("null"), Vec::<String>::new());
+    assert_eq!(field_values("3"), vec!["3"]);
+    assert_eq!(field_values("not json"), vec!["not json"]);
 }

@@ -207,6 +207,9 @@ impl Target for FrontTarget {
                 "Front: user tags and organization tags have no place in Front and are not loaded".into(),
                 "Front: the knowledge base is not loaded by this tool".into(),
             ],
+            side_effects: vec![
+                "Front: messages are imported, never sent, so no mail reaches customers; imports skip Front's rules (should_skip_rules); private notes are comments, which notify teammates who are mentioned or who follow the conversation as any comment does (the loader mentions no one)".into(),
+            ],
         }
     }
 

@@ -480,7 +480,10 @@ pub fn conversation_update(
     with_status: bool,
 ) -> UpdateConversation {
     let st = status(ticket);
-    let (known, _) = custom_fields(&ticket.fields, defs);
+    // Front's fields hold one value: a multi-value field's values are joined.
+    let joined: Vec<(String, String)> =
+        ticket.fields.iter().map(|(k, v)| (k.clone(), v.join(", "))).collect();
+    let (known, _) = custom_fields(&joined, defs);
     UpdateConversation {
         status: (with_status || matches!(st, "deleted" | "spam")).then(|| st.to_string()),
         custom_fields: (!known.is_empty()).then_some(known),

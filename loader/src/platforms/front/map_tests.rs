@@ -51,7 +51,7 @@ fn ticket() -> MappedTicket {
             is_agent: false,
             defaulted: false,
         },
-        fields: vec![("Priority".into(), "\"high\"".into())],
+        fields: vec![("Priority".into(), vec!["high".into()])],
         note_fields: vec![("Region".into(), "EMEA".into())],
         external_id: "zd1-t42".into(),
     }
@@ -213,8 +213,8 @@ fn fields_go_to_front_fields_by_name_typed_and_the_rest_into_a_note() {
     ]))
     .unwrap();
     let mut t = ticket();
-    t.fields.push(("fld_2".into(), "12".into()));
-    t.fields.push(("vip".into(), "true".into()));
+    t.fields.push(("fld_2".into(), vec!["12".into()]));
+    t.fields.push(("vip".into(), vec!["true".into()]));
     let u = conversation_update(&t, &defs, false);
     assert_eq!(
         serde_json::to_value(&u).unwrap(),

@@ -123,6 +123,7 @@ impl FrontTarget {
             tags: conv.tags.into_iter().map(|t| t.name).collect(),
             status: conv.status,
             comments: out,
+            ..Default::default()
         })
     }
 }

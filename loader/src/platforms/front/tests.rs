@@ -76,7 +76,7 @@ fn ticket(id: &str, status: &str) -> MappedTicket {
         group: None,
         assignee: None,
         requester: requester(),
-        fields: vec![("Priority".into(), "high".into())],
+        fields: vec![("Priority".into(), vec!["high".into()])],
         note_fields: vec![],
         external_id: format!("test-t{id}"),
     }

@@ -6,7 +6,7 @@ use deskferry_extractor::platforms::rt::wire::{num, text};
 use serde_json::json;
 
 use super::load::{RtTarget, Setup, TICKET_CF_QUERY, http_err, other};
-use super::map::{EXTERNAL_ID_FIELD, TAGS_FIELD};
+use super::map::{EXTERNAL_ID_FIELD, ORIGINAL_CREATED_FIELD, TAGS_FIELD};
 use crate::error::WriteError;
 use crate::target::{Inventory, TargetAgent, TargetField, TargetGroup, Written};
 
@@ -149,7 +149,11 @@ impl RtTarget {
             .ticket_field(EXTERNAL_ID_FIELD, false)
             .await
             .map_err(|e| http_err("custom_fields", EXTERNAL_ID_FIELD, e))?;
-        let s = Setup { external_id };
+        let original_created = self
+            .ticket_field(ORIGINAL_CREATED_FIELD, false)
+            .await
+            .map_err(|e| http_err("custom_fields", ORIGINAL_CREATED_FIELD, e))?;
+        let s = Setup { external_id, original_created };
         *guard = Some(s);
         Ok(s)
     }

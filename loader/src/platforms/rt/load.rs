@@ -4,8 +4,11 @@
 //!   an organization's name becomes its members' `Organization` attribute.
 //! - Queues come from the mapping (the loader core maps groups to existing queues; unmapped
 //!   tickets go to `General`).
-//! - A ticket is created with its first public message as its content, as RT tickets start;
-//!   the rest are `correspond` (public) and `comment` (private) posts, each with its files.
+//! - A ticket is created without content, as its submitter where the loader can log in as them;
+//!   then every message is a `correspond` (public) or `comment` (private) post, in order, each
+//!   with its files. Only that path runs RT's own MIME processing (`_RecordNote`): REST 2's
+//!   ticket create stores the first message's file names RFC 2047-encoded and converts text
+//!   files to UTF-8 without recording their charset, so their bytes come back changed.
 //! - RT records the *authenticated* user as a transaction's creator and REST 2 has no other
 //!   way to set it. Users this loader creates (marked in their `Comments`) get a password
 //!   derived from the API token and the user name (REST 2 sets passwords only on create; a
@@ -13,7 +16,13 @@
 //!   enabled for the duration of the post); any other author's messages are posted as the API
 //!   user with the author named in the header line.
 //! - REST 2 cannot date a transaction: the original time is in the header line of each message
-//!   (see `map.rs`); ticket `Created` and `Resolved` are set.
+//!   (see `map.rs`). Since Debian's 5.0.3+dfsg-3~deb12u7 it also drops `Created` from a ticket
+//!   create: it is still sent (older RTs keep it), the original time goes into the ticket custom
+//!   field "Original Created", and a ticket whose `Created` RT did not keep says so in the report.
+//!   `Resolved` is set.
+//! - Once a message of a ticket fails, the ticket's later messages wait (failed, to be posted by
+//!   the next run): RT orders messages by when they are posted, so posting them past the gap
+//!   would put the failed one after them on the rerun.
 //! - Idempotency: the ticket's external id is in the ticket custom field "Deskferry ID" (set in
 //!   the create request itself); every message carries its external id in its header line, and
 //!   before posting on a ticket that exists the loader reads the ticket's bodies back and skips
@@ -24,13 +33,13 @@ use std::sync::Mutex;
 
 use deskferry_extractor::http::HttpError;
 use deskferry_extractor::platforms::rt::client::RtClient;
-use deskferry_extractor::platforms::rt::wire::num;
+use deskferry_extractor::platforms::rt::wire::{num, time};
 use deskferry_format::{KbItem, Organization};
 use reqwest::Url;
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
-use super::map::{self, TAGS_FIELD, encode_id, rt_time};
+use super::map::{self, TAGS_FIELD, encode_id, iso_time, rt_time};
 use crate::error::WriteError;
 use crate::target::{
     Author, Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadTicket, Target,
@@ -52,6 +61,7 @@ pub(super) struct Login {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Setup {
     pub(super) external_id: i64,
+    pub(super) original_created: i64,
 }
 
 /// Loads into Request Tracker 5.
@@ -143,13 +153,9 @@ impl RtTarget {
         Ok(page.items.first().and_then(|t| num(&t["id"])).map(|n| n.to_string()))
     }
 
-    /// Creates the ticket, with `first` as its content when given.
-    async fn create_ticket(
-        &self,
-        t: &MappedTicket,
-        first: Option<&MappedComment>,
-        setup: Setup,
-    ) -> Result<String, WriteError> {
+    /// Creates the ticket without content, as its submitter (else its requester) where the
+    /// loader can post as them.
+    async fn create_ticket(&self, t: &MappedTicket, setup: Setup) -> Result<String, WriteError> {
         let sid = t.ticket.id.as_str();
         let e = |e| http_err("tickets", sid, e);
         let mut body = Map::new();
@@ -166,8 +172,7 @@ impl RtTarget {
         let mut admin_cc = Vec::new();
         for (ids, out) in [(&t.ticket.cc_ids, &mut cc), (&t.ticket.follower_ids, &mut admin_cc)] {
             for src in ids {
-                let target = self.users.lock().unwrap_or_else(|e| e.into_inner()).get(src).cloned();
-                if let Some(target) = target
+                if let Some(target) = self.target_user(src)
                     && let Some(name) = self.user_name(&target).await.map_err(e)?
                 {
                     out.push(name);
@@ -180,6 +185,8 @@ impl RtTarget {
             body.insert("Owner".into(), json!(a));
         }
         body.insert("Status".into(), json!("new"));
+        // Kept by RTs before Debian's 5.0.3+dfsg-3~deb12u7, dropped silently by later ones
+        // (checked after the create).
         if let Some(c) = &t.ticket.created_at {
             body.insert("Created".into(), json!(rt_time(c)));
         }
@@ -211,48 +218,55 @@ impl RtTarget {
         if let Some(q) = &queue_off {
             self.api.put(&format!("queue/{q}"), json!({ "Disabled": 0 })).await.map_err(e)?;
         }
-        let created = self.create_with(t, first, body).await;
+        let creator = self.creator(t);
+        let created = self.post_as(&creator, "ticket", |_| Value::Object(body.clone())).await;
         if let Some(q) = &queue_off {
             self.api.put(&format!("queue/{q}"), json!({ "Disabled": 1 })).await.map_err(e)?;
         }
         if let Some(a) = &owner_off {
             self.api.put(&format!("user/{a}"), json!({ "Disabled": 1 })).await.map_err(e)?;
         }
-        created
+        let (resp, _) = created.map_err(e)?;
+        RtClient::created_id(&resp)
+            .map(|n| n.to_string())
+            .ok_or_else(|| other("tickets", sid, "no id"))
     }
 
-    async fn create_with(
-        &self,
-        t: &MappedTicket,
-        first: Option<&MappedComment>,
-        mut body: Map<String, Value>,
-    ) -> Result<String, WriteError> {
-        let sid = t.ticket.id.as_str();
-        let e = |e| http_err("tickets", sid, e);
-        match first {
-            Some(c) => {
-                let resp = self
-                    .post_as(&c.author, "ticket", |as_author| {
-                        let mut b = body.clone();
-                        b.extend(map::message(c, (!as_author).then_some(&c.author)));
-                        Value::Object(b)
-                    })
-                    .await
-                    .map_err(e)?;
-                RtClient::created_id(&resp.0)
-                    .map(|n| n.to_string())
-                    .ok_or_else(|| other("tickets", sid, "no id"))
-            }
-            None => {
-                if let Some(r) = &t.requester.target_id {
-                    body.insert("Creator".into(), json!(r));
-                }
-                let resp = self.api.post("ticket", Value::Object(body), false).await.map_err(e)?;
-                RtClient::created_id(&resp)
-                    .map(|n| n.to_string())
-                    .ok_or_else(|| other("tickets", sid, "no id"))
-            }
+    /// The target user id this run wrote for a source user (CCs, followers, the submitter).
+    fn target_user(&self, source_id: &str) -> Option<String> {
+        self.users.lock().unwrap_or_else(|e| e.into_inner()).get(source_id).cloned()
+    }
+
+    /// Who creates the ticket: its submitter, else its requester (RT's `Creator`, which the
+    /// extractor reads back as the submitter).
+    fn creator(&self, t: &MappedTicket) -> Author {
+        let submitter = t.ticket.submitter_id.as_deref().and_then(|s| self.target_user(s));
+        match submitter {
+            Some(id) if t.ticket.submitter_id != t.ticket.requester_id => Author {
+                target_id: Some(id),
+                email: None,
+                name: None,
+                is_agent: false,
+                defaulted: false,
+            },
+            _ => t.requester.clone(),
         }
+    }
+
+    /// What RT did not keep of a ticket just created: its creation time, which REST 2 drops
+    /// from the create request since Debian's 5.0.3+dfsg-3~deb12u7.
+    async fn created_loss(&self, id: &str, t: &MappedTicket) -> Result<Option<String>, HttpError> {
+        let Some(want) = t.ticket.created_at else { return Ok(None) };
+        let v = self.api.get(&format!("ticket/{id}"), &[("fields", "Created")]).await?;
+        let got = time(&v, "Created");
+        Ok((got.map(|g| g.timestamp()) != Some(want.timestamp())).then(|| {
+            format!(
+                "RT set the ticket's Created to {} (REST 2 drops Created on create); the original, {}, is in the ticket custom field \"{}\" and in the first message's header line",
+                got.map(|g| iso_time(&g)).unwrap_or_else(|| "nothing".into()),
+                iso_time(&want),
+                map::ORIGINAL_CREATED_FIELD,
+            )
+        }))
     }
 
     async fn field_values(
@@ -262,8 +276,11 @@ impl RtTarget {
     ) -> Result<Map<String, Value>, WriteError> {
         let mut cfs = Map::new();
         cfs.insert(setup.external_id.to_string(), json!(encode_id(&t.external_id)));
-        for (field, value) in &t.fields {
-            cfs.insert(field.clone(), json!(map::cf_values(value)));
+        if let Some(c) = &t.ticket.created_at {
+            cfs.insert(setup.original_created.to_string(), json!(iso_time(c)));
+        }
+        for (field, values) in &t.fields {
+            cfs.insert(field.clone(), json!(values));
         }
         if !t.tags.is_empty() {
             // Tags go into the "Tags" field, together with any values the mapping sends to the
@@ -285,15 +302,6 @@ impl RtTarget {
         Ok(cfs)
     }
 
-    /// Transaction id of the ticket's `Create` transaction.
-    async fn create_txn(&self, id: &str) -> Result<Option<i64>, HttpError> {
-        let page = self
-            .api
-            .page(&format!("ticket/{id}/history"), &[("fields", "Type"), ("orderby", "id")], 1)
-            .await?;
-        Ok(page.items.iter().find(|h| h["Type"] == "Create").and_then(|h| num(&h["id"])))
-    }
-
     /// Posts one message unless its marker is on the ticket already.
     async fn write_comment(
         &self,
@@ -313,8 +321,14 @@ impl RtTarget {
             .await
             .map_err(|e| http_err("comments", sid, e))?;
         let txn = RtClient::created_id(&resp)
-            .ok_or_else(|| other("comments", sid, "no transaction id"))?;
-        Ok(Written::Migrated(txn.to_string()))
+            .ok_or_else(|| other("comments", sid, "no transaction id"))?
+            .to_string();
+        let losses = map::message_losses(c);
+        Ok(if losses.is_empty() {
+            Written::Migrated(txn)
+        } else {
+            Written::Limited(txn, losses.join("; "))
+        })
     }
 
     async fn finish_ticket(&self, id: &str, t: &MappedTicket) -> Result<(), HttpError> {
@@ -344,16 +358,27 @@ impl Target for RtTarget {
             max_attachments_per_message: None,
             limits: vec![
                 "RT dates every transaction when it is posted and REST 2 cannot set another date: \
-                 each message starts with a header line holding its original time (ticket \
-                 Created and Resolved are set)"
+                 each message starts with a header line holding its original time"
+                    .into(),
+                "REST 2 drops a ticket's Created on create since Debian's RT 5.0.3+dfsg-3~deb12u7 \
+                 (older RTs keep it): the ticket then shows the load time as Created, the original \
+                 is in the ticket custom field \"Original Created\" (ISO 8601, UTC) and the first \
+                 message's header line, and the report says so for each such ticket; Resolved is \
+                 set"
                     .into(),
                 "RT records the authenticated user as a message's author: messages are posted as \
                  their authors when deskferry created them (their password is derived from the \
                  API token), otherwise as the API user with the author named in the header line"
                     .into(),
-                "REST 2 rejects empty attachments (not posted) and files named \"\" or \"0\" \
-                 (posted as \"unnamed\" / \"0_\"); RT drops CR/LF from file names, keeps what \
-                 follows the last '/' and cuts them at 255 bytes"
+                "RT keeps one body per message: of a message with HTML and a text/plain \
+                 alternative only the HTML is posted (reported per message)"
+                    .into(),
+                "REST 2 cannot give a file a Content-ID: inline images that the HTML shows \
+                 through cid: links are attached to their message but do not show in place \
+                 (reported per message)"
+                    .into(),
+                "a file without a name is posted as \"unnamed\"; RT drops CR/LF from file names, \
+                 keeps what follows the last '/' and cuts them at 255 bytes (reported per message)"
                     .into(),
                 "RT's $MaxAttachmentSize (10 MiB unless configured) caps attachments".into(),
                 "RT has no organizations (the name goes into users' Organization attribute) and \
@@ -363,13 +388,27 @@ impl Target for RtTarget {
                  find tickets by it)"
                     .into(),
                 "RT's default lifecycle has no pending/on-hold or solved/closed distinction \
-                 (stalled, resolved)"
+                 (stalled, resolved; a source RT's rejected stays rejected)"
                     .into(),
-                "a ticket's first message is its creation; a ticket whose first message is a \
-                 private note starts without content"
+                "a ticket is created without content and every message is posted after it, in \
+                 order; once a message fails, the ticket's later messages wait for the next run"
                     .into(),
                 "RT hides deleted tickets from every search: a ticket deleted at the source is \
                  found again only through the ledger's target id, not by its external id"
+                    .into(),
+            ],
+            side_effects: vec![
+                "RT runs its scrips on every ticket created and every message posted: a stock RT \
+                 mails an autoreply to each ticket's requestors on create, and mails requestors, \
+                 Ccs, AdminCcs and owners on each reply and comment (REST 2 offers no way to \
+                 switch scrips off or to squelch a transaction's mail). Before the load, disable \
+                 the notification scrips (Admin → Global → Scrips, and each queue's Scrips), or \
+                 stop RT from sending for the load's duration (for example Set($MailCommand, \
+                 'testfile') in RT_SiteConfig.pm), and restore them afterwards"
+                    .into(),
+                "scrips that change tickets run too (a stock RT opens a resolved ticket on a reply \
+                 and sets Starts on create); the loader sets each ticket's final status and \
+                 Resolved after its messages, so they do not change the end state"
                     .into(),
             ],
         }
@@ -435,8 +474,8 @@ impl Target for RtTarget {
         if existing.is_none() {
             existing = self.find_by_external_id(&t.external_id).await?;
         }
-        let mut results = Vec::with_capacity(new_comments.len());
-        let (id, present, rest) = match existing {
+        let mut limits: Vec<String> = Vec::new();
+        let (id, present) = match existing {
             Some(id) => {
                 let mut body = Map::new();
                 body.insert("Subject".into(), json!(t.subject.replace(['\r', '\n'], " ")));
@@ -452,26 +491,36 @@ impl Target for RtTarget {
                 );
                 self.api.put(&format!("ticket/{id}"), Value::Object(body)).await.map_err(e)?;
                 let present = self.markers(&id).await.map_err(e)?;
-                (id, present, new_comments)
+                (id, present)
             }
             None => {
-                let first = new_comments.first().filter(|c| c.public);
-                let id = self.create_ticket(t, first, setup).await?;
-                let rest = match first {
-                    Some(_) => {
-                        let txn = self.create_txn(&id).await.map_err(e)?;
-                        let txn =
-                            txn.ok_or_else(|| other("tickets", sid, "no Create transaction"))?;
-                        results.push(Ok(Written::Migrated(txn.to_string())));
-                        &new_comments[1..]
-                    }
-                    None => new_comments,
-                };
-                (id, BTreeMap::new(), rest)
+                let id = self.create_ticket(t, setup).await?;
+                (id, BTreeMap::new())
             }
         };
-        for c in rest {
-            results.push(self.write_comment(&id, c, &present).await);
+        // A ticket new to the ledger (created now, or by a run that crashed before recording
+        // it) is checked for what RT did not keep of it.
+        if prior != Some(id.as_str()) {
+            limits.extend(self.created_loss(&id, t).await.map_err(e)?);
+        }
+        let mut results = Vec::with_capacity(new_comments.len());
+        let mut failed: Option<&str> = None;
+        for c in new_comments {
+            if let Some(first) = failed {
+                results.push(Err(other(
+                    "comments",
+                    &c.comment.id,
+                    format!(
+                        "not posted: message {first} of this ticket failed before it, and RT orders messages by when they are posted (the next run posts both, in order)"
+                    ),
+                )));
+                continue;
+            }
+            let r = self.write_comment(&id, c, &present).await;
+            if r.is_err() {
+                failed = Some(c.comment.id.as_str());
+            }
+            results.push(r);
         }
         if !t.note_fields.is_empty() {
             let ext = format!("{}:fields", t.external_id);
@@ -488,8 +537,13 @@ impl Target for RtTarget {
             }
         }
         self.finish_ticket(&id, t).await.map_err(e)?;
-        let written =
-            if prior == Some(id.as_str()) { Written::Matched(id) } else { Written::Migrated(id) };
+        let written = if prior == Some(id.as_str()) {
+            Written::Matched(id)
+        } else if !limits.is_empty() {
+            Written::Limited(id, limits.join("; "))
+        } else {
+            Written::Migrated(id)
+        };
         Ok((written, results))
     }
 

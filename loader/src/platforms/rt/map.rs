@@ -23,6 +23,10 @@ use crate::target::{AttachmentData, Author, MappedComment};
 /// Name of the ticket custom field that holds each migrated ticket's external id.
 pub const EXTERNAL_ID_FIELD: &str = "Deskferry ID";
 
+/// Name of the ticket custom field that holds each migrated ticket's original creation time
+/// (ISO 8601, UTC), since REST 2 cannot set a ticket's `Created`; the RT extractor reads it back.
+pub use deskferry_extractor::platforms::rt::map::ORIGINAL_CREATED_FIELD;
+
 /// Name of the ticket custom field that holds tags (RT has no tags); created when needed.
 pub const TAGS_FIELD: &str = "Tags";
 
@@ -61,6 +65,12 @@ pub fn decode_id(marker: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A time as the "Original Created" field holds it: ISO 8601 in UTC, to the second, so it reads
+/// the same in every user's time zone.
+pub fn iso_time(t: &Timestamp) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// A time as RT takes it on input (`YYYY-MM-DD HH:MM:SS`, UTC).
@@ -121,43 +131,69 @@ pub fn parse_body(content: &str) -> Option<(String, &str)> {
     None
 }
 
-/// A file name REST 2 accepts and RT stores unchanged where possible: printable ASCII as is,
-/// anything else as one RFC 2047 encoded word (RT 5.0.3 fails on raw non-Latin-1 names and
-/// garbles Latin-1 ones); names REST 2 rejects ("" and "0") become `unnamed` / `0_`.
+/// The name to post for a file: printable ASCII as is, anything else as one RFC 2047 encoded
+/// word, which RT decodes on correspondence and comments (RT 5.0.3 fails on raw non-Latin-1
+/// names, garbles Latin-1 ones, and refuses "0" and "" as Perl-false). "0", and names that
+/// would themselves read as encoded words, are encoded too, so RT decodes them back to what
+/// they were; "" becomes `unnamed` (see [`name_loss`]).
 pub fn file_name(name: &str) -> String {
-    let name = match name {
-        "" => "unnamed",
-        "0" => "0_",
-        n => n,
-    };
-    if name.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+    let name = if name.is_empty() { "unnamed" } else { name };
+    let plain = name.bytes().all(|b| (0x20..0x7f).contains(&b));
+    if plain && name != "0" && !name.contains("=?") {
         name.to_string()
     } else {
         format!("=?UTF-8?B?{}?=", B64.encode(name.as_bytes()))
     }
 }
 
-/// Why a file cannot be posted at all, if it cannot.
-pub fn unpostable(a: &AttachmentData) -> Option<&'static str> {
-    a.bytes.is_empty().then_some("REST 2 rejects empty attachments")
+/// What RT does not keep of a file name, if anything: it drops CR and LF, keeps only what
+/// follows the last `/`, and cuts names at 255 bytes; REST 2 refuses an empty name.
+pub fn name_loss(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some(
+            "a file without a name is posted as \"unnamed\" (REST 2 refuses empty names)".into(),
+        );
+    }
+    let flat: String = name.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+    let base = flat.rsplit('/').next().unwrap_or("");
+    (base != name || name.len() > 255).then(|| {
+        format!(
+            "file name {name:?} is stored differently (RT drops line breaks, keeps what follows the last '/', cuts at 255 bytes)"
+        )
+    })
 }
 
-/// REST 2's `Attachments` list for the files that can be posted.
+/// The MIME type to post: text parts get the charset that keeps their bytes. RT converts text
+/// parts to UTF-8 and serves the original bytes back only through the charset it recorded; left
+/// to guess, it takes arbitrary bytes for UTF-16 and loses some. UTF-8 text is declared UTF-8;
+/// anything else ISO-8859-1, which maps every byte to a character and back.
+pub fn file_type(a: &AttachmentData) -> String {
+    let ct = a.content_type.clone().unwrap_or_else(|| "application/octet-stream".into());
+    let bare = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if !bare.starts_with("text/") {
+        return ct;
+    }
+    let charset = if std::str::from_utf8(&a.bytes).is_ok() { "utf-8" } else { "iso-8859-1" };
+    format!("{bare}; charset={charset}")
+}
+
+/// REST 2's `Attachments` list. An empty file's content is a lone line break: base64 for zero
+/// bytes that REST 2 accepts (it refuses an empty `FileContent` as Perl-false).
 pub fn attachments(files: &[AttachmentData]) -> Vec<Value> {
     files
         .iter()
-        .filter(|a| unpostable(a).is_none())
         .map(|a| {
+            let content = if a.bytes.is_empty() { "\n".to_string() } else { B64.encode(&a.bytes) };
             json!({
                 "FileName": file_name(&a.file_name),
-                "FileType": a.content_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
-                "FileContent": B64.encode(&a.bytes),
+                "FileType": file_type(a),
+                "FileContent": content,
             })
         })
         .collect()
 }
 
-/// The JSON of a correspondence or comment (or the message part of a ticket create).
+/// The JSON of a correspondence or comment.
 pub fn message(c: &MappedComment, by: Option<&Author>) -> Map<String, Value> {
     let (content, ctype) = body(c, by);
     let mut m = Map::new();
@@ -168,6 +204,26 @@ pub fn message(c: &MappedComment, by: Option<&Author>) -> Map<String, Value> {
         m.insert("Attachments".into(), Value::Array(files));
     }
     m
+}
+
+/// What RT cannot keep of one message as posted by [`message`], in words for the report.
+pub fn message_losses(c: &MappedComment) -> Vec<String> {
+    let mut out = Vec::new();
+    let text = c.comment.body_text.as_deref().is_some_and(|t| !t.trim().is_empty());
+    if c.comment.body_html.is_some() && text {
+        out.push(
+            "RT keeps one body per message: the HTML body was posted, its text/plain alternative was not"
+                .to_string(),
+        );
+    }
+    if c.comment.body_html.as_deref().is_some_and(|h| h.to_ascii_lowercase().contains("cid:")) {
+        out.push(
+            "REST 2 cannot give a file a Content-ID: images the HTML shows through cid: links are attached to the message but do not show in place"
+                .to_string(),
+        );
+    }
+    out.extend(c.attachments.iter().filter_map(|a| name_loss(&a.file_name)));
+    out
 }
 
 /// The private note holding custom fields the target has no field for.
@@ -189,24 +245,5 @@ pub fn default_status(t: &Ticket) -> &'static str {
         TicketStatus::Open => "open",
         TicketStatus::Pending | TicketStatus::OnHold => "stalled",
         TicketStatus::Solved | TicketStatus::Closed => "resolved",
-    }
-}
-
-/// The values RT holds for a mapped custom field value: JSON arrays are several values, a JSON
-/// string one, `null` none, anything else its text.
-pub fn cf_values(value: &str) -> Vec<String> {
-    match serde_json::from_str::<Value>(value) {
-        Ok(Value::Null) => Vec::new(),
-        Ok(Value::String(s)) => vec![s],
-        Ok(Value::Array(items)) => items
-            .into_iter()
-            .filter(|v| !v.is_null())
-            .map(|v| match v {
-                Value::String(s) => s,
-                other => other.to_string(),
-            })
-            .collect(),
-        Ok(other) => vec![other.to_string()],
-        Err(_) => vec![value.to_string()],
     }
 }

@@ -8,7 +8,7 @@ use deskferry_extractor::platforms::rt::wire::{num, text};
 use serde_json::Value;
 
 use super::load::{BODY_QUERY, RtTarget, http_err, other};
-use super::map::{self, TAGS_FIELD, parse_body};
+use super::map::{self, ORIGINAL_CREATED_FIELD, TAGS_FIELD, parse_body};
 use crate::error::WriteError;
 use deskferry_extractor::platforms::rt::map::{is_message, split_parts};
 use deskferry_extractor::platforms::rt::wire::{PART_FIELDS, time};
@@ -40,11 +40,13 @@ impl RtTarget {
     pub(super) async fn read_back(&self, target_id: &str) -> Result<ReadTicket, WriteError> {
         let e = |e| http_err("tickets", target_id, e);
         let t = self.api.get(&format!("ticket/{target_id}"), &[]).await.map_err(e)?;
-        let tags: Vec<String> = deskferry_extractor::platforms::rt::wire::custom_field_values(&t)
-            .into_iter()
-            .find(|c| c.name == TAGS_FIELD)
-            .map(|c| c.values)
-            .unwrap_or_default();
+        let fields = deskferry_extractor::platforms::rt::wire::custom_field_values(&t);
+        let field = |name: &str| fields.iter().find(|c| c.name == name).map(|c| c.values.clone());
+        let tags: Vec<String> = field(TAGS_FIELD).unwrap_or_default();
+        let original_created_at = field(ORIGINAL_CREATED_FIELD)
+            .and_then(|v| v.into_iter().next())
+            .and_then(|v| chrono::DateTime::parse_from_rfc3339(&v).ok())
+            .map(|t| t.with_timezone(&chrono::Utc));
         let history = self
             .api
             .all(
@@ -117,6 +119,8 @@ impl RtTarget {
             subject: text(&t, "Subject"),
             tags,
             status: text(&t, "Status"),
+            created_at: time(&t, "Created"),
+            original_created_at,
             comments,
         })
     }

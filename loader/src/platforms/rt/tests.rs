@@ -3,7 +3,9 @@
 use chrono::{TimeZone, Utc};
 use deskferry_format::model::Comment;
 
-use super::map::{body, cf_values, decode_id, encode_id, file_name, message, parse_body};
+use super::map::{
+    body, decode_id, encode_id, file_name, message, message_losses, name_loss, parse_body,
+};
 use crate::target::{AttachmentData, Author, MappedComment};
 
 fn comment(html: Option<&str>, text: Option<&str>) -> MappedComment {
@@ -71,43 +73,70 @@ fn markers_use_a_quote_free_alphabet() {
 }
 
 #[test]
-fn file_names_rest2_accepts() {
+fn file_names_rest2_accepts_and_rt_decodes_back() {
     assert_eq!(file_name("report.pdf"), "report.pdf");
     assert_eq!(file_name(""), "unnamed");
-    assert_eq!(file_name("0"), "0_");
+    assert_eq!(file_name("0"), "=?UTF-8?B?MA==?=", "Perl-false \"0\" goes encoded");
     assert_eq!(file_name("åäö.txt"), "=?UTF-8?B?w6XDpMO2LnR4dA==?=");
     assert_eq!(
         file_name("a\nb"),
         "=?UTF-8?B?YQpi?=",
         "control characters never reach a header raw"
     );
+    assert_eq!(
+        file_name("=?UTF-8?B?MA==?="),
+        "=?UTF-8?B?PT9VVEYtOD9CP01BPT0/PQ==?=",
+        "a name that reads as an encoded word is encoded, so RT decodes it to itself"
+    );
+    assert_eq!(name_loss("åäö.txt"), None);
+    assert_eq!(name_loss("0"), None);
+    assert!(name_loss("").unwrap().contains("unnamed"));
+    assert!(name_loss("dir/x.txt").unwrap().contains("last '/'"));
+    assert!(name_loss(&"x".repeat(256)).is_some());
 }
 
-#[test]
-fn empty_files_are_left_out_of_the_message() {
-    let mut c = comment(None, Some("hi"));
-    let file = |name: &str, bytes: &'static [u8]| AttachmentData {
+fn file(name: &str, content_type: Option<&str>, bytes: &'static [u8]) -> AttachmentData {
+    AttachmentData {
         id: name.into(),
         file_name: name.into(),
-        content_type: None,
+        content_type: content_type.map(String::from),
         sha256: String::new(),
         inline: false,
         bytes: bytes.into(),
-    };
-    c.attachments = vec![file("a.bin", b"\x00\x01"), file("empty.txt", b"")];
-    let m = message(&c, None);
-    let list = m["Attachments"].as_array().unwrap();
-    assert_eq!(list.len(), 1);
-    assert_eq!(list[0]["FileName"], "a.bin");
-    assert_eq!(list[0]["FileType"], "application/octet-stream");
-    assert_eq!(list[0]["FileContent"], "AAE=");
+    }
 }
 
 #[test]
-fn custom_field_values_from_json_text() {
-    assert_eq!(cf_values("\"red\""), vec!["red"]);
-    assert_eq!(cf_values("[\"a\",\"b\"]"), vec!["a", "b"]);
-    assert_eq!(cf_values("null"), Vec::<String>::new());
-    assert_eq!(cf_values("3"), vec!["3"]);
-    assert_eq!(cf_values("not json"), vec!["not json"]);
+fn empty_files_are_posted_and_text_files_keep_their_bytes() {
+    let mut c = comment(None, Some("hi"));
+    c.attachments = vec![
+        file("a.bin", None, b"\x00\x01"),
+        file("empty.txt", Some("text/plain"), b""),
+        file("latin1.txt", Some("text/plain"), b"caf\xe9\n"),
+        file("utf8.html", Some("text/html; charset=windows-1252"), "é".as_bytes()),
+    ];
+    let m = message(&c, None);
+    let list = m["Attachments"].as_array().unwrap();
+    assert_eq!(list.len(), 4, "every file is posted, the empty one too");
+    assert_eq!(list[0]["FileName"], "a.bin");
+    assert_eq!(list[0]["FileType"], "application/octet-stream");
+    assert_eq!(list[0]["FileContent"], "AAE=");
+    assert_eq!(list[1]["FileContent"], "\n", "zero bytes, in a form REST 2 takes");
+    assert_eq!(list[1]["FileType"], "text/plain; charset=utf-8");
+    assert_eq!(list[2]["FileType"], "text/plain; charset=iso-8859-1");
+    assert_eq!(list[3]["FileType"], "text/html; charset=utf-8");
+}
+
+#[test]
+fn what_rt_cannot_keep_of_a_message_is_named() {
+    let plain = comment(None, Some("just text"));
+    assert!(message_losses(&plain).is_empty());
+    let both = comment(Some("<p>x <img src=\"CID:img1@x\"></p>"), Some("x"));
+    let losses = message_losses(&both);
+    assert_eq!(losses.len(), 2, "{losses:?}");
+    assert!(losses[0].contains("text/plain alternative"));
+    assert!(losses[1].contains("Content-ID"));
+    let mut named = comment(Some("<p>x</p>"), None);
+    named.attachments = vec![file("", None, b"x")];
+    assert!(message_losses(&named)[0].contains("unnamed"));
 }
