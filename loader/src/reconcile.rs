@@ -618,4 +618,22 @@ mod tests {
             "{checks:#?}"
         );
     }
+
+    /// A target that sets its own creation time passes only if it keeps the original in the
+    /// ticket; one that keeps neither is a difference.
+    #[test]
+    fn a_ticket_creation_time_is_kept_or_kept_in_the_ticket() {
+        let caps = Capabilities::default();
+        let mut t = ReadTicket { id: "7".into(), created_at: at(59), ..Default::default() };
+        let checks = compare("7", &t, &[], &[], at(1), &[], &caps);
+        let c = checks.iter().find(|c| c.check == "created_at").expect("checked");
+        assert_eq!(c.verdict, Verdict::Difference, "{checks:#?}");
+        t.original_created_at = at(1);
+        let checks = compare("7", &t, &[], &[], at(1), &[], &caps);
+        let c = checks.iter().find(|c| c.check == "created_at").expect("checked");
+        assert_eq!(c.verdict, Verdict::Limit, "{checks:#?}");
+        t.created_at = at(1);
+        let checks = compare("7", &t, &[], &[], at(1), &[], &caps);
+        assert!(checks.iter().all(|c| c.verdict == Verdict::Ok), "{checks:#?}");
+    }
 }

@@ -253,6 +253,18 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    /// An agent the default agent would stand in for, but whom a target that creates agents
+    /// holds itself (migrated, disabled where the source had them inactive or deleted): their
+    /// records stay theirs.
+    fn own_agent(
+        &self,
+        m: &AgentMatch,
+        user_id: &str,
+        loaded: &HashMap<String, String>,
+    ) -> Option<String> {
+        (m.defaulted && self.caps.create_agents).then(|| loaded.get(user_id).cloned()).flatten()
+    }
+
     /// Who wrote something: the user's target id from `loaded` (users already migrated) or the
     /// matched agent.
     pub fn author(&self, user_id: Option<&str>, loaded: &HashMap<String, String>) -> Author {
@@ -262,6 +274,15 @@ impl<'a> Resolver<'a> {
         match u {
             Some(u) if u.kind == UserKind::Agent => {
                 let m = self.agent_for(Some(&u.id));
+                if let Some(own) = self.own_agent(&m, &u.id, loaded) {
+                    return Author {
+                        target_id: Some(own),
+                        email,
+                        name,
+                        is_agent: true,
+                        defaulted: false,
+                    };
+                }
                 Author {
                     target_id: m.agent.map(|a| a.id),
                     email,
@@ -506,8 +527,10 @@ impl<'a> Resolver<'a> {
                 .cloned()
                 .unwrap_or_else(|| w.to_string())
         });
-        let assignee =
-            t.assignee_id.as_ref().and_then(|a| self.agent_for(Some(a)).agent.map(|x| x.id));
+        let assignee = t.assignee_id.as_ref().and_then(|a| {
+            let m = self.agent_for(Some(a));
+            self.own_agent(&m, a, loaded_users).or(m.agent.map(|x| x.id))
+        });
         MappedTicket {
             ticket: t.clone(),
             subject,

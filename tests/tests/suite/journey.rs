@@ -8,72 +8,18 @@
 //!   --since`, `deskferry-load run` of the delta with the same ledger, reconcile clean;
 //! - Request Tracker → bundle → Request Tracker with the real server, and a delta round there.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
 use deskferry_fixtures::dataset::{Dataset, Size};
 use deskferry_fixtures::demo::journey::{Journey, JourneyOptions, paths};
 use deskferry_fixtures::demo::summary::Summary;
-use deskferry_fixtures::demo::tools::{Output, Ran, Tools, run_tool};
+use deskferry_fixtures::demo::tools::{Output, Tools, run_tool};
 use deskferry_format::model::id_order;
 use serde_json::Value;
 
 use crate::extract_rt::rt_world::{extracted, start_rt, world};
-
-/// Fails with the tool's own output when it did not exit with one of `codes`.
-fn check(ran: &Ran, what: &str, codes: &[i32]) {
-    assert!(
-        codes.contains(&ran.code()),
-        "{what}: exit {}\n--- stdout\n{}\n--- stderr\n{}",
-        ran.code(),
-        ran.stdout,
-        ran.stderr
-    );
-}
-
-/// The last JSON object a tool printed with `--json`.
-fn json_of(ran: &Ran) -> Value {
-    serde_json::from_str(&ran.stdout).unwrap_or_else(|_| {
-        panic!("no JSON on stdout:\n{}\n--- stderr\n{}", ran.stdout, ran.stderr)
-    })
-}
-
-/// Every row of the bundle has an outcome, nothing failed, everything migrated was read back
-/// equal, and reconciliation found no difference.
-fn assert_accounted_and_clean(report: &Path, what: &str) -> Summary {
-    let s = Summary::read(report).unwrap_or_else(|e| panic!("{what}: {e:#}"));
-    let csv = std::fs::read_to_string(report.join("reconcile.csv")).unwrap_or_default();
-    let bad: Vec<&str> =
-        csv.lines().filter(|l| l.contains(",difference,") || l.contains(",error,")).collect();
-    assert!(bad.is_empty(), "{what}: reconcile found differences:\n{}", bad.join("\n"));
-    for e in &s.entities {
-        assert_eq!(
-            e.available,
-            e.migrated + e.failed + e.skipped,
-            "{what}: {} rows without an outcome: {e:?}",
-            e.entity
-        );
-        assert_eq!(e.failed, 0, "{what}: {e:?}");
-        if let Some(r) = e.reconciled {
-            let records = std::fs::read_to_string(report.join("records.csv")).unwrap_or_default();
-            let rows: Vec<&str> = records
-                .lines()
-                .filter(|l| l.starts_with(&format!("{},", e.entity)))
-                .take(20)
-                .collect();
-            assert_eq!(
-                r,
-                e.migrated,
-                "{what}: {} not all read back equal: {e:?}\n{}\n{csv}",
-                e.entity,
-                rows.join("\n")
-            );
-        }
-    }
-    assert_eq!(s.verdict("difference") + s.verdict("error"), 0, "{what}: {:?}", s.verdicts);
-    s
-}
+use crate::support::{assert_accounted_and_clean, check, json_of, ledger_outcomes, private};
 
 fn port_of(toml: &str) -> u16 {
     let url = toml
@@ -248,16 +194,6 @@ fn change(ds: &Dataset) -> (Dataset, Changes) {
     (next, changes)
 }
 
-fn ledger_outcomes(dir: &Path, entity: &str) -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(dir.join("records.csv")).expect("records.csv");
-    text.lines()
-        .skip(1)
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .filter(|r| r[0] == entity)
-        .map(|r| (r[1].to_string(), r[3].to_string()))
-        .collect()
-}
-
 #[test]
 fn zendesk_to_front_delta_round_reconciles_clean() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -329,18 +265,6 @@ fn zendesk_to_front_delta_round_reconciles_clean() {
     let twice = j.load("run", "delta", &["--report", "reports/delta2", "--json"]).unwrap();
     assert_eq!(json_of(&twice)["run"]["counts"]["migrated"], 0);
     j.stop().expect("stop");
-}
-
-/// Writes a 0600 file.
-fn private(path: &Path, text: &str) {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .expect("create private file");
-    std::io::Write::write_all(&mut f, text.as_bytes()).expect("write");
 }
 
 #[test]

@@ -13,4 +13,6 @@ mod load_gate;
 mod load_resume;
 mod load_rt;
 mod rt;
+mod rt_specials;
+mod support;
 mod zendesk_sim;

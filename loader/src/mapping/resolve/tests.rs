@@ -201,3 +201,102 @@ fn field_values_keep_each_value_of_a_multi_value_field() {
     assert_eq!(field_values("3"), vec!["3"]);
     assert_eq!(field_values("not json"), vec!["not json"]);
 }
+
+/// An RT-like target: its own statuses (rejected among them), fields it can create.
+fn rt_like(d: &Dataset) -> (Inventory, Capabilities) {
+    let inv = Inventory {
+        agents: vec![TargetAgent {
+            id: "12".into(),
+            email: "a@x".into(),
+            name: "A".into(),
+            active: true,
+        }],
+        groups: vec![TargetGroup { id: "1".into(), name: d.groups[0].name.clone() }],
+        ticket_fields: vec![],
+        statuses: ["new", "open", "stalled", "resolved", "rejected", "deleted"]
+            .map(String::from)
+            .into(),
+    };
+    (inv, Capabilities { create_fields: true, ..Default::default() })
+}
+
+#[test]
+fn the_sources_own_status_wins_and_a_same_named_target_status_is_kept() {
+    let d = Dataset::generate(1, Size::Tiny);
+    let mut idx = index(&d);
+    let mut t = d.tickets[0].clone();
+    t.status = deskferry_format::TicketStatus::Closed;
+    t.status_raw = Some("rejected".into());
+    idx.statuses.insert(("rejected".into(), "closed".into()));
+    let (inv, caps) = rt_like(&d);
+    let none = Mapping::default();
+    let r = Resolver::new(&idx, &none, &inv, &caps);
+    assert_eq!(r.status_for(&t).as_deref(), Some("rejected"), "RT's rejected into RT");
+    t.status_raw = Some("closed".into());
+    assert_eq!(r.status_for(&t).as_deref(), Some("resolved"), "no such status: canonical");
+    // The mapping's entry for the raw status beats its entry for the canonical one.
+    t.status_raw = Some("rejected".into());
+    let m = Mapping::parse(
+        "[status]\nclosed = \"resolved\"\nrejected = \"stalled\"\n",
+        std::path::Path::new("m"),
+    )
+    .unwrap();
+    let r = Resolver::new(&idx, &m, &inv, &caps);
+    assert_eq!(r.status_for(&t).as_deref(), Some("stalled"));
+}
+
+#[test]
+fn the_written_mapping_does_what_the_loader_does_without_one() {
+    let d = Dataset::generate(1, Size::Tiny);
+    let mut idx = index(&d);
+    idx.statuses.insert(("rejected".into(), "closed".into()));
+    let (inv, caps) = rt_like(&d);
+    let text = crate::mapping::starting_mapping(&idx, &inv, &caps, "rt");
+    let written = Mapping::parse(&text, std::path::Path::new("generated")).unwrap();
+    let none = Mapping::default();
+    let (a, b) =
+        (Resolver::new(&idx, &written, &inv, &caps), Resolver::new(&idx, &none, &inv, &caps));
+    let mut rejected = d.tickets[0].clone();
+    rejected.status = deskferry_format::TicketStatus::Closed;
+    rejected.status_raw = Some("rejected".into());
+    for t in d.tickets.iter().chain([&rejected]) {
+        assert_eq!(a.status_for(t), b.status_for(t), "ticket {} ({:?})", t.id, t.status_raw);
+    }
+    assert_eq!(written.status.get("rejected").map(String::as_str), Some("rejected"), "{text}");
+    for f in idx.ticket_fields() {
+        assert!(
+            !a.field_is_note_or_skip(&f.key),
+            "{}: a target that creates fields gets it created, not noted\n{text}",
+            f.key
+        );
+    }
+}
+
+#[test]
+fn a_multi_value_field_reaches_the_target_field_as_separate_values() {
+    let d = Dataset::generate(1, Size::Tiny);
+    let mut idx = index(&d);
+    let mut def = d.custom_fields[0].clone();
+    def.key = "products".into();
+    def.title = "Products".into();
+    idx.fields.insert(def.key.clone(), def);
+    let mut t = d.tickets[0].clone();
+    t.custom_fields = vec![deskferry_format::CustomFieldValue {
+        key: "products".into(),
+        value: "[\"Alpha\",\"Beta, with comma\"]".into(),
+    }];
+    let (mut inv, caps) = rt_like(&d);
+    inv.ticket_fields.push(TargetField {
+        id: "7".into(),
+        name: "Products".into(),
+        field_type: "SelectMultiple".into(),
+        options: vec!["Alpha".into(), "Beta, with comma".into()],
+    });
+    let m = Mapping::default();
+    let r = Resolver::new(&idx, &m, &inv, &caps);
+    let mt = r.map_ticket(&t, &HashMap::new(), false);
+    assert_eq!(
+        mt.fields,
+        vec![("Products".to_string(), vec!["Alpha".to_string(), "Beta, with comma".to_string()])]
+    );
+}

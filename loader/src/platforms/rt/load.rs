@@ -83,6 +83,10 @@ pub struct RtTarget {
     pub(super) by_email: Mutex<HashMap<String, Option<String>>>,
     /// Queues this loader created disabled (deleted groups): enabled while a ticket is created.
     pub(super) disabled_queues: Mutex<std::collections::HashSet<String>>,
+    /// One lock per disabled user or queue the loader enables for a moment (`user/ID`,
+    /// `queue/ID`): tickets are written concurrently, and one ticket's "disable again" must not
+    /// land in the middle of another's post as the same user.
+    pub(super) holds: Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
 
 pub(super) fn http_err(entity: &str, id: &str, e: HttpError) -> WriteError {
@@ -133,7 +137,20 @@ impl RtTarget {
             users: Mutex::new(HashMap::new()),
             by_email: Mutex::new(HashMap::new()),
             disabled_queues: Mutex::new(std::collections::HashSet::new()),
+            holds: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Holds the lock of `key` (`user/ID`, `queue/ID`) for as long as the guard lives.
+    pub(super) async fn hold(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = self
+            .holds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.to_string())
+            .or_default()
+            .clone();
+        lock.lock_owned().await
     }
 
     /// The API user's client (reads for reconciliation and tests).
@@ -197,35 +214,22 @@ impl RtTarget {
             body.insert("Priority".into(), json!(p));
         }
         body.insert("CustomFields".into(), Value::Object(self.field_values(t, setup).await?));
-        // RT does not let a disabled user own a ticket: a departed agent this loader created
-        // (and disabled) is enabled for the moment of the create.
-        let owner_off = match &t.assignee {
-            Some(a) => {
-                let l =
-                    self.logins.lock().unwrap_or_else(|e| e.into_inner()).get(a).cloned().flatten();
-                l.is_some_and(|l| l.disabled).then(|| a.clone())
-            }
-            None => None,
-        };
-        // Likewise a disabled queue (a deleted group) takes no new tickets.
-        let queue_off = t
-            .group
-            .clone()
-            .filter(|q| self.disabled_queues.lock().unwrap_or_else(|e| e.into_inner()).contains(q));
-        if let Some(a) = &owner_off {
-            self.api.put(&format!("user/{a}"), json!({ "Disabled": 0 })).await.map_err(e)?;
+        // RT does not let a disabled user own a ticket (a departed agent), nor a disabled queue
+        // (a deleted group) take one: both are enabled for the moment of the create.
+        let mut enable = Vec::new();
+        if let Some(a) = &t.assignee
+            && self.is_disabled(a).await.map_err(e)?
+        {
+            enable.push(format!("user/{a}"));
         }
-        if let Some(q) = &queue_off {
-            self.api.put(&format!("queue/{q}"), json!({ "Disabled": 0 })).await.map_err(e)?;
+        if let Some(q) = &t.group
+            && self.disabled_queues.lock().unwrap_or_else(|e| e.into_inner()).contains(q)
+        {
+            enable.push(format!("queue/{q}"));
         }
         let creator = self.creator(t);
-        let created = self.post_as(&creator, "ticket", |_| Value::Object(body.clone())).await;
-        if let Some(q) = &queue_off {
-            self.api.put(&format!("queue/{q}"), json!({ "Disabled": 1 })).await.map_err(e)?;
-        }
-        if let Some(a) = &owner_off {
-            self.api.put(&format!("user/{a}"), json!({ "Disabled": 1 })).await.map_err(e)?;
-        }
+        let created =
+            self.post_as(&creator, "ticket", &enable, |_| Value::Object(body.clone())).await;
         let (resp, _) = created.map_err(e)?;
         RtClient::created_id(&resp)
             .map(|n| n.to_string())
@@ -315,7 +319,7 @@ impl RtTarget {
         }
         let kind = if c.public { "correspond" } else { "comment" };
         let (resp, _) = self
-            .post_as(&c.author, &format!("ticket/{ticket}/{kind}"), |as_author| {
+            .post_as(&c.author, &format!("ticket/{ticket}/{kind}"), &[], |as_author| {
                 Value::Object(map::message(c, (!as_author).then_some(&c.author)))
             })
             .await

@@ -66,6 +66,15 @@ impl RtTarget {
         Ok(login)
     }
 
+    /// Whether target user `id` is disabled (a departed agent who still owns tickets).
+    pub(super) async fn is_disabled(&self, id: &str) -> Result<bool, HttpError> {
+        if let Some(Some(l)) = self.logins.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
+            return Ok(l.disabled);
+        }
+        let v = self.api.get_opt(&format!("user/{id}")).await?;
+        Ok(v.is_some_and(|v| v["Disabled"].as_str().unwrap_or("0") != "0"))
+    }
+
     /// The id of the enabled user with this email address, when this loader created it.
     pub(super) async fn own_user_by_email(&self, email: &str) -> Result<Option<String>, HttpError> {
         let key = email.to_lowercase();
@@ -87,11 +96,15 @@ impl RtTarget {
     }
 
     /// Runs one post as `author` when possible, else as the API user; returns the answer and
-    /// whether it was posted as the author.
+    /// whether it was posted as the author. RT refuses disabled users and queues, so a disabled
+    /// author, and the disabled users and queues in `enable` (a new ticket's departed owner, a
+    /// deleted group's queue), are enabled for the moment of the post — under one lock each,
+    /// taken in a fixed order, because tickets are written concurrently.
     pub(super) async fn post_as(
         &self,
         author: &Author,
         path: &str,
+        enable: &[String],
         body: impl Fn(bool) -> Value,
     ) -> Result<(deskferry_extractor::http::Response, bool), HttpError> {
         let target_id = if !author.defaulted {
@@ -107,29 +120,43 @@ impl RtTarget {
             own.or_else(|| author.target_id.clone())
         };
         let login = match &target_id {
-            Some(id) => self.login(id).await?,
+            Some(id) => self.login(id).await?.map(|l| (id.clone(), l)),
             None => None,
         };
-        if let (Some(l), Some(id)) = (login, &target_id) {
-            if l.disabled {
-                self.api.put(&format!("user/{id}"), json!({ "Disabled": 0 })).await?;
-            }
-            let res = l.client.post(path, body(true), false).await;
-            if l.disabled {
-                self.api.put(&format!("user/{id}"), json!({ "Disabled": 1 })).await?;
-            }
-            match res {
-                Ok(r) => return Ok((r, true)),
+        let mut keys: Vec<String> = enable.to_vec();
+        if let Some((id, l)) = &login
+            && l.disabled
+        {
+            keys.push(format!("user/{id}"));
+        }
+        keys.sort();
+        keys.dedup();
+        let mut holds = Vec::with_capacity(keys.len());
+        for k in &keys {
+            holds.push(self.hold(k).await);
+        }
+        for k in &keys {
+            self.api.put(k, json!({ "Disabled": 0 })).await?;
+        }
+        let res = match &login {
+            Some((id, l)) => match l.client.post(path, body(true), false).await {
+                Ok(r) => Ok((r, true)),
                 // The author lacks the right (real RTs rarely let customers comment), or its
                 // password is not the one derived from this token (created with another
                 // token): post as the API user instead, naming the author.
                 Err(e) if matches!(e.status(), Some(401 | 403)) => {
                     self.logins.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), None);
+                    self.api.post(path, body(false), false).await.map(|r| (r, false))
                 }
-                Err(e) => return Err(e),
-            }
+                Err(e) => Err(e),
+            },
+            None => self.api.post(path, body(false), false).await.map(|r| (r, false)),
+        };
+        for k in &keys {
+            self.api.put(k, json!({ "Disabled": 1 })).await?;
         }
-        Ok((self.api.post(path, body(false), false).await?, false))
+        drop(holds);
+        res
     }
 
     /// See `Target::write_user`: matched agent, an earlier run's user, a user with the same

@@ -1,0 +1,86 @@
+//! Helpers the suites that drive the binaries share: exit codes with the tool's own output,
+//! `--json` results, report checks, private files.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use deskferry_fixtures::demo::summary::Summary;
+use deskferry_fixtures::demo::tools::Ran;
+use serde_json::Value;
+
+/// Fails with the tool's own output when it did not exit with one of `codes`.
+pub fn check(ran: &Ran, what: &str, codes: &[i32]) {
+    assert!(
+        codes.contains(&ran.code()),
+        "{what}: exit {}\n--- stdout\n{}\n--- stderr\n{}",
+        ran.code(),
+        ran.stdout,
+        ran.stderr
+    );
+}
+
+/// The last JSON object a tool printed with `--json`.
+pub fn json_of(ran: &Ran) -> Value {
+    serde_json::from_str(&ran.stdout).unwrap_or_else(|_| {
+        panic!("no JSON on stdout:\n{}\n--- stderr\n{}", ran.stdout, ran.stderr)
+    })
+}
+
+/// Every row of the bundle has an outcome, nothing failed, everything migrated was read back
+/// equal, and reconciliation found no difference.
+pub fn assert_accounted_and_clean(report: &Path, what: &str) -> Summary {
+    let s = Summary::read(report).unwrap_or_else(|e| panic!("{what}: {e:#}"));
+    let csv = std::fs::read_to_string(report.join("reconcile.csv")).unwrap_or_default();
+    let bad: Vec<&str> =
+        csv.lines().filter(|l| l.contains(",difference,") || l.contains(",error,")).collect();
+    assert!(bad.is_empty(), "{what}: reconcile found differences:\n{}", bad.join("\n"));
+    for e in &s.entities {
+        assert_eq!(
+            e.available,
+            e.migrated + e.failed + e.skipped,
+            "{what}: {} rows without an outcome: {e:?}",
+            e.entity
+        );
+        assert_eq!(e.failed, 0, "{what}: {e:?}");
+        if let Some(r) = e.reconciled {
+            let records = std::fs::read_to_string(report.join("records.csv")).unwrap_or_default();
+            let rows: Vec<&str> = records
+                .lines()
+                .filter(|l| l.starts_with(&format!("{},", e.entity)))
+                .take(20)
+                .collect();
+            assert_eq!(
+                r,
+                e.migrated,
+                "{what}: {} not all read back equal: {e:?}\n{}\n{csv}",
+                e.entity,
+                rows.join("\n")
+            );
+        }
+    }
+    assert_eq!(s.verdict("difference") + s.verdict("error"), 0, "{what}: {:?}", s.verdicts);
+    s
+}
+
+/// Outcome per source id of one entity in a report's records.csv.
+pub fn ledger_outcomes(dir: &Path, entity: &str) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(dir.join("records.csv")).expect("records.csv");
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|r| r[0] == entity)
+        .map(|r| (r[1].to_string(), r[3].to_string()))
+        .collect()
+}
+
+/// Writes a 0600 file.
+pub fn private(path: &Path, text: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .expect("create private file");
+    std::io::Write::write_all(&mut f, text.as_bytes()).expect("write");
+}
