@@ -12,5 +12,6 @@ mod load_front;
 mod load_gate;
 mod load_resume;
 mod load_rt;
+mod revoked;
 mod rt;
 mod zendesk_sim;
