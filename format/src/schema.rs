@@ -135,6 +135,7 @@ impl Table {
                 Field::new("title", DataType::Utf8, false),
                 Field::new("field_type", DataType::Utf8, false),
                 struct_list(
+                opt_str("kind"),
                     "options",
                     vec![
                         Field::new("value", DataType::Utf8, false),

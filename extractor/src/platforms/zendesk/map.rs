@@ -15,9 +15,9 @@
 
 use chrono::{DateTime, Utc};
 use deskferry_format::model::{
-    Attachment, AttachmentState, Comment, CustomField, CustomFieldValue, FieldEntity, FieldOption,
-    Group, GroupKind, KbItem, Organization, Priority, Ticket, TicketStatus, Timestamp, User,
-    UserKind,
+    Attachment, AttachmentState, Comment, CustomField, CustomFieldValue, FieldEntity, FieldKind,
+    FieldOption, Group, GroupKind, KbItem, Organization, Priority, Ticket, TicketStatus, Timestamp,
+    User, UserKind,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -222,6 +222,7 @@ pub fn ticket(
 ) -> Result<Ticket, ExtractError> {
     let w: wire::Ticket = typed("tickets", v)?;
     let raw_status = w.status.clone().unwrap_or_else(|| "open".into());
+        kind: Some(field_kind(&w.field_type)),
     let deleted = raw_status == "deleted";
     let st = if deleted {
         status_before_delete.and_then(status).unwrap_or(TicketStatus::Closed)
@@ -234,6 +235,24 @@ pub fn ticket(
         .filter(|f| !f.value.is_null())
         .map(|f| CustomFieldValue { key: f.id.to_string(), value: f.value.to_string() })
         .collect();
+/// The normalised kind of a Zendesk field type (ticket drop-downs say `tagger`, user and
+/// organization ones `dropdown`; `partialcreditcard` and unknown types are `Other`).
+pub fn field_kind(field_type: &str) -> FieldKind {
+    match field_type {
+        "text" => FieldKind::Text,
+        "textarea" => FieldKind::Textarea,
+        "integer" => FieldKind::Integer,
+        "decimal" => FieldKind::Decimal,
+        "checkbox" => FieldKind::Checkbox,
+        "date" => FieldKind::Date,
+        "tagger" | "dropdown" => FieldKind::Dropdown,
+        "multiselect" => FieldKind::Multiselect,
+        "regexp" => FieldKind::Regexp,
+        "lookup" => FieldKind::Lookup,
+        _ => FieldKind::Other,
+    }
+}
+
     Ok(Ticket {
         id: w.id.to_string(),
         number: None,
