@@ -225,8 +225,17 @@ fn compare(ds: &Dataset, st: &ZdState, r: &BundleReader) {
         d.eq(
             "field",
             &w.id,
-            (g.entity, &g.key, &g.title, &g.field_type, &g.options, g.required, g.active),
-            (w.entity, &field_key(w), &w.title, &w.field_type, &w.options, w.required, w.active),
+            (g.entity, &g.key, &g.title, &g.field_type, g.kind, &g.options, g.required, g.active),
+            (
+                w.entity,
+                &field_key(w),
+                &w.title,
+                &w.field_type,
+                w.kind,
+                &w.options,
+                w.required,
+                w.active,
+            ),
         );
     }
     // Ticket values are keyed by field id (Zendesk ticket fields have no key).
