@@ -1,4 +1,5 @@
-//! The canonical model (DESIGN §3): one struct per bundle table, every platform maps to and from it.
+//! The canonical model (docs/architecture.md, "The canonical model"): one struct per bundle table,
+//! every platform maps to and from it.
 //!
 //! Changing a field here changes the bundle format: a new `Option` field is additive (keep the
 //! version, update the schema snapshot); anything else bumps `FORMAT_VERSION` (see
@@ -157,7 +158,6 @@ pub enum FieldEntity {
     Organization,
 }
 
-/// A custom field definition.
 /// What kind of value a custom field holds, the same words for every platform: a target maps
 /// a field by its kind and never needs to know another vendor's type names (`tagger`,
 /// `Select`, `enum`, …), which stay in [`CustomField::field_type`].
@@ -197,6 +197,7 @@ impl FieldKind {
     }
 }
 
+/// A custom field definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomField {
     /// Source id.
@@ -209,11 +210,11 @@ pub struct CustomField {
     pub title: String,
     /// Type as the source names it (`text`, `tagger`, `multiselect`, `date`, `checkbox`, ...).
     pub field_type: String,
-    /// Options for choice fields.
     /// The normalised kind (added in format 1 without a version change: bundles written before
     /// it have no such column and read as `None`; the loader then asks the source platform).
     #[serde(default)]
     pub kind: Option<FieldKind>,
+    /// Options for choice fields.
     pub options: Vec<FieldOption>,
     /// Required when agents solve or save.
     pub required: bool,

@@ -16,7 +16,7 @@ Per line:
   - any other answer: the body must have Zendesk's error shape {"error": ..., "description"?: str}.
 
 Known defects of the saved specs, corrected before validating (each is printed in the summary;
-see shared/specs/zendesk/PROVENANCE.md and shared/reference/api-sources.md §0):
+see PROVENANCE.md beside the spec files, and docs/architecture.md, "Vendor OpenAPI files"):
   yaml-value-key   keys written `=` are YAML's value tag; loaded as the plain string "=".
   deleted-status   the ticket `status` enum lacks "deleted", which the incremental ticket export
                    sends for deleted tickets (documented under "Excluding deleted tickets").
@@ -220,7 +220,7 @@ def main():
     args = ap.parse_args()
     specs_dir = args.specs or os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "specs", "zendesk")
     if not os.path.isdir(specs_dir):
-        specs_dir = "/work/shared/specs/zendesk"
+        sys.exit(f"Zendesk OpenAPI files not found in {specs_dir}: pass --specs DIR (the suite passes $DESKFERRY_SPECS/zendesk)")
     support = Spec(fix_spec(load_yaml(os.path.join(specs_dir, "zendesk-support-ticketing-oas.yaml"))), "urn:zendesk-support")
     hc = Spec(fix_spec(load_yaml(os.path.join(specs_dir, "zendesk-help-center-oas.yaml"))), "urn:zendesk-help-center")
     comment_validator = support.validator("/components/schemas/TicketCommentObject")

@@ -1,4 +1,5 @@
-//! One folder per platform; the same file names keep the same roles everywhere (DESIGN §2).
+//! One folder per platform; the same file names keep the same roles everywhere
+//! (docs/architecture.md, "Crates").
 
 pub mod front;
 pub mod rt;

@@ -1,4 +1,5 @@
-//! deskferry-extract: reads Zendesk or Request Tracker into a bundle (DESIGN §5).
+//! deskferry-extract: reads Zendesk or Request Tracker into a bundle (docs/architecture.md,
+//! "Extraction").
 
 mod cli;
 
