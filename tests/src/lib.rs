@@ -31,7 +31,8 @@ pub fn workspace_bin(name: &str) -> PathBuf {
 
 /// The repository's root (the folder holding `Cargo.toml` of the workspace).
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    root.canonicalize().unwrap_or(root)
 }
 
 /// The Python of the interop checks: `DESKFERRY_PYTHON`, else `.venv/bin/python` in the
