@@ -137,34 +137,55 @@ pub fn from_batch<R: Record>(batch: &RecordBatch) -> Result<Vec<R>, String> {
 }
 
 /// Gives a batch read back from Parquet exactly the table's schema (Parquet's spec names the list
-/// item `element`; the model's schema calls it `item`). Data is not copied.
+/// item `element`; the model's schema calls it `item`). A part written before an additive change
+/// lacks the nullable columns added since: they come back as nulls. Data is not copied.
 pub fn conform(batch: RecordBatch, table: Table) -> Result<RecordBatch, String> {
     let schema = table.schema();
     if batch.schema().fields() == schema.fields() {
         return Ok(batch);
     }
-    let cols: Vec<ArrayRef> = batch
-        .columns()
+    let rows = batch.num_rows();
+    let source = batch.schema();
+    let cols: Vec<ArrayRef> = schema
+        .fields()
         .iter()
-        .zip(schema.fields().iter())
-        .map(|(c, f)| match (c.data_type(), f.data_type()) {
-            (DataType::List(_), DataType::List(want)) if c.data_type() != f.data_type() => {
-                let (_, offsets, values, nulls) = c.as_list::<i32>().clone().into_parts();
-                arrow::array::ListArray::try_new(want.clone(), offsets, values, nulls)
-                    .map(|a| Arc::new(a) as ArrayRef)
-                    .map_err(|e| format!("{}: {e}", f.name()))
+        .map(|f| match source.index_of(f.name()) {
+            Ok(i) => Ok((batch.column(i).clone(), f)),
+            Err(_) if f.is_nullable() => Ok((arrow::array::new_null_array(f.data_type(), rows), f)),
+            Err(_) => Err(format!("column {} missing", f.name())),
+        })
+        .map(|r| {
+            let (c, f) = r?;
+            match (c.data_type(), f.data_type()) {
+                (DataType::List(_), DataType::List(want)) if c.data_type() != f.data_type() => {
+                    let (_, offsets, values, nulls) = c.as_list::<i32>().clone().into_parts();
+                    arrow::array::ListArray::try_new(want.clone(), offsets, values, nulls)
+                        .map(|a| Arc::new(a) as ArrayRef)
+                        .map_err(|e| format!("{}: {e}", f.name()))
+                }
+                _ => Ok(c),
             }
-            _ => Ok(c.clone()),
         })
         .collect::<Result<_, _>>()?;
     RecordBatch::try_new(schema, cols).map_err(|e| e.to_string())
 }
 
-/// True when a schema read back from a file has the table's fields (names, types, nullability).
+/// True when a schema read back from a file has the table's fields (names, types, nullability),
+/// in order, except nullable columns added since the file was written (additive changes keep
+/// the format version; see CHANGELOG.md).
 pub fn schema_matches(table: Table, got: &SchemaRef) -> bool {
     let want = table.schema();
-    want.fields().len() == got.fields().len()
-        && want.fields().iter().zip(got.fields().iter()).all(|(a, b)| field_eq(a, b))
+    let mut got = got.fields().iter().peekable();
+    for w in want.fields() {
+        match got.peek() {
+            Some(g) if field_eq(w, g) => {
+                got.next();
+            }
+            _ if w.is_nullable() => {}
+            _ => return false,
+        }
+    }
+    got.next().is_none()
 }
 
 fn field_eq(a: &Arc<arrow::datatypes::Field>, b: &Arc<arrow::datatypes::Field>) -> bool {

@@ -1,4 +1,5 @@
-//! deskferry's bundle format (DESIGN §3–§4): the canonical model, one Arrow schema per table,
+//! deskferry's bundle format (docs/bundle-format-v1.md): the canonical model, one Arrow schema per
+//! table,
 //! the bundle writer and the verifying reader. Sync code, no network.
 #![deny(missing_docs)]
 

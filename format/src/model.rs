@@ -1,4 +1,5 @@
-//! The canonical model (DESIGN §3): one struct per bundle table, every platform maps to and from it.
+//! The canonical model (docs/architecture.md, "The canonical model"): one struct per bundle table,
+//! every platform maps to and from it.
 //!
 //! Changing a field here changes the bundle format: a new `Option` field is additive (keep the
 //! version, update the schema snapshot); anything else bumps `FORMAT_VERSION` (see
@@ -157,6 +158,45 @@ pub enum FieldEntity {
     Organization,
 }
 
+/// What kind of value a custom field holds, the same words for every platform: a target maps
+/// a field by its kind and never needs to know another vendor's type names (`tagger`,
+/// `Select`, `enum`, …), which stay in [`CustomField::field_type`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    /// One line of text.
+    Text,
+    /// Several lines of text.
+    Textarea,
+    /// A whole number.
+    Integer,
+    /// A number with a fractional part.
+    Decimal,
+    /// Yes or no.
+    Checkbox,
+    /// A calendar date.
+    Date,
+    /// A date and a time.
+    Datetime,
+    /// One value out of the field's options.
+    Dropdown,
+    /// Any number of values out of the field's options.
+    Multiselect,
+    /// Text that must match a pattern (the pattern is in `raw`).
+    Regexp,
+    /// A reference to another record (a user, an organization, a custom object).
+    Lookup,
+    /// Anything else (a credit card's last digits, a file, an IP address): kept as text.
+    Other,
+}
+
+impl FieldKind {
+    /// True for kinds whose values come from the field's options.
+    pub fn has_options(self) -> bool {
+        matches!(self, FieldKind::Dropdown | FieldKind::Multiselect)
+    }
+}
+
 /// A custom field definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomField {
@@ -170,6 +210,10 @@ pub struct CustomField {
     pub title: String,
     /// Type as the source names it (`text`, `tagger`, `multiselect`, `date`, `checkbox`, ...).
     pub field_type: String,
+    /// The normalised kind (added in format 1 without a version change: bundles written before
+    /// it have no such column and read as `None`; the loader then asks the source platform).
+    #[serde(default)]
+    pub kind: Option<FieldKind>,
     /// Options for choice fields.
     pub options: Vec<FieldOption>,
     /// Required when agents solve or save.

@@ -1,4 +1,5 @@
-//! The bundle's tables and one Arrow schema per table (DESIGN §3), plus the `Record` trait that
+//! The bundle's tables and one Arrow schema per table (docs/architecture.md, "The canonical
+//! model"), plus the `Record` trait that
 //! ties each model struct to its table.
 //!
 //! Changing a schema changes the bundle format: the snapshot test in this file fails and forces an
@@ -134,6 +135,7 @@ impl Table {
                 Field::new("key", DataType::Utf8, false),
                 Field::new("title", DataType::Utf8, false),
                 Field::new("field_type", DataType::Utf8, false),
+                opt_str("kind"),
                 struct_list(
                     "options",
                     vec![

@@ -49,6 +49,11 @@ fn frozen_v1_sample_opens_and_decodes_every_row() {
         assert_eq!(rows, r.row_count(table), "{table}");
         assert_eq!(Some(&rows), r.envelope().row_counts.get(table.name()), "{table}");
     }
+    // Written before `custom_fields.kind` existed: the part has no such column, and every row
+    // reads with the kind empty (the loader derives it from the source platform's types).
+    for f in r.records::<CustomField>().unwrap().map(Result::unwrap) {
+        assert_eq!(f.kind, None, "{}", f.id);
+    }
     for a in r.records::<Attachment>().unwrap().map(Result::unwrap) {
         if let Some(sha) = a.sha256.filter(|_| a.state == deskferry_format::AttachmentState::Stored)
         {

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use deskferry_extractor::platforms::field_kind;
 use deskferry_format::model::id_order;
 use deskferry_format::{
     Attachment, BundleReader, Comment, CustomField, Group, KbArticle, KbCategory, KbItem,
@@ -30,7 +31,17 @@ pub fn index(reader: &BundleReader) -> Result<BundleIndex, LoadError> {
             .into_iter()
             .map(|o| (o.id.clone(), o))
             .collect(),
-        fields: all::<CustomField>(reader)?.into_iter().map(|f| (f.key.clone(), f)).collect(),
+        fields: all::<CustomField>(reader)?
+            .into_iter()
+            .map(|mut f| {
+                // Bundles written before `custom_fields.kind` existed: the source platform's
+                // own mapping of its type names says what the field holds.
+                if f.kind.is_none() {
+                    f.kind = field_kind(&env.source_platform, &f.field_type);
+                }
+                (f.key.clone(), f)
+            })
+            .collect(),
         source: format!("{}:{}", env.source_platform, env.source_account),
         statuses: statuses(reader)?,
     })

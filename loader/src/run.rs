@@ -103,12 +103,10 @@ impl Tally {
     }
 }
 
-/// Authentication and permission failures stop the run, and so does a target that has not
-/// answered for longer than the client retries: every further request would fail too.
+/// Failures the core classifies as fatal (credentials refused or revoked, writes forbidden,
+/// the inbox gone) stop the run: every further request would fail too.
 fn is_fatal(e: &WriteError) -> bool {
-    matches!(e, WriteError::Http { source, .. }
-        if matches!(source.status(), Some(401 | 403))
-            || matches!(**source, deskferry_extractor::http::HttpError::Unreachable { .. }))
+    e.is_fatal()
 }
 
 fn entry_for_error(entity: &str, id: &str, bundle: &str, hash: &str, e: &WriteError) -> Entry {

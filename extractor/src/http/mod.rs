@@ -8,9 +8,12 @@
 //! - [`Request`] / [`Response`]: one call, with a body that can be rebuilt for each attempt;
 //! - [`Http::download`]: streams a file to disk while hashing it, following redirects by hand so
 //!   credentials never leave the base URL's origin;
-//! - [`HttpStats`]: counters the progress display and the benchmark read.
+//! - [`HttpStats`]: counters the progress display and the benchmark read;
+//! - [`ErrorClass`] / [`classify`]: what a failure means for the run (retry, stop, this record
+//!   only), the same for every source and target.
 
 mod bucket;
+mod class;
 mod client;
 mod error;
 mod outage;
@@ -27,6 +30,7 @@ use std::time::Duration;
 use reqwest::Url;
 use secrecy::SecretString;
 
+pub use class::{ErrorClass, Op, classify, status_class};
 pub use client::{Downloaded, Http};
 pub use error::HttpError;
 pub use outage::{DEFAULT_MAX_OUTAGE, HttpEvent, Observer, OutagePolicy, set_process_policy};

@@ -75,11 +75,14 @@ pub(crate) fn rate_info(headers: &HeaderMap) -> RateInfo {
     }
 }
 
-/// Whether a status is worth retrying at all, and whether it is a throttle (429/503).
+/// Whether a status is worth retrying at all, and whether it is a throttle (429/503). Which
+/// statuses are retryable is decided once, in [`super::class`].
 pub(crate) fn status_class(status: u16) -> StatusClass {
     match status {
         429 | 503 => StatusClass::Throttled,
-        500..=599 => StatusClass::ServerError,
+        s if super::class::status_class(s, super::Op::Read) == super::ErrorClass::Retryable => {
+            StatusClass::ServerError
+        }
         _ => StatusClass::Final,
     }
 }
@@ -89,7 +92,7 @@ pub(crate) fn status_class(status: u16) -> StatusClass {
 pub(crate) enum StatusClass {
     /// 429/503: wait (Retry-After or backoff) and try again; idempotency does not matter.
     Throttled,
-    /// Other 5xx: retried for idempotent (or `retry_unsafe`) requests.
+    /// Other 5xx and 408: retried for idempotent (or `retry_unsafe`) requests.
     ServerError,
     /// 4xx and the rest: the answer.
     Final,

@@ -108,7 +108,8 @@ pub struct ExtractSummary {
     pub blobs: u64,
     /// Their total size.
     pub blob_bytes: u64,
-    /// Warnings in bundle.json (records that could not be fetched).
+    /// Warnings in bundle.json (a record kept with a field left empty, a record gone at the
+    /// source during the export, a record or file that could not be fetched).
     pub warnings: u64,
     /// Attachments not stored in this run (failed, missing, too large).
     pub failed_attachments: u64,

@@ -1,5 +1,25 @@
-//! One folder per platform; the same file names keep the same roles everywhere (DESIGN §2).
+//! One folder per platform; the same file names keep the same roles everywhere
+//! (docs/architecture.md, "Crates").
 
 pub mod front;
 pub mod rt;
 pub mod zendesk;
+
+use deskferry_format::model::FieldKind;
+
+/// The normalised kind of a field type as `platform` (a bundle's source platform) names it:
+/// for bundles written before `custom_fields.kind` existed. `None` for a platform this build
+/// does not know.
+pub fn field_kind(platform: &str, field_type: &str) -> Option<FieldKind> {
+    match platform {
+        "zendesk" => Some(zendesk::map::field_kind(field_type)),
+        "rt" => {
+            let (base, multiple) = match field_type.strip_suffix("Multiple") {
+                Some(b) => (b, true),
+                None => (field_type, false),
+            };
+            Some(rt::map::field_kind(base, multiple))
+        }
+        _ => None,
+    }
+}

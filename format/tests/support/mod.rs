@@ -74,6 +74,7 @@ pub fn custom_field(i: u32) -> CustomField {
         key: format!("f{i}"),
         title: "Färbe".into(),
         field_type: "tagger".into(),
+        kind: Some(FieldKind::Dropdown),
         options: if i % 2 == 0 {
             vec![]
         } else {

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use bytes::Bytes;
+use deskferry_extractor::http::ErrorClass;
 use deskferry_format::{Attachment, AttachmentState, Comment, Ticket};
 use futures_util::StreamExt;
 
@@ -101,8 +102,7 @@ impl<T: Target> Ctx<'_, T> {
             for (o, changed) in outcomes {
                 tally.add(o, changed);
             }
-            let unreachable =
-                matches!(&err, Some(WriteError::Http { source, .. }) if source.status().is_none());
+            let unreachable = err.as_ref().is_some_and(|e| e.class() == ErrorClass::Retryable);
             streak = if unreachable { streak + 1 } else { 0 };
             if let Some(err) = err.filter(|e| is_fatal(e) || streak >= UNREACHABLE_STREAK) {
                 tally.fatal = Some(LoadError::from(err));
@@ -186,9 +186,6 @@ impl<T: Target> Ctx<'_, T> {
         let result = self.l.target.write_ticket(&mapped, prior.as_deref(), &mapped_comments).await;
         let fatal = match result {
             Ok((w, per_comment)) => {
-                // A message that failed because the target is gone (or refuses the token) stops
-                // the run as a ticket would; its entry below records it failed for the rerun.
-                let gone = per_comment.iter().position(|r| r.as_ref().is_err_and(is_fatal));
                 let te = entry_for_written("tickets", &t.id, b, &hash, &w);
                 out.push((te.outcome, true));
                 entries.push(te);
@@ -222,7 +219,9 @@ impl<T: Target> Ctx<'_, T> {
                     out.push((ce.outcome, true));
                     entries.push(ce);
                 }
-                gone.and_then(|i| per_comment.into_iter().nth(i)).and_then(Result::err)
+                // A comment refused for a reason that stops the run (the token revoked between
+                // two posts) stops it here too, not only a refused ticket.
+                per_comment.into_iter().find_map(|r| r.err().filter(WriteError::is_fatal))
             }
             Err(e) => {
                 entries.push(entry_for_error("tickets", &t.id, b, &hash, &e));

@@ -1,8 +1,8 @@
 //! The simulated Front Core API: every endpoint over real HTTP on 127.0.0.1, every answer and
-//! every request body checked against `shared/specs/front/core-api.json` by
+//! every request body checked against Front's OpenAPI file (`front/core-api.json` in the
+//! folder `deskferry_tests::vendor_specs` finds; skipped, and said so, without it) by
 //! `tests/interop/openapi_validate.py` (openapi-core).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use deskferry_fixtures::sim::SimOptions;
@@ -119,46 +119,24 @@ impl Rec {
     }
 }
 
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("DESKFERRY_PYTHON") {
-        return PathBuf::from(p);
-    }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let p = root.join(".venv/bin/python");
-    assert!(p.exists(), "python venv missing: run tests/run");
-    p
-}
-
-/// Runs the validator over `exchanges`; panics with its report unless all validate.
+/// Runs the validator over `exchanges`; panics with its report unless all validate (skipped,
+/// and said so, without Front's OpenAPI file).
 fn validate(exchanges: &[Value]) {
-    let report = run_validator(exchanges);
+    let Some(specs) = deskferry_tests::vendor_specs("front") else { return };
+    let report = run_validator(exchanges, &specs.join("core-api.json"));
     assert!(report.contains(&format!("validated {} responses", exchanges.len())), "{report}");
 }
 
-/// Front's OpenAPI file: `$DESKFERRY_SPECS/front/core-api.json`, else the shared specs folder
-/// next to the checkout (`../shared/specs`), else one inside it (`specs/`).
-fn front_spec(root: &std::path::Path) -> PathBuf {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(dir) = std::env::var_os("DESKFERRY_SPECS") {
-        candidates.push(PathBuf::from(dir).join("front/core-api.json"));
-    }
-    candidates.push(root.join("../shared/specs/front/core-api.json"));
-    candidates.push(root.join("specs/front/core-api.json"));
-    candidates.iter().find(|p| p.exists()).cloned().unwrap_or_else(|| {
-        panic!("Front OpenAPI spec not found in {candidates:?}; set DESKFERRY_SPECS")
-    })
-}
-
-fn run_validator(exchanges: &[Value]) -> String {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+fn run_validator(exchanges: &[Value], spec: &std::path::Path) -> String {
+    let root = deskferry_tests::repo_root();
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("exchanges.jsonl");
     let text: String = exchanges.iter().map(|e| format!("{e}\n")).collect();
     std::fs::write(&file, text).expect("write exchanges");
-    let out = std::process::Command::new(python())
+    let out = std::process::Command::new(deskferry_tests::python())
         .arg(root.join("tests/interop/openapi_validate.py"))
         .arg("--spec")
-        .arg(front_spec(&root))
+        .arg(spec)
         .arg("--exchanges")
         .arg(&file)
         .args(["--fix", "nullable-ref", "--fix", "null-described", "--error-shape", "front"])

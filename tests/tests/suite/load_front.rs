@@ -15,17 +15,19 @@ use deskferry_format::{BundleWriter, Recipients, SigningKey, keygen};
 use serde_json::Value;
 
 /// Environment variable the target.toml names for the token (never in argv).
-const TOKEN_ENV: &str = "DESKFERRY_TEST_FRONT_TOKEN";
+pub(crate) const TOKEN_ENV: &str = "DESKFERRY_TEST_FRONT_TOKEN";
 
-struct World {
-    dir: tempfile::TempDir,
-    bundle: PathBuf,
-    identity: PathBuf,
-    signer: PathBuf,
-    dataset: Dataset,
+/// A dataset's bundle with the keys to open it.
+pub(crate) struct World {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) bundle: PathBuf,
+    pub(crate) identity: PathBuf,
+    pub(crate) signer: PathBuf,
+    pub(crate) dataset: Dataset,
 }
 
-fn world(seed: u64, size: Size) -> World {
+/// The bundle of dataset `seed`/`size`, written by the dataset itself (no source in between).
+pub(crate) fn world(seed: u64, size: Size) -> World {
     let dir = tempfile::tempdir().expect("tempdir");
     let keys = keygen(&dir.path().join("keys")).expect("keygen");
     let dataset = Dataset::generate(seed, size);
@@ -43,7 +45,8 @@ fn world(seed: u64, size: Size) -> World {
     World { dir, bundle, identity: keys.identity, signer: keys.sign_pub, dataset }
 }
 
-async fn front_for(dataset: &Dataset) -> FrontServer {
+/// A simulated Front prepared for `dataset` (its agents, groups and fields).
+pub(crate) async fn front_for(dataset: &Dataset) -> FrontServer {
     front_with_faults(dataset, FaultSpec::none()).await
 }
 
@@ -62,7 +65,8 @@ async fn front_with_faults(dataset: &Dataset, faults: FaultSpec) -> FrontServer 
     front::start(&options, config, &seed, 0).await.expect("start front sim")
 }
 
-fn target_toml(dir: &Path, url: &str, inbox: &str) -> PathBuf {
+/// A Front target.toml whose token comes from [`TOKEN_ENV`].
+pub(crate) fn target_toml(dir: &Path, url: &str, inbox: &str) -> PathBuf {
     let p = dir.join("target.toml");
     let text = format!(
         "platform = \"front\"\nurl = \"{url}\"\n[credentials]\ntoken_env = \"{TOKEN_ENV}\"\n\
@@ -72,7 +76,14 @@ fn target_toml(dir: &Path, url: &str, inbox: &str) -> PathBuf {
     p
 }
 
-fn load_command(w: &World, command: &str, target: &Path, token: &str, report: &Path) -> Command {
+/// `deskferry-load COMMAND … --json` on `w`'s bundle and ledger, the token in [`TOKEN_ENV`].
+pub(crate) fn load_command(
+    w: &World,
+    command: &str,
+    target: &Path,
+    token: &str,
+    report: &Path,
+) -> Command {
     let mut cmd = Command::new(deskferry_tests::workspace_bin("deskferry-load"));
     cmd.arg(command)
         .arg("--target")
@@ -110,34 +121,18 @@ fn load(w: &World, command: &str, target: &Path, token: &str, report: &Path) -> 
     (out.status.code().unwrap_or(-1), json)
 }
 
-fn python(root: &Path) -> PathBuf {
-    std::env::var_os("DESKFERRY_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv/bin/python"))
-}
-
-fn front_spec(root: &Path) -> PathBuf {
-    let mut candidates: Vec<PathBuf> = Vec::new();
-    if let Some(dir) = std::env::var_os("DESKFERRY_SPECS") {
-        candidates.push(PathBuf::from(dir).join("front/core-api.json"));
-    }
-    candidates.push(root.join("../shared/specs/front/core-api.json"));
-    candidates.push(root.join("specs/front/core-api.json"));
-    candidates.iter().find(|p| p.exists()).cloned().unwrap_or_else(|| {
-        panic!("Front OpenAPI spec not found in {candidates:?}; set DESKFERRY_SPECS")
-    })
-}
-
-/// Validates the simulator's record of every exchange with `tests/interop/openapi_validate.py`.
+/// Validates the simulator's record of every exchange with `tests/interop/openapi_validate.py`
+/// (skipped, and said so, without Front's OpenAPI file).
 fn validate_exchanges(server: &FrontServer, dir: &Path) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let Some(specs) = deskferry_tests::vendor_specs("front") else { return };
+    let root = deskferry_tests::repo_root();
     let file = dir.join("exchanges.jsonl");
     server.state.write_exchanges(&file).expect("write exchanges");
     let n = server.state.exchanges().len();
-    let out = Command::new(python(&root))
+    let out = Command::new(deskferry_tests::python())
         .arg(root.join("tests/interop/openapi_validate.py"))
         .arg("--spec")
-        .arg(front_spec(&root))
+        .arg(specs.join("core-api.json"))
         .arg("--exchanges")
         .arg(&file)
         .args(["--fix", "nullable-ref", "--fix", "null-described", "--error-shape", "front"])

@@ -1,4 +1,5 @@
-//! deskferry-extract: reads Zendesk or Request Tracker into a bundle (DESIGN §5).
+//! deskferry-extract: reads Zendesk or Request Tracker into a bundle (docs/architecture.md,
+//! "Extraction").
 
 mod cli;
 
@@ -118,7 +119,12 @@ fn report(s: &ExtractSummary, json: bool) {
         );
     }
     if s.warnings > 0 {
-        eprintln!("  warnings: {} records could not be fetched (see bundle.json)", s.warnings);
+        eprintln!(
+            "  warnings: {} (records kept with a field of an unexpected type left empty, records \
+             gone at the source during the export, records or files that could not be fetched; \
+             each is listed in bundle.json's warnings)",
+            s.warnings
+        );
     }
     eprintln!("  elapsed: {:.1}s", s.elapsed.as_secs_f64());
 }

@@ -1,4 +1,5 @@
-//! Front Core API JSON shapes (`shared/specs/front/core-api.json`): the records we read back and
+//! Front Core API JSON shapes (Front's OpenAPI `core-api.json`, see docs/architecture.md): the
+//! records we read back and
 //! the bodies we send. Only the fields deskferry uses are typed; Front adds fields freely, so
 //! unknown keys are ignored and most keys are optional.
 

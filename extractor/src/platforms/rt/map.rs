@@ -21,8 +21,8 @@
 use std::collections::BTreeMap;
 
 use deskferry_format::model::{
-    Attachment, AttachmentState, Comment, CustomField, CustomFieldValue, FieldEntity, FieldOption,
-    Group, GroupKind, Organization, Priority, Ticket, TicketStatus, User, UserKind,
+    Attachment, AttachmentState, Comment, CustomField, CustomFieldValue, FieldEntity, FieldKind,
+    FieldOption, Group, GroupKind, Organization, Priority, Ticket, TicketStatus, User, UserKind,
 };
 use serde_json::Value;
 
@@ -136,12 +136,27 @@ pub fn custom_field(v: &Value, values: &[Value]) -> Option<CustomField> {
         entity: FieldEntity::Ticket,
         key: name.clone(),
         title: name,
+        kind: Some(field_kind(&kind, multiple)),
         field_type: if multiple { format!("{kind}Multiple") } else { kind },
         options,
         required: text(v, "Pattern").is_some_and(|p| p.contains("(?#Mandatory)")),
         active: !flag(v, "Disabled"),
         raw: v.to_string(),
     })
+}
+
+/// The normalised kind of an RT custom field `Type` (`multiple`: `MaxValues` 0). A free-form
+/// field that takes several values stays text (its values have no options to choose from).
+pub fn field_kind(rt_type: &str, multiple: bool) -> FieldKind {
+    match rt_type {
+        "Freeform" => FieldKind::Text,
+        "Text" | "Wikitext" | "HTML" => FieldKind::Textarea,
+        "Select" | "Combobox" | "Autocomplete" if multiple => FieldKind::Multiselect,
+        "Select" | "Combobox" | "Autocomplete" => FieldKind::Dropdown,
+        "Date" => FieldKind::Date,
+        "DateTime" => FieldKind::Datetime,
+        _ => FieldKind::Other,
+    }
 }
 
 /// Canonical status, `is_deleted`, for an RT status.

@@ -33,9 +33,10 @@ use super::pages::{Paging, Prefetch, TicketsCursor, next_start_time};
 use super::wire;
 use crate::config::SourceConfig;
 use crate::error::ExtractError;
-use crate::http::Http;
+use crate::http::{ErrorClass, Http, HttpError, Op};
 use crate::pipeline::Sink;
 use crate::source::{Item, Resume, Source};
+use crate::tolerant::Notes;
 
 /// Attachment downloads in flight per page.
 const CONCURRENT_DOWNLOADS: usize = 6;
@@ -185,6 +186,39 @@ impl Run<'_> {
         self.send(Item::Cursor { stream: stream.into(), cursor, done }).await
     }
 
+    /// Sends what tolerant reads left out (see [`crate::tolerant`]) as warnings.
+    pub(super) async fn flush(&self, notes: &mut Notes) -> Result<(), ExtractError> {
+        for w in notes.take() {
+            self.send(Item::Warning(w)).await?;
+        }
+        Ok(())
+    }
+
+    /// A follow-up read (the details of a record already listed) whose record may have been
+    /// deleted in between: a failure that concerns that record only (404, 410, 403, an
+    /// unreadable answer) is a warning and `None`; the run goes on. Anything else stops it.
+    pub(super) async fn followup<T>(
+        &self,
+        entity: &str,
+        id: &str,
+        what: &str,
+        r: Result<T, HttpError>,
+    ) -> Result<Option<T>, ExtractError> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.class(Op::Read) == ErrorClass::Record => {
+                let why = match e.status() {
+                    Some(404 | 410) => "gone at the source since it was listed".to_string(),
+                    _ => e.to_string(),
+                };
+                self.warn(entity, Some(id.to_string()), format!("{what}: {why}; kept as listed"))
+                    .await?;
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Records one record that could not be read and carries on.
     pub(super) async fn warn(
         &self,
@@ -212,11 +246,13 @@ impl Run<'_> {
     fn users_of_page(
         &self,
         page: &mut Value,
+        notes: &mut Notes,
     ) -> Vec<Result<deskferry_format::model::User, (String, ExtractError)>> {
         let mut emails: BTreeMap<u64, Vec<wire::Identity>> = BTreeMap::new();
         for v in take_array(page, "identities") {
-            if let Ok(i) = map::typed::<wire::Identity>("identities", &v) {
-                emails.entry(i.user_id).or_default().push(i);
+            match notes.read::<wire::Identity>("identities", &v) {
+                Ok(i) => emails.entry(i.user_id).or_default().push(i),
+                Err(e) => notes.refused("identities", &v, &e),
             }
         }
         let seen = self.seen_mut();
@@ -236,7 +272,7 @@ impl Run<'_> {
                         .unwrap_or_default(),
                     deleted: seen.deleted.contains(&id),
                 };
-                map::user(v, extra).map_err(|e| (id.to_string(), e))
+                map::user(v, extra, notes).map_err(|e| (id.to_string(), e))
             })
             .collect()
     }
@@ -253,9 +289,10 @@ impl Run<'_> {
             let seen = self.seen_mut();
             refs.users.iter().filter(|u| !seen.users.contains(*u)).cloned().collect()
         };
+        let mut notes = map::notes();
         for chunk in users.chunks(100) {
             let mut page = self.client.users_by_id(chunk).await?;
-            for u in self.users_of_page(&mut page) {
+            for u in self.users_of_page(&mut page, &mut notes) {
                 match u {
                     Ok(u) => {
                         refs.organizations.extend(u.organization_id.clone());
@@ -277,7 +314,7 @@ impl Run<'_> {
         for chunk in orgs.chunks(100) {
             let mut page = self.client.organizations_by_id(chunk).await?;
             for v in take_array(&mut page, "organizations") {
-                match map::organization(&v) {
+                match map::organization(&v, &mut notes) {
                     Ok(o) => {
                         self.seen_mut().organizations.insert(o.id.clone());
                         self.send(Item::Organization(o)).await?;
@@ -286,7 +323,7 @@ impl Run<'_> {
                 }
             }
         }
-        Ok(())
+        self.flush(&mut notes).await
     }
 
     /// Downloads and sends a page's attachments, a few at a time.
@@ -319,12 +356,14 @@ impl Run<'_> {
     async fn lists(&self) -> Result<(), ExtractError> {
         if !self.resume.is_done("groups") {
             let groups = self.client.list_all(DEFAULT, "/api/v2/groups.json", "groups").await?;
+            let mut notes = map::notes();
             for v in &groups {
-                match map::group(v) {
+                match map::group(v, &mut notes) {
                     Ok(g) => self.send(Item::Group(g)).await?,
                     Err(e) => self.warn("groups", None, e.to_string()).await?,
                 }
             }
+            self.flush(&mut notes).await?;
             self.sink.progress().note("groups", groups.len() as u64);
             self.cursor("groups", String::new(), true).await?;
         }
@@ -338,15 +377,17 @@ impl Run<'_> {
                     FieldEntity::Organization,
                 ),
             ];
+            let mut notes = map::notes();
             for (path, key, entity) in kinds {
                 for v in self.client.list_all(DEFAULT, path, key).await? {
-                    match map::field(&v, entity) {
+                    match map::field(&v, entity, &mut notes) {
                         Ok(Some(f)) => self.send(Item::CustomField(f)).await?,
                         Ok(None) => {}
                         Err(e) => self.warn("custom_fields", None, e.to_string()).await?,
                     }
                 }
             }
+            self.flush(&mut notes).await?;
             self.cursor("custom_fields", String::new(), true).await?;
         }
         Ok(())
@@ -365,13 +406,18 @@ impl Run<'_> {
             return Ok(());
         }
         let mut groups: BTreeMap<u64, Vec<(bool, String)>> = BTreeMap::new();
+        let mut notes = map::notes();
         for v in self
             .client
             .list_all(DEFAULT, "/api/v2/group_memberships.json", "group_memberships")
             .await?
         {
-            let m: wire::GroupMembership = map::typed("group_memberships", &v)?;
-            groups.entry(m.user_id).or_default().push((!m.default, m.group_id.to_string()));
+            match notes.read::<wire::GroupMembership>("group_memberships", &v) {
+                Ok(m) => {
+                    groups.entry(m.user_id).or_default().push((!m.default, m.group_id.to_string()))
+                }
+                Err(e) => notes.refused("group_memberships", &v, &e),
+            }
         }
         for v in groups.values_mut() {
             // Default group first; the rest in Zendesk's order (the sort is stable).
@@ -394,7 +440,7 @@ impl Run<'_> {
         let mut pages = Prefetch::start(self.client, INCREMENTAL, first, Paging::CursorExport);
         while let Some(page) = pages.next().await {
             let mut page = page?;
-            let users = self.users_of_page(&mut page);
+            let users = self.users_of_page(&mut page, &mut notes);
             self.sink.progress().note(S, users.len() as u64);
             for u in users {
                 match u {
@@ -408,6 +454,7 @@ impl Run<'_> {
                     Err((id, e)) => self.warn(S, Some(id), e.to_string()).await?,
                 }
             }
+            self.flush(&mut notes).await?;
             if let Some(c) = page.get("after_cursor").and_then(Value::as_str) {
                 position = Some(c.to_string());
             }
@@ -439,8 +486,9 @@ impl Run<'_> {
         while let Some(page) = pages.next().await {
             let mut page = page?;
             let orgs = take_array(&mut page, "organizations");
+            let mut notes = map::notes();
             for v in &orgs {
-                match map::organization(v) {
+                match map::organization(v, &mut notes) {
                     Ok(o) => {
                         let gone = v.get("deleted_at").and_then(Value::as_str);
                         if self.delta() && gone.is_some() {
@@ -452,6 +500,7 @@ impl Run<'_> {
                     Err(e) => self.warn(S, None, e.to_string()).await?,
                 }
             }
+            self.flush(&mut notes).await?;
             self.sink.progress().note(S, orgs.len() as u64);
             from = next_start_time(&page).unwrap_or(from);
             let done = Paging::TimeExport.next(&page).is_none();
@@ -490,8 +539,9 @@ impl Run<'_> {
             let mut fallback = BTreeSet::new();
             let mut comments = 0u64;
             let mut refs = Refs::default();
+            let mut notes = map::notes();
             for v in take_array(&mut page, "ticket_events") {
-                let e: wire::TicketEvent = match map::typed("ticket_events", &v) {
+                let e: wire::TicketEvent = match notes.read("ticket_events", &v) {
                     Ok(e) => e,
                     Err(err) => {
                         self.warn("comments", None, err.to_string()).await?;
@@ -504,7 +554,7 @@ impl Run<'_> {
                 if e.timestamp == Some(end_time) {
                     next_boundary.1.insert(e.id);
                 }
-                let facts = map::event_facts(&e);
+                let facts = map::event_facts(&e, &mut notes);
                 let tid = e.ticket_id.to_string();
                 if let Some(prev) = facts.deleted_from {
                     st.deleted.insert(tid.clone(), prev);
@@ -513,7 +563,8 @@ impl Run<'_> {
                     fallback.insert(e.ticket_id);
                 }
                 for c in facts.comments {
-                    let (comment, catts) = match map::comment(c, &tid, e.created_at.as_deref()) {
+                    let made = map::comment(c, &tid, e.created_at.as_deref(), &mut notes);
+                    let (comment, catts) = match made {
                         Ok(x) => x,
                         Err(err) => {
                             self.warn("comments", Some(tid.clone()), err.to_string()).await?;
@@ -529,6 +580,7 @@ impl Run<'_> {
                     atts.extend(catts);
                 }
             }
+            self.flush(&mut notes).await?;
             // The fallback's rows replace the events' (one row per attachment id per page, so
             // concurrent downloads cannot reorder two versions of one row).
             let mut again = Vec::new();
@@ -555,19 +607,16 @@ impl Run<'_> {
         &self,
         ticket_id: &str,
     ) -> Result<Vec<(Attachment, Option<String>)>, ExtractError> {
-        let list = match self.client.ticket_comments(ticket_id).await {
-            Ok(l) => l,
-            // Deleted tickets answer 404 here; their events already gave what exists.
-            Err(e) if e.status() == Some(404) => {
-                let msg = "comments endpoint answered 404 (deleted ticket); kept what the ticket events had";
-                self.warn("comments", Some(ticket_id.into()), msg.into()).await?;
-                return Ok(Vec::new());
-            }
-            Err(e) => return Err(e.into()),
+        // Deleted tickets answer 404 here; their events already gave what exists.
+        let r = self.client.ticket_comments(ticket_id).await;
+        let what = "its comments (asked for inline images the events left out)";
+        let Some(list) = self.followup("comments", ticket_id, what, r).await? else {
+            return Ok(Vec::new());
         };
         let mut atts = Vec::new();
+        let mut notes = map::notes();
         for v in &list {
-            match map::comment(v, ticket_id, None) {
+            match map::comment(v, ticket_id, None, &mut notes) {
                 Ok((c, a)) => {
                     self.send(Item::Comment(c)).await?;
                     atts.extend(a);
@@ -575,6 +624,7 @@ impl Run<'_> {
                 Err(e) => self.warn("comments", Some(ticket_id.into()), e.to_string()).await?,
             }
         }
+        self.flush(&mut notes).await?;
         Ok(atts)
     }
 
@@ -585,8 +635,9 @@ impl Run<'_> {
         while let Some(page) = pages.next().await {
             let mut page = page?;
             let mut solved: BTreeMap<u64, String> = BTreeMap::new();
+            let mut notes = map::notes();
             for m in take_array(&mut page, "metric_sets") {
-                if let Ok(m) = map::typed::<wire::MetricSet>("metric_sets", &m)
+                if let Ok(m) = notes.read::<wire::MetricSet>("metric_sets", &m)
                     && let Some(s) = m.solved_at
                 {
                     solved.insert(m.ticket_id, s);
@@ -597,7 +648,7 @@ impl Run<'_> {
             for v in &tickets {
                 let id = v.get("id").and_then(Value::as_u64).unwrap_or(0);
                 let before = st.deleted.get(&id.to_string()).map(String::as_str);
-                match map::ticket(v, solved.get(&id).map(String::as_str), before) {
+                match map::ticket(v, solved.get(&id).map(String::as_str), before, &mut notes) {
                     Ok(t) => {
                         if self.delta() && t.is_deleted {
                             self.tombstone("tickets", &t.id, t.updated_at).await?;
@@ -608,6 +659,7 @@ impl Run<'_> {
                     Err(e) => self.warn("tickets", Some(id.to_string()), e.to_string()).await?,
                 }
             }
+            self.flush(&mut notes).await?;
             self.references(refs).await?;
             self.sink.progress().note("tickets", tickets.len() as u64);
             if let Some(c) = page.get("after_cursor").and_then(Value::as_str) {

@@ -45,9 +45,10 @@ pub(super) async fn run(r: &Run<'_>) -> Result<(), ExtractError> {
         let mut page = page?;
         let mut owners = Vec::new();
         let mut articles = take_array(&mut page, "articles");
+        let mut notes = map::notes();
         for v in &mut articles {
             ensure_translations(r, "articles", v).await?;
-            match map::kb_article(v) {
+            match map::kb_article(v, &mut notes) {
                 Ok(rows) => {
                     for row in &rows {
                         r.send(Item::KbArticle(KbArticle(row.clone()))).await?;
@@ -57,6 +58,7 @@ pub(super) async fn run(r: &Run<'_>) -> Result<(), ExtractError> {
                 Err(e) => r.warn("kb_articles", None, e.to_string()).await?,
             }
         }
+        r.flush(&mut notes).await?;
         r.sink.progress().note("kb_articles", articles.len() as u64);
         stream::iter(owners)
             .map(|(id, rows)| article_attachments(r, id, rows))
@@ -84,9 +86,10 @@ async fn containers(r: &Run<'_>) -> Result<bool, ExtractError> {
                 }
                 Err(e) => return Err(e),
             };
+            let mut notes = map::notes();
             for mut v in take_array(&mut page, kind) {
                 ensure_translations(r, kind, &mut v).await?;
-                match map::kb_container(&v, kind) {
+                match map::kb_container(&v, kind, &mut notes) {
                     Ok(rows) => {
                         for row in rows {
                             let item = if kind == "categories" {
@@ -100,21 +103,24 @@ async fn containers(r: &Run<'_>) -> Result<bool, ExtractError> {
                     Err(e) => r.warn(&format!("kb_{kind}"), None, e.to_string()).await?,
                 }
             }
+            r.flush(&mut notes).await?;
         }
     }
     Ok(true)
 }
 
-/// Embeds the item's translations when the list did not (`include=translations` not honoured):
-/// one request per item then, instead of none.
+/// Embeds the item's translations when the list did not (`include=translations` not honoured,
+/// or the item deleted before the list's side-load was made): one request per item then. An
+/// item deleted since it was listed answers 404 here: a warning, the item kept as listed.
 async fn ensure_translations(r: &Run<'_>, kind: &str, v: &mut Value) -> Result<(), ExtractError> {
     if v.get("translations").is_some() {
         return Ok(());
     }
     let Some(id) = v.get("id").and_then(Value::as_u64) else { return Ok(()) };
     let path = format!("/api/v2/help_center/{kind}/{id}/translations.json");
-    let list = r.client.list_all(HELP_CENTER, &path, "translations").await?;
-    v["translations"] = Value::Array(list);
+    let got = r.client.list_all(HELP_CENTER, &path, "translations").await;
+    let list = r.followup(&format!("kb_{kind}"), &id.to_string(), "its translations", got).await?;
+    v["translations"] = Value::Array(list.unwrap_or_default());
     Ok(())
 }
 
@@ -124,18 +130,26 @@ async fn article_attachments(
     article_id: String,
     rows: Vec<deskferry_format::model::KbItem>,
 ) -> Result<(), ExtractError> {
-    let list: Vec<Value> = r.client.article_attachments(&article_id).await?;
+    let got = r.client.article_attachments(&article_id).await;
+    let Some(list) = r.followup("kb_articles", &article_id, "its attachments", got).await? else {
+        return Ok(());
+    };
     let mut atts = Vec::with_capacity(list.len());
+    let mut notes = map::notes();
     for v in &list {
-        let w: wire::Attachment = match map::typed("attachments", v) {
+        let w: wire::Attachment = match notes.read("attachments", v) {
             Ok(w) => w,
             Err(e) => {
-                r.warn("attachments", None, e.to_string()).await?;
+                notes.refused("attachments", v, &e);
                 continue;
             }
         };
         let row = map::article_row_for(&rows, w.locale.as_deref());
-        atts.push(map::attachment(v, None, None, row.as_deref())?);
+        match map::attachment(v, None, None, row.as_deref(), &mut notes) {
+            Ok(a) => atts.push(a),
+            Err(e) => notes.refused("attachments", v, &e),
+        }
     }
+    r.flush(&mut notes).await?;
     r.attachments(atts).await
 }

@@ -9,22 +9,25 @@
 //!   user and organization values by the field's `key`; `null` values (unset) are left out;
 //! - a deleted ticket keeps the status it had before deletion when the ticket events said so
 //!   (`status_raw` stays `deleted`); Zendesk has no separate spam flag (marking spam deletes);
-//! - Zendesk's built-in ticket fields (`removable: false`) are not custom fields and are skipped;
+//! - Zendesk's built-in ticket fields are not custom fields and are skipped; they are known by
+//!   their `type` (`subject`, `status`, `tickettype`, `priority`, …), not by `removable`, which
+//!   Zendesk sets to `true` on Type and Priority (see [`SYSTEM_TICKET_FIELD_TYPES`]);
+//! - every record is read through [`Notes::read`]: a field of an unexpected type is left empty
+//!   and noted, the record kept (its `raw` has the value);
 //! - the user's IANA time zone is preferred to Zendesk's Rails name;
 //! - empty strings Zendesk uses for "nothing" (notes, descriptions, names) become `None`.
 
 use chrono::{DateTime, Utc};
 use deskferry_format::model::{
-    Attachment, AttachmentState, Comment, CustomField, CustomFieldValue, FieldEntity, FieldOption,
-    Group, GroupKind, KbItem, Organization, Priority, Ticket, TicketStatus, Timestamp, User,
-    UserKind,
+    Attachment, AttachmentState, Comment, CustomField, CustomFieldValue, FieldEntity, FieldKind,
+    FieldOption, Group, GroupKind, KbItem, Organization, Priority, Ticket, TicketStatus, Timestamp,
+    User, UserKind,
 };
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::wire;
 use crate::error::ExtractError;
+use crate::tolerant::Notes;
 
 /// Platform name in errors.
 const PLATFORM: &str = "zendesk";
@@ -38,13 +41,27 @@ fn err(entity: &str, id: &str, message: impl Into<String>) -> ExtractError {
     }
 }
 
-/// Reads the typed view of one record, naming the record in the error.
-pub fn typed<T: DeserializeOwned>(entity: &str, v: &Value) -> Result<T, ExtractError> {
-    T::deserialize(v).map_err(|e| {
-        let id = v.get("id").map(|i| i.to_string()).unwrap_or_else(|| "?".into());
-        err(entity, &id, format!("unexpected JSON: {e}"))
-    })
+/// Notes for Zendesk records (see [`crate::tolerant`]).
+pub fn notes() -> Notes {
+    Notes::new(PLATFORM)
 }
+
+/// The `type`s of Zendesk's built-in ticket fields. Recorded answers of a real account (the
+/// `ticket_fields` fixture of the public Go client nukosuke/go-zendesk, and Airbyte's recorded
+/// `ticket_fields` of its test account) show `tickettype` and `priority` with
+/// `removable: true` and their values under `system_field_options`, and `custom_status` (the
+/// "Ticket status" field of accounts with custom statuses) besides; none of them is a custom
+/// field: their values are the ticket's own columns.
+pub const SYSTEM_TICKET_FIELD_TYPES: [&str; 8] = [
+    "subject",
+    "description",
+    "status",
+    "custom_status",
+    "tickettype",
+    "priority",
+    "group",
+    "assignee",
+];
 
 /// The record's JSON, compact, in Zendesk's key order.
 pub fn raw(v: &Value) -> String {
@@ -112,8 +129,8 @@ pub struct UserExtra {
 }
 
 /// A user.
-pub fn user(v: &Value, extra: UserExtra) -> Result<User, ExtractError> {
-    let w: wire::User = typed("users", v)?;
+pub fn user(v: &Value, extra: UserExtra, notes: &mut Notes) -> Result<User, ExtractError> {
+    let w: wire::User = notes.read("users", v)?;
     let role = w.role.clone();
     let kind = match role.as_deref() {
         Some("agent" | "admin") => UserKind::Agent,
@@ -152,8 +169,8 @@ pub fn other_emails(identities: &[wire::Identity], user_id: u64) -> Vec<String> 
 }
 
 /// An organization.
-pub fn organization(v: &Value) -> Result<Organization, ExtractError> {
-    let w: wire::Organization = typed("organizations", v)?;
+pub fn organization(v: &Value, notes: &mut Notes) -> Result<Organization, ExtractError> {
+    let w: wire::Organization = notes.read("organizations", v)?;
     Ok(Organization {
         id: w.id.to_string(),
         name: w.name,
@@ -168,8 +185,8 @@ pub fn organization(v: &Value) -> Result<Organization, ExtractError> {
 }
 
 /// A group.
-pub fn group(v: &Value) -> Result<Group, ExtractError> {
-    let w: wire::Group = typed("groups", v)?;
+pub fn group(v: &Value, notes: &mut Notes) -> Result<Group, ExtractError> {
+    let w: wire::Group = notes.read("groups", v)?;
     Ok(Group {
         id: w.id.to_string(),
         name: w.name,
@@ -182,14 +199,18 @@ pub fn group(v: &Value) -> Result<Group, ExtractError> {
 }
 
 /// A field definition; `None` for Zendesk's built-in ticket fields.
-pub fn field(v: &Value, entity: FieldEntity) -> Result<Option<CustomField>, ExtractError> {
+pub fn field(
+    v: &Value,
+    entity: FieldEntity,
+    notes: &mut Notes,
+) -> Result<Option<CustomField>, ExtractError> {
     let table = match entity {
         FieldEntity::Ticket => "ticket_fields",
         FieldEntity::User => "user_fields",
         FieldEntity::Organization => "organization_fields",
     };
-    let w: wire::FieldDef = typed(table, v)?;
-    if entity == FieldEntity::Ticket && !w.removable {
+    let w: wire::FieldDef = notes.read(table, v)?;
+    if entity == FieldEntity::Ticket && SYSTEM_TICKET_FIELD_TYPES.contains(&w.field_type.as_str()) {
         return Ok(None);
     }
     let key = match entity {
@@ -201,6 +222,7 @@ pub fn field(v: &Value, entity: FieldEntity) -> Result<Option<CustomField>, Extr
         entity,
         key,
         title: w.title,
+        kind: Some(field_kind(&w.field_type)),
         field_type: w.field_type,
         options: w
             .custom_field_options
@@ -213,14 +235,33 @@ pub fn field(v: &Value, entity: FieldEntity) -> Result<Option<CustomField>, Extr
     }))
 }
 
+/// The normalised kind of a Zendesk field type (ticket drop-downs say `tagger`, user and
+/// organization ones `dropdown`; `partialcreditcard` and unknown types are `Other`).
+pub fn field_kind(field_type: &str) -> FieldKind {
+    match field_type {
+        "text" => FieldKind::Text,
+        "textarea" => FieldKind::Textarea,
+        "integer" => FieldKind::Integer,
+        "decimal" => FieldKind::Decimal,
+        "checkbox" => FieldKind::Checkbox,
+        "date" => FieldKind::Date,
+        "tagger" | "dropdown" => FieldKind::Dropdown,
+        "multiselect" => FieldKind::Multiselect,
+        "regexp" => FieldKind::Regexp,
+        "lookup" => FieldKind::Lookup,
+        _ => FieldKind::Other,
+    }
+}
+
 /// A ticket. `solved_at` comes from its metric set; `status_before_delete` from the ticket
 /// events (the `Change` of status to `deleted`).
 pub fn ticket(
     v: &Value,
     solved_at: Option<&str>,
     status_before_delete: Option<&str>,
+    notes: &mut Notes,
 ) -> Result<Ticket, ExtractError> {
-    let w: wire::Ticket = typed("tickets", v)?;
+    let w: wire::Ticket = notes.read("tickets", v)?;
     let raw_status = w.status.clone().unwrap_or_else(|| "open".into());
     let deleted = raw_status == "deleted";
     let st = if deleted {
@@ -269,8 +310,9 @@ pub fn attachment(
     ticket_id: Option<&str>,
     comment_id: Option<&str>,
     article_id: Option<&str>,
+    notes: &mut Notes,
 ) -> Result<(Attachment, Option<String>), ExtractError> {
-    let w: wire::Attachment = typed("attachments", v)?;
+    let w: wire::Attachment = notes.read("attachments", v)?;
     let att = Attachment {
         id: w.id.to_string(),
         ticket_id: ticket_id.map(str::to_string),
@@ -296,12 +338,13 @@ pub fn comment(
     v: &Value,
     ticket_id: &str,
     fallback_time: Option<&str>,
+    notes: &mut Notes,
 ) -> Result<(Comment, Vec<(Attachment, Option<String>)>), ExtractError> {
-    let w: wire::Comment = typed("comments", v)?;
+    let w: wire::Comment = notes.read("comments", v)?;
     let cid = w.id.to_string();
     let mut atts = Vec::with_capacity(w.attachments.len());
     for a in &w.attachments {
-        atts.push(attachment(a, Some(ticket_id), Some(&cid), None)?);
+        atts.push(attachment(a, Some(ticket_id), Some(&cid), None, notes)?);
     }
     let c = Comment {
         id: cid,
@@ -330,10 +373,11 @@ pub struct EventFacts<'a> {
 }
 
 /// Sorts one audit's child events into comments and a deletion.
-pub fn event_facts(e: &wire::TicketEvent) -> EventFacts<'_> {
+pub fn event_facts<'a>(e: &'a wire::TicketEvent, notes: &mut Notes) -> EventFacts<'a> {
     let mut f = EventFacts { comment_present: e.comment_present, ..Default::default() };
     for child in &e.child_events {
-        let Ok(c) = wire::ChildEvent::deserialize(child) else { continue };
+        // Child events carry their own `id`; an unreadable head costs only its odd fields.
+        let Ok(c) = notes.read::<wire::ChildEvent>("ticket_events", child) else { continue };
         let kind = c.event_type.as_deref().or(c.kind.as_deref());
         match kind {
             Some("Comment" | "VoiceComment") => f.comments.push(child),
@@ -373,8 +417,8 @@ pub fn url_token(url: &str) -> Option<&str> {
 }
 
 /// A Help Center category or section row (source locale), plus its other-locale rows.
-pub fn kb_container(v: &Value, kind: &str) -> Result<Vec<KbItem>, ExtractError> {
-    let w: wire::HcItem = typed(kind, v)?;
+pub fn kb_container(v: &Value, kind: &str, notes: &mut Notes) -> Result<Vec<KbItem>, ExtractError> {
+    let w: wire::HcItem = notes.read(kind, v)?;
     let sid = w.id.to_string();
     let parent = match kind {
         "sections" => id(w.parent_section_id.or(w.category_id)),
@@ -401,7 +445,13 @@ pub fn kb_container(v: &Value, kind: &str) -> Result<Vec<KbItem>, ExtractError> 
         raw: raw(&src_raw),
     }];
     for t in w.translations.iter().flatten() {
-        let tr: wire::Translation = typed("translations", t)?;
+        let tr: wire::Translation = match notes.read("translations", t) {
+            Ok(tr) => tr,
+            Err(e) => {
+                notes.refused("translations", t, &e);
+                continue;
+            }
+        };
         if Some(&tr.locale) == source_locale.as_ref() {
             continue;
         }
@@ -426,8 +476,8 @@ pub fn kb_container(v: &Value, kind: &str) -> Result<Vec<KbItem>, ExtractError> 
 
 /// An article: the source-locale row (id = article id) then one row per other locale
 /// (id = translation id, `translation_of` = article id). Labels belong to the article row.
-pub fn kb_article(v: &Value) -> Result<Vec<KbItem>, ExtractError> {
-    let w: wire::HcItem = typed("articles", v)?;
+pub fn kb_article(v: &Value, notes: &mut Notes) -> Result<Vec<KbItem>, ExtractError> {
+    let w: wire::HcItem = notes.read("articles", v)?;
     let aid = w.id.to_string();
     let parent = id(w.section_id);
     let author = id(w.author_id);
@@ -452,7 +502,13 @@ pub fn kb_article(v: &Value) -> Result<Vec<KbItem>, ExtractError> {
         raw: raw(&src_raw),
     }];
     for t in w.translations.iter().flatten() {
-        let tr: wire::Translation = typed("translations", t)?;
+        let tr: wire::Translation = match notes.read("translations", t) {
+            Ok(tr) => tr,
+            Err(e) => {
+                notes.refused("translations", t, &e);
+                continue;
+            }
+        };
         if Some(&tr.locale) == source_locale.as_ref() {
             continue;
         }

@@ -1,4 +1,4 @@
-//! Zendesk Support and Guide as a source (DESIGN §5).
+//! Zendesk Support and Guide as a source (docs/architecture.md, "Extraction").
 //!
 //! - [`client`]: HTTP calls and rate-limit buckets;
 //! - [`wire`]: serde types of Zendesk's JSON;

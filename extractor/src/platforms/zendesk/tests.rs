@@ -42,7 +42,7 @@ fn ticket_sample() -> Value {
 #[test]
 fn ticket_maps_every_field_and_keeps_raw_in_order() {
     let v = ticket_sample();
-    let t = map::ticket(&v, Some("2024-03-02T09:00:00Z"), None).unwrap();
+    let t = map::ticket(&v, Some("2024-03-02T09:00:00Z"), None, &mut map::notes()).unwrap();
     assert_eq!(t.id, "35436");
     assert_eq!(t.number, None);
     assert_eq!(t.subject.as_deref(), Some("Printer on fire ✨"));
@@ -87,19 +87,21 @@ fn deleted_ticket_keeps_its_status_before_deletion() {
     let mut v = ticket_sample();
     v["status"] = "deleted".into();
     v["email_cc_ids"] = Value::Null;
-    let t = map::ticket(&v, None, Some("pending")).unwrap();
+    let t = map::ticket(&v, None, Some("pending"), &mut map::notes()).unwrap();
     assert!(t.is_deleted);
     assert_eq!((t.status, t.status_raw.as_deref()), (TicketStatus::Pending, Some("deleted")));
     // Without email CCs the collaborators are the CCs.
     assert_eq!(t.cc_ids, vec!["35334", "234"]);
-    let unknown = map::ticket(&v, None, None).unwrap();
+    let unknown = map::ticket(&v, None, None, &mut map::notes()).unwrap();
     assert_eq!(unknown.status, TicketStatus::Closed);
     assert_eq!(unknown.solved_at, None);
 }
 
 #[test]
 fn ticket_without_id_is_an_error_naming_the_entity() {
-    let e = map::ticket(&json!({ "subject": "x" }), None, None).unwrap_err().to_string();
+    let e = map::ticket(&json!({ "subject": "x" }), None, None, &mut map::notes())
+        .unwrap_err()
+        .to_string();
     assert!(e.starts_with("zendesk tickets ?:"), "{e}");
 }
 
@@ -126,7 +128,7 @@ fn user_takes_identities_memberships_and_custom_fields() {
         other_emails: map::other_emails(&idents, 1234),
         deleted: false,
     };
-    let u = map::user(&v, extra).unwrap();
+    let u = map::user(&v, extra, &mut map::notes()).unwrap();
     assert_eq!(u.kind, UserKind::Agent);
     assert_eq!(u.role_raw.as_deref(), Some("admin"));
     assert_eq!(u.name.as_deref(), Some("Zoë 🌸 Park"));
@@ -144,6 +146,7 @@ fn user_takes_identities_memberships_and_custom_fields() {
     let end_user = map::user(
         &json!({ "id": 5, "role": "end-user", "active": false, "email": null, "time_zone": "UTC" }),
         UserExtra { deleted: true, ..Default::default() },
+        &mut map::notes(),
     )
     .unwrap();
     assert_eq!(end_user.kind, UserKind::EndUser);
@@ -157,14 +160,17 @@ fn organization_and_group_map_empty_text_to_none() {
         "id": 1001, "name": "Acme ✓", "domain_names": ["acme.example"], "notes": "",
         "tags": [], "organization_fields": { "organization_integer": 7, "organization_text": null },
         "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-05T00:00:00Z"
-    }))
+    }), &mut map::notes())
     .unwrap();
     assert_eq!((o.id.as_str(), o.name.as_str(), o.notes), ("1001", "Acme ✓", None));
     assert_eq!(o.domains, vec!["acme.example"]);
     assert_eq!(o.custom_fields.len(), 1);
     assert_eq!(o.custom_fields[0].value, "7");
-    let g = map::group(&json!({ "id": 2004, "name": "Tier 2", "description": "", "deleted": true,
-        "created_at": "2024-01-03T00:00:00Z" }))
+    let g = map::group(
+        &json!({ "id": 2004, "name": "Tier 2", "description": "", "deleted": true,
+        "created_at": "2024-01-03T00:00:00Z" }),
+        &mut map::notes(),
+    )
     .unwrap();
     assert!(g.is_deleted);
     assert_eq!(g.description, None);
@@ -173,17 +179,20 @@ fn organization_and_group_map_empty_text_to_none() {
 #[test]
 fn fields_skip_system_ticket_fields_and_key_by_id_or_key() {
     let system = json!({ "id": 100, "type": "subject", "title": "Subject", "removable": false });
-    assert!(map::field(&system, FieldEntity::Ticket).unwrap().is_none());
+    assert!(map::field(&system, FieldEntity::Ticket, &mut map::notes()).unwrap().is_none());
     let tagger = json!({ "id": 3007, "type": "tagger", "title": "Ticket dropdown", "active": true,
         "required": true, "removable": true,
         "custom_field_options": [{ "id": 1, "name": "Gold", "raw_name": "Gold", "value": "ticket_gold" }] });
-    let f = map::field(&tagger, FieldEntity::Ticket).unwrap().unwrap();
+    let f = map::field(&tagger, FieldEntity::Ticket, &mut map::notes()).unwrap().unwrap();
     assert_eq!((f.key.as_str(), f.field_type.as_str(), f.required), ("3007", "tagger", true));
     assert_eq!((f.options[0].value.as_str(), f.options[0].label.as_str()), ("ticket_gold", "Gold"));
     let uf = json!({ "id": 3010, "type": "text", "key": "user_text", "title": "User text", "active": false });
-    let f = map::field(&uf, FieldEntity::User).unwrap().unwrap();
+    let f = map::field(&uf, FieldEntity::User, &mut map::notes()).unwrap().unwrap();
     assert_eq!((f.key.as_str(), f.active, f.entity), ("user_text", false, FieldEntity::User));
-    assert!(map::field(&json!({ "id": 1, "type": "text" }), FieldEntity::User).is_err());
+    assert!(
+        map::field(&json!({ "id": 1, "type": "text" }), FieldEntity::User, &mut map::notes())
+            .is_err()
+    );
 }
 
 fn audit_sample() -> Value {
@@ -212,12 +221,13 @@ fn audit_sample() -> Value {
 #[test]
 fn ticket_events_yield_comments_and_deletions() {
     let v = audit_sample();
-    let e: wire::TicketEvent = map::typed("ticket_events", &v).unwrap();
-    let facts = map::event_facts(&e);
+    let e: wire::TicketEvent = map::notes().read("ticket_events", &v).unwrap();
+    let facts = map::event_facts(&e, &mut map::notes());
     assert!(facts.comment_present);
     assert_eq!(facts.comments.len(), 1);
     assert_eq!(facts.deleted_from.as_deref(), Some("open"));
-    let (c, atts) = map::comment(facts.comments[0], "7", e.created_at.as_deref()).unwrap();
+    let (c, atts) =
+        map::comment(facts.comments[0], "7", e.created_at.as_deref(), &mut map::notes()).unwrap();
     assert_eq!((c.id.as_str(), c.ticket_id.as_str()), ("10000001", "7"));
     assert_eq!(c.author_id.as_deref(), Some("1234"));
     assert!(!c.public);
@@ -245,8 +255,13 @@ fn url_of(a: &(deskferry_format::model::Attachment, Option<String>)) -> &str {
 
 #[test]
 fn system_authors_are_none() {
-    let (c, _) =
-        map::comment(&json!({ "id": 1, "author_id": -1, "public": true }), "1", None).unwrap();
+    let (c, _) = map::comment(
+        &json!({ "id": 1, "author_id": -1, "public": true }),
+        "1",
+        None,
+        &mut map::notes(),
+    )
+    .unwrap();
     assert_eq!((c.author_id, c.created_at), (None, None));
 }
 
@@ -265,7 +280,7 @@ fn articles_give_one_row_per_locale_and_attachments_find_theirs() {
               "created_at": "2024-02-03T00:00:00Z", "updated_at": "2024-02-04T00:00:00Z" }
         ]
     });
-    let rows = map::kb_article(&v).unwrap();
+    let rows = map::kb_article(&v, &mut map::notes()).unwrap();
     assert_eq!(rows.len(), 2);
     let (src, fr) = (&rows[0], &rows[1]);
     assert_eq!(
@@ -298,7 +313,7 @@ fn sections_hang_under_their_category_or_parent_section() {
     let s = map::kb_container(
         &json!({ "id": 8001, "name": "Basics", "description": "", "category_id": 7001,
                  "parent_section_id": null, "locale": "en-us", "source_locale": "en-us", "position": 2 }),
-        "sections",
+        "sections", &mut map::notes(),
     )
     .unwrap();
     assert_eq!(
@@ -308,6 +323,7 @@ fn sections_hang_under_their_category_or_parent_section() {
     let nested = map::kb_container(
         &json!({ "id": 8002, "name": "Deep", "category_id": 7001, "parent_section_id": 8001 }),
         "sections",
+        &mut map::notes(),
     )
     .unwrap();
     assert_eq!(nested[0].parent_id.as_deref(), Some("8001"));
@@ -315,6 +331,7 @@ fn sections_hang_under_their_category_or_parent_section() {
         &json!({ "id": 7001, "name": "Getting started",
         "description": "<p>About</p>", "locale": "en-us" }),
         "categories",
+        &mut map::notes(),
     )
     .unwrap();
     assert_eq!(
@@ -336,4 +353,76 @@ fn list_paging_follows_cursor_and_offset_styles() {
     let offset: wire::ListPaging =
         serde_json::from_value(json!({ "next_page": "https://p2" })).unwrap();
     assert_eq!(offset.next(), Some("https://p2"));
+}
+
+/// Shapes of a real account's `ticket_fields` (learned from the recorded fixture of the public
+/// Go client nukosuke/go-zendesk and Airbyte's recorded records; written anew here): Type and
+/// Priority say `removable: true` and list their values under `system_field_options`.
+#[test]
+fn system_fields_are_known_by_type_even_when_zendesk_says_removable() {
+    let mut notes = map::notes();
+    for (ty, removable) in [
+        ("tickettype", true),
+        ("priority", true),
+        ("status", false),
+        ("custom_status", false),
+        ("group", false),
+    ] {
+        let v = json!({ "id": 360000001, "type": ty, "title": "System", "active": true,
+            "removable": removable, "sub_type_id": 0,
+            "system_field_options": [{ "name": "Low", "value": "low" }] });
+        assert!(map::field(&v, FieldEntity::Ticket, &mut notes).unwrap().is_none(), "{ty}");
+    }
+    // A custom field titled like a system one stays a custom field.
+    let custom = json!({ "id": 360000009, "type": "tagger", "title": "Priority", "removable": true,
+        "custom_field_options": [{ "id": 1, "name": "P1", "value": "p1" }] });
+    let f = map::field(&custom, FieldEntity::Ticket, &mut notes).unwrap().unwrap();
+    assert_eq!((f.title.as_str(), f.field_type.as_str()), ("Priority", "tagger"));
+    assert!(notes.is_empty());
+}
+
+/// A `Comment` child event whose `via` is a string, as child events of the incremental ticket
+/// events carry it (`"via": "Web form"` with `via_reference_id`, the answer pasted in the public
+/// Java client aladingg/zendesk-java-client): the comment is kept, its channel empty, a note
+/// says why, and `raw` keeps the string.
+#[test]
+fn a_comment_event_whose_via_is_a_string_is_kept_with_a_note() {
+    let v = json!({
+        "id": 2251799813685250u64, "ticket_id": 7, "timestamp": 1709287200,
+        "created_at": "2024-03-01T10:00:00Z", "via": "Web form", "event_type": "Audit",
+        "child_events": [
+            { "id": 10000009, "via": "Web form", "via_reference_id": null, "type": "Comment",
+              "author_id": 1234, "body": "Hello", "html_body": "<p>Hello</p>",
+              "plain_body": "Hello", "public": true, "attachments": [], "audit_id": 2251799813685250u64,
+              "created_at": "2024-03-01T10:00:00Z", "event_type": "Comment" }
+        ]
+    });
+    let mut notes = map::notes();
+    let e: wire::TicketEvent = notes.read("ticket_events", &v).unwrap();
+    let facts = map::event_facts(&e, &mut notes);
+    assert_eq!(facts.comments.len(), 1);
+    let (c, _) = map::comment(facts.comments[0], "7", None, &mut notes).unwrap();
+    assert_eq!((c.id.as_str(), c.public, c.channel.as_deref()), ("10000009", true, None));
+    assert_eq!(c.body_text.as_deref(), Some("Hello"));
+    assert!(c.raw.contains(r#""via":"Web form""#), "{}", c.raw);
+    let w = notes.take();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!((w[0].entity.as_str(), w[0].id.as_deref()), ("comments", Some("10000009")));
+    assert!(w[0].message.contains("`via` holds a string"), "{}", w[0].message);
+}
+
+/// Any field of an unexpected type costs that field only (a ticket whose `tags` holds a number,
+/// whose `due_at` is a number, whose `custom_fields` has an entry without id).
+#[test]
+fn a_ticket_with_fields_of_unexpected_types_is_kept() {
+    let mut v = ticket_sample();
+    v["tags"] = json!(["enterprise", 7]);
+    v["due_at"] = json!(1709287200);
+    v["custom_fields"] = json!([{ "value": "no id" }, { "id": 27642, "value": "745" }]);
+    let mut notes = map::notes();
+    let t = map::ticket(&v, None, None, &mut notes).unwrap();
+    assert_eq!(t.tags, ["enterprise"]);
+    assert_eq!(t.due_at, None);
+    assert_eq!(t.custom_fields.len(), 1);
+    assert_eq!(notes.take().len(), 3);
 }

@@ -3,6 +3,13 @@
 //! Records are read twice from one `serde_json::Value`: once into these typed structs (only the
 //! fields the model needs; unknown fields are ignored) and once re-serialized as the row's `raw`,
 //! so nothing Zendesk sent is lost. Page envelopes keep their records as `Value` for that reason.
+//!
+//! The typed read is tolerant ([`crate::tolerant::Notes::read`]): only ids are required, every
+//! other field has a default, and a field of a type these structs do not expect is read as
+//! empty and noted. Recorded answers of real accounts show such fields: `via` of a child event
+//! of the incremental ticket events is a string (`"Web form"`, with `via_reference_id`) in the
+//! answer pasted in the public Java client aladingg/zendesk-java-client (`ChildEvent.java`,
+//! whose `TicketEvent.via` is a `String`), an object in Airbyte's recorded `ticket_comments`.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -158,9 +165,10 @@ pub struct Identity {
     /// Owner.
     pub user_id: u64,
     /// `email`, `phone_number`, `twitter`, …
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default)]
     pub kind: String,
     /// The address or number.
+    #[serde(default)]
     pub value: String,
     /// The user's primary identity of its type.
     #[serde(default)]
@@ -252,7 +260,8 @@ pub struct FieldOption {
 pub struct FieldDef {
     /// Field id.
     pub id: u64,
-    /// `text`, `tagger`, `dropdown`, `multiselect`, … (system ticket fields: `subject`, …).
+    /// `text`, `tagger`, `dropdown`, `multiselect`, … (system ticket fields: `subject`,
+    /// `tickettype`, …; see `map::SYSTEM_TICKET_FIELD_TYPES`).
     #[serde(rename = "type", default)]
     pub field_type: String,
     /// Key (user and organization fields only).
@@ -267,9 +276,6 @@ pub struct FieldDef {
     /// Required (ticket fields).
     #[serde(default)]
     pub required: bool,
-    /// False for Zendesk's built-in ticket fields (subject, status, …).
-    #[serde(default = "yes")]
-    pub removable: bool,
     /// Options of choice fields.
     #[serde(default)]
     pub custom_field_options: Vec<FieldOption>,

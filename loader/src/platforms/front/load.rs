@@ -17,7 +17,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
-use deskferry_extractor::http::HttpError;
+use deskferry_extractor::http::{HttpError, Op};
 use deskferry_extractor::platforms::front::FrontClient;
 use deskferry_extractor::platforms::front::wire::CustomField;
 use deskferry_format::{KbItem, Organization};
@@ -54,14 +54,18 @@ pub struct FrontTarget {
     pub(super) suspect: Mutex<HashSet<String>>,
 }
 
+/// The conversion of a failed request, by the core classification; every Front request serves
+/// a write (a 403 means the token may not write: fatal).
 pub(super) fn http(entity: &str, id: &str) -> impl FnOnce(HttpError) -> WriteError + use<> {
     let (entity, id) = (entity.to_string(), id.to_string());
-    move |e| match e.status() {
-        Some(s) if (400..500).contains(&s) && s != 401 && s != 403 && s != 429 => {
-            WriteError::Rejected { entity, source_id: id, message: e.to_string() }
-        }
-        _ => WriteError::Http { entity, source_id: id, source: Box::new(e) },
-    }
+    move |e| WriteError::http(&entity, &id, e, Op::Write)
+}
+
+/// Like [`http`], for imports into the run's inbox: a 404 there means the inbox was deleted,
+/// which stops the run instead of failing every ticket.
+pub(super) fn http_into(entity: &str, id: &str) -> impl FnOnce(HttpError) -> WriteError + use<> {
+    let (entity, id) = (entity.to_string(), id.to_string());
+    move |e| WriteError::http(&entity, &id, e, Op::WriteInto)
 }
 
 pub(super) fn other(entity: &str, id: &str, message: impl Into<String>) -> WriteError {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use deskferry_extractor::platforms::front::wire::{Message, Tag};
 
-use super::load::{FrontTarget, http, other};
+use super::load::{FrontTarget, http, http_into, other};
 use super::map::{self, Ctx};
 use crate::error::WriteError;
 use crate::target::{MappedComment, MappedTicket, Written};
@@ -157,7 +157,7 @@ impl FrontTarget {
                 .client
                 .import_message(&inbox, &stub, &[])
                 .await
-                .map_err(http("tickets", tid))?;
+                .map_err(http_into("tickets", tid))?;
             last_uid = Some(acc.message_uid);
             first = false;
         }
@@ -179,7 +179,15 @@ impl FrontTarget {
                     last_uid = Some(acc.message_uid);
                     first = false;
                 }
-                Err(e) => outcomes[i] = Some(Err(http("comments", &c.comment.id)(e))),
+                Err(e) => {
+                    let e = http_into("comments", &c.comment.id)(e);
+                    // Every later import would fail the same way: the ticket fails with it and
+                    // the run stops (imports already made are found again by external id).
+                    if e.is_fatal() {
+                        return Err(e);
+                    }
+                    outcomes[i] = Some(Err(e));
+                }
             }
         }
 

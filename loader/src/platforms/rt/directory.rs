@@ -3,6 +3,7 @@
 use deskferry_extractor::http::HttpError;
 use deskferry_extractor::platforms::rt::client::RtClient;
 use deskferry_extractor::platforms::rt::wire::{num, text};
+use deskferry_format::model::FieldKind;
 use serde_json::json;
 
 use super::load::{RtTarget, Setup, TICKET_CF_QUERY, http_err, other};
@@ -48,9 +49,8 @@ impl RtTarget {
     }
 
     /// A global ticket custom field for a field definition: an existing one of the same name,
-    /// else a new one of the same kind (RT's own types as the RT extractor names them, with a
-    /// `Multiple` suffix for `MaxValues` 0; other platforms' choice types become `Select`, the
-    /// rest `Freeform`), with the options of a choice field.
+    /// else a new one of the same kind ([`rt_type`]: by the normalised kind, never by the
+    /// source's own type names), with the options of a choice field.
     pub async fn ensure_field(
         &self,
         f: &deskferry_format::CustomField,
@@ -71,22 +71,7 @@ impl RtTarget {
         {
             return Ok(Written::Matched(id.to_string()));
         }
-        let (base, mut multiple) = match f.field_type.strip_suffix("Multiple") {
-            Some(b) => (b, true),
-            None => (f.field_type.as_str(), false),
-        };
-        let kind = match base {
-            "Select" | "Freeform" | "Text" | "Wikitext" | "Date" | "DateTime" | "Combobox"
-            | "Autocomplete" | "IPAddress" => base,
-            "tagger" | "dropdown" => "Select",
-            "multiselect" => {
-                multiple = true;
-                "Select"
-            }
-            "textarea" => "Text",
-            "date" => "Date",
-            _ => "Freeform",
-        };
+        let (kind, multiple) = rt_type(f.kind.unwrap_or(FieldKind::Text));
         let body = json!({
             "Name": f.key,
             "Description": f.title,
@@ -244,5 +229,25 @@ impl RtTarget {
                 .map(String::from)
                 .into(),
         })
+    }
+}
+
+/// The RT custom field `Type` and "takes several values" for a normalised kind. RT has no
+/// number, checkbox or pattern types: those values are kept as free-form text (RT refuses a
+/// pattern it cannot check, so a `regexp` field's pattern is not carried over).
+pub(super) fn rt_type(kind: FieldKind) -> (&'static str, bool) {
+    match kind {
+        FieldKind::Textarea => ("Text", false),
+        FieldKind::Date => ("Date", false),
+        FieldKind::Datetime => ("DateTime", false),
+        FieldKind::Dropdown => ("Select", false),
+        FieldKind::Multiselect => ("Select", true),
+        FieldKind::Text
+        | FieldKind::Integer
+        | FieldKind::Decimal
+        | FieldKind::Checkbox
+        | FieldKind::Regexp
+        | FieldKind::Lookup
+        | FieldKind::Other => ("Freeform", false),
     }
 }

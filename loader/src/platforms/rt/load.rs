@@ -89,15 +89,9 @@ pub struct RtTarget {
     pub(super) holds: Mutex<HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
 
+/// Every RT request serves a write, so a 403 means the token may not write: fatal, like a 401.
 pub(super) fn http_err(entity: &str, id: &str, e: HttpError) -> WriteError {
-    match e.status() {
-        Some(s) if (400..500).contains(&s) && s != 429 && s != 408 => WriteError::Rejected {
-            entity: entity.into(),
-            source_id: id.into(),
-            message: e.to_string(),
-        },
-        _ => WriteError::Http { entity: entity.into(), source_id: id.into(), source: Box::new(e) },
-    }
+    WriteError::http(entity, id, e, deskferry_extractor::http::Op::Write)
 }
 
 pub(super) fn other(entity: &str, id: &str, message: impl Into<String>) -> WriteError {

@@ -140,3 +140,19 @@ fn what_rt_cannot_keep_of_a_message_is_named() {
     named.attachments = vec![file("", None, b"x")];
     assert!(message_losses(&named)[0].contains("unnamed"));
 }
+
+/// RT custom field types come from the normalised kind, whatever vendor named the type.
+#[test]
+fn rt_field_types_follow_the_kind_not_the_source_type_name() {
+    use deskferry_format::model::FieldKind;
+
+    use super::directory::rt_type;
+    assert_eq!(rt_type(FieldKind::Dropdown), ("Select", false));
+    assert_eq!(rt_type(FieldKind::Multiselect), ("Select", true));
+    assert_eq!(rt_type(FieldKind::Textarea), ("Text", false));
+    assert_eq!(rt_type(FieldKind::Date), ("Date", false));
+    assert_eq!(rt_type(FieldKind::Datetime), ("DateTime", false));
+    for k in [FieldKind::Text, FieldKind::Integer, FieldKind::Checkbox, FieldKind::Regexp] {
+        assert_eq!(rt_type(k), ("Freeform", false), "{k:?}");
+    }
+}
