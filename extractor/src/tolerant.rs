@@ -53,15 +53,15 @@ impl Notes {
                 Ok(t) => {
                     let id = record_id(v);
                     for (path, found, expected) in dropped {
-                        self.list.push(Warning {
-                            entity: entity.to_string(),
-                            id: id.clone(),
-                            message: format!(
+                        self.list.push(Warning::note(
+                            entity,
+                            id.clone(),
+                            format!(
                                 "field `{path}` holds {found} where {} documents {expected}; \
                                  read as empty, the record is kept and its raw JSON has the value",
                                 self.platform
                             ),
-                        });
+                        ));
                     }
                     return Ok(t);
                 }
@@ -93,11 +93,7 @@ impl Notes {
     /// Notes a part of a record that could not be read at all (a translation without a
     /// locale, an attachment without an id); `e` is what [`Notes::read`] said.
     pub fn refused(&mut self, entity: &str, v: &Value, e: &ExtractError) {
-        self.list.push(Warning {
-            entity: entity.to_string(),
-            id: record_id(v),
-            message: format!("left out: {e}"),
-        });
+        self.list.push(Warning::failure(entity, record_id(v), format!("left out: {e}")));
     }
 
     /// The notes so far, emptied.

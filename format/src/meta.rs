@@ -19,7 +19,8 @@ pub enum Mode {
     Delta,
 }
 
-/// A record that could not be fetched or stored (kept in bundle.json; may name ids, never content).
+/// A record that could not be fetched or stored, or one kept with a note (in bundle.json; may
+/// name ids, never content).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {
     /// Table or entity.
@@ -28,6 +29,23 @@ pub struct Warning {
     pub id: Option<String>,
     /// What happened.
     pub message: String,
+    /// The record is in the bundle as the source gave it (its `raw` verbatim): only a field of
+    /// an unexpected type was read as empty, or a follow-up found it deleted in between. Such a
+    /// note is no failure (added in format 1 without a version change; absent means false).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub kept: bool,
+}
+
+impl Warning {
+    /// A record or file that could not be fetched or stored.
+    pub fn failure(entity: &str, id: Option<String>, message: String) -> Warning {
+        Warning { entity: entity.to_string(), id, message, kept: false }
+    }
+
+    /// A record kept with a note (see [`Warning::kept`]).
+    pub fn note(entity: &str, id: Option<String>, message: String) -> Warning {
+        Warning { entity: entity.to_string(), id, message, kept: true }
+    }
 }
 
 /// What the caller decides about a bundle; the same meta with the same rows gives the same content id.

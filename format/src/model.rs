@@ -279,6 +279,11 @@ pub struct Ticket {
     pub channel: Option<String>,
     /// Requester (user id).
     pub requester_id: Option<String>,
+    /// Requesters besides `requester_id`, in the source's order (RT tickets may have several;
+    /// the table's last column, added in format 1 without a version change: null in bundles
+    /// written before, read as none).
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub other_requester_ids: Vec<String>,
     /// Submitter (user id).
     pub submitter_id: Option<String>,
     /// Assignee (user id).
@@ -309,6 +314,11 @@ pub struct Ticket {
     pub is_spam: bool,
     /// The source record's original JSON.
     pub raw: String,
+}
+
+/// A list column added after format 1 was frozen reads back `null` from older bundles.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// One message of a ticket's conversation: public reply or private note.

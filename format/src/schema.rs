@@ -173,6 +173,7 @@ impl Table {
                 flag("is_deleted"),
                 flag("is_spam"),
                 raw(),
+                opt_str_list("other_requester_ids"),
             ],
             Table::Comments => vec![
                 id(),
@@ -242,6 +243,11 @@ fn ts(name: &str) -> Field {
 
 fn str_list(name: &str) -> Field {
     Field::new(name, DataType::List(Arc::new(Field::new("item", DataType::Utf8, false))), false)
+}
+
+/// A list column added after format 1 was frozen: nullable, so older parts read as null.
+fn opt_str_list(name: &str) -> Field {
+    Field::new(name, DataType::List(Arc::new(Field::new("item", DataType::Utf8, false))), true)
 }
 
 fn struct_list(name: &str, fields: Vec<Field>) -> Field {

@@ -17,7 +17,7 @@ fn blob_bytes(i: u32) -> Vec<u8> {
 }
 
 fn warning(id: &str) -> Warning {
-    Warning { entity: "attachments".into(), id: Some(id.into()), message: "HTTP 500".into() }
+    Warning::failure("attachments", Some(id.into()), "HTTP 500".into())
 }
 
 /// Users `range`, and for each `i` in `blobs` a blob and a stored attachment row.

@@ -146,6 +146,7 @@ mod tests {
             organization_id: None,
             cc_ids: vec![],
             follower_ids: vec![],
+            other_requester_ids: vec![],
             tags: vec!["vip".into(), "two words".into()],
             custom_fields: vec![],
             created_at: Some(Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap()),

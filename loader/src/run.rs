@@ -241,6 +241,8 @@ fn needed_people(
         users.extend(t.submitter_id.iter().cloned());
         users.extend(t.assignee_id.iter().cloned());
         users.extend(t.cc_ids.iter().cloned());
+        users.extend(t.follower_ids.iter().cloned());
+        users.extend(t.other_requester_ids.iter().cloned());
         for c in conv.comments_of(&t.id) {
             users.extend(c.author_id.iter().cloned());
         }

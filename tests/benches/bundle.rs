@@ -296,6 +296,7 @@ fn child_seal(dir: &Path, src: &Path) -> Result<()> {
             organization_id: None,
             cc_ids: vec![],
             follower_ids: vec![],
+            other_requester_ids: vec![],
             tags: vec!["a".into(), "b".into()],
             custom_fields: vec![],
             created_at: Some(created),

@@ -131,6 +131,10 @@ mod tests {
             down_for: std::time::Duration::from_secs(300),
             last: "cannot connect".into(),
         };
-        assert_eq!(gone.class(Op::Write), ErrorClass::Fatal, "an outage past the limit stops the run");
+        assert_eq!(
+            gone.class(Op::Write),
+            ErrorClass::Fatal,
+            "an outage past the limit stops the run"
+        );
     }
 }

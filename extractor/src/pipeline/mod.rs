@@ -111,6 +111,9 @@ pub struct ExtractSummary {
     /// Warnings in bundle.json (a record kept with a field left empty, a record gone at the
     /// source during the export, a record or file that could not be fetched).
     pub warnings: u64,
+    /// Of those, records kept with a note: a field read as empty (raw keeps it), a follow-up
+    /// found gone. No failure: they do not make the exit code 1.
+    pub notes: u64,
     /// Attachments not stored in this run (failed, missing, too large).
     pub failed_attachments: u64,
     /// Attachments reused from an interrupted run's blobs.
@@ -144,6 +147,7 @@ impl ExtractSummary {
             "blobs": self.blobs,
             "blob_bytes": self.blob_bytes,
             "warnings": self.warnings,
+            "notes": self.notes,
             "failed_attachments": self.failed_attachments,
             "reused_blobs": self.reused_blobs,
             "http": http,
@@ -275,6 +279,7 @@ pub async fn run<S: Source>(
             blobs: 0,
             blob_bytes: 0,
             warnings: 0,
+            notes: 0,
             failed_attachments: 0,
             reused_blobs: 0,
             http: None,
@@ -348,6 +353,7 @@ pub async fn run<S: Source>(
         blobs: sealed.blobs,
         blob_bytes: sealed.blob_bytes,
         warnings: sealed.warnings,
+        notes: sealed.notes,
         failed_attachments: snap.failed,
         reused_blobs: snap.reused,
         http: snap.http,

@@ -147,11 +147,11 @@ impl Sink {
             AttachmentState::TooLarge => "attachment over the size limit, not downloaded",
             _ => "attachment download failed",
         };
-        self.send(Item::Warning(Warning {
-            entity: "attachments".into(),
-            id: Some(att.id.clone()),
-            message: format!("{what}: {error}"),
-        }))
+        self.send(Item::Warning(Warning::failure(
+            "attachments",
+            Some(att.id.clone()),
+            format!("{what}: {error}"),
+        )))
         .await?;
         att.state = state;
         att.sha256 = None;

@@ -62,6 +62,8 @@ pub struct SealedBundle {
     pub blob_bytes: u64,
     /// Warnings in bundle.json (sorted, de-duplicated).
     pub warnings: u64,
+    /// Of those, records kept with a note ([`Warning::kept`]): no failure.
+    pub notes: u64,
 }
 
 /// Writes one bundle: append rows and blobs in any order, then `seal`.

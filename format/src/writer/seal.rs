@@ -161,6 +161,7 @@ pub(super) fn seal(
         blobs: bag.bundle_json.attachment_blobs,
         blob_bytes: bag.bundle_json.attachment_bytes,
         warnings: bag.bundle_json.warnings.len() as u64,
+        notes: bag.bundle_json.warnings.iter().filter(|w| w.kept).count() as u64,
     })
 }
 

@@ -111,6 +111,7 @@ pub fn ticket(i: u32) -> Ticket {
         organization_id: None,
         cc_ids: vec!["3".into(), "4".into()],
         follower_ids: vec![],
+        other_requester_ids: vec![],
         tags: vec![],
         custom_fields: vec![cf("k", "{\"nested\":true}")],
         created_at: Some(ts(1_650_000_000, 42)),

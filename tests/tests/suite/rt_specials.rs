@@ -72,8 +72,12 @@ impl Rows {
     }
 
     fn requesters(&self, t: &Ticket) -> Vec<String> {
-        let mut v: Vec<String> =
-            t.requester_id.iter().filter_map(|id| self.email(Some(id))).collect();
+        let mut v: Vec<String> = t
+            .requester_id
+            .iter()
+            .chain(&t.other_requester_ids)
+            .filter_map(|id| self.email(Some(id)))
+            .collect();
         v.sort();
         v
     }

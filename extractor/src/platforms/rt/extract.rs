@@ -359,11 +359,11 @@ impl RtSource {
             match txn {
                 Some(txn) => by_txn.entry(txn).or_default().push(p),
                 None => {
-                    sink.send(Item::Warning(Warning {
-                        entity: "attachments".into(),
-                        id: num(&p["id"]).map(|n| n.to_string()),
-                        message: format!("ticket {tid}: MIME part without a transaction; skipped"),
-                    }))
+                    sink.send(Item::Warning(Warning::failure(
+                        "attachments",
+                        num(&p["id"]).map(|n| n.to_string()),
+                        format!("ticket {tid}: MIME part without a transaction; skipped"),
+                    )))
                     .await?
                 }
             }

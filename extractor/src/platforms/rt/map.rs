@@ -236,6 +236,7 @@ pub fn ticket(v: &Value, fields: &FieldInfo, names: &BTreeMap<String, i64>) -> O
         })
         .collect();
     custom_fields.sort_by(|a, b| a.key.cmp(&b.key));
+    let requesters = role(&v["Requestor"], names);
     Some(Ticket {
         id: id.to_string(),
         number: None,
@@ -246,7 +247,8 @@ pub fn ticket(v: &Value, fields: &FieldInfo, names: &BTreeMap<String, i64>) -> O
         priority_raw: prio.map(|p| p.to_string()),
         ticket_type: None,
         channel: None,
-        requester_id: role(&v["Requestor"], names).into_iter().next(),
+        requester_id: requesters.first().cloned(),
+        other_requester_ids: requesters.iter().skip(1).cloned().collect(),
         submitter_id: user_ref(&v["Creator"], names),
         assignee_id: user_ref(&v["Owner"], names),
         group_id: ref_num(&v["Queue"], "queue").map(|q| q.to_string()),

@@ -207,12 +207,19 @@ impl Run<'_> {
         match r {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.class(Op::Read) == ErrorClass::Record => {
-                let why = match e.status() {
-                    Some(404 | 410) => "gone at the source since it was listed".to_string(),
-                    _ => e.to_string(),
+                let gone = matches!(e.status(), Some(404 | 410));
+                let why = if gone {
+                    "gone at the source since it was listed".to_string()
+                } else {
+                    e.to_string()
                 };
-                self.warn(entity, Some(id.to_string()), format!("{what}: {why}; kept as listed"))
-                    .await?;
+                let message = format!("{what}: {why}; kept as listed");
+                let w = if gone {
+                    Warning::note(entity, Some(id.to_string()), message)
+                } else {
+                    Warning::failure(entity, Some(id.to_string()), message)
+                };
+                self.send(Item::Warning(w)).await?;
                 Ok(None)
             }
             Err(e) => Err(e.into()),
@@ -226,7 +233,7 @@ impl Run<'_> {
         id: Option<String>,
         message: String,
     ) -> Result<(), ExtractError> {
-        self.send(Item::Warning(Warning { entity: entity.into(), id, message })).await
+        self.send(Item::Warning(Warning::failure(entity, id, message))).await
     }
 
     fn delta(&self) -> bool {

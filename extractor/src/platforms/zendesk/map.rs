@@ -292,6 +292,8 @@ pub fn ticket(
         organization_id: id(w.organization_id),
         cc_ids: ids(w.email_cc_ids.as_deref().unwrap_or(&w.collaborator_ids)),
         follower_ids: ids(&w.follower_ids),
+        // Zendesk has one requester.
+        other_requester_ids: Vec::new(),
         tags: w.tags,
         custom_fields,
         created_at: ts(w.created_at.as_deref()),

@@ -209,6 +209,7 @@ impl Target for FrontTarget {
                 "Front: status is archived/open plus spam/deleted; spam reads back as deleted; pending/on-hold/solved become archived or open per the mapping".into(),
                 "Front: messages keep no external id that can be read back; they are matched by order".into(),
                 "Front: user tags and organization tags have no place in Front and are not loaded".into(),
+                "Front: a conversation's first message comes from one contact: a ticket's CCs and further requesters are not loaded".into(),
                 "Front: the knowledge base is not loaded by this tool".into(),
             ],
             side_effects: vec![

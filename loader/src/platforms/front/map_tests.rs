@@ -26,6 +26,7 @@ fn ticket() -> MappedTicket {
         organization_id: None,
         cc_ids: vec![],
         follower_ids: vec![],
+        other_requester_ids: vec![],
         tags: vec![],
         custom_fields: vec![],
         created_at: Some("2020-01-02T03:04:05Z".parse().unwrap()),

@@ -59,6 +59,7 @@ fn ticket(id: &str, status: &str) -> MappedTicket {
             organization_id: None,
             cc_ids: vec![],
             follower_ids: vec![],
+            other_requester_ids: vec![],
             tags: vec![],
             custom_fields: vec![],
             created_at: Some(ts("2021-03-04T05:06:07Z")),

@@ -172,13 +172,7 @@ impl RtTarget {
         let mut body = Map::new();
         body.insert("Queue".into(), json!(t.group.clone().unwrap_or_else(|| "General".into())));
         body.insert("Subject".into(), json!(t.subject.replace(['\r', '\n'], " ")));
-        if let Some(r) = &t.requester.target_id {
-            if let Some(name) = self.user_name(r).await.map_err(e)? {
-                body.insert("Requestor".into(), json!([name]));
-            }
-        } else if let Some(email) = &t.requester.email {
-            body.insert("Requestor".into(), json!([email]));
-        }
+        body.insert("Requestor".into(), json!(self.requestors(t).await.map_err(e)?));
         let mut cc = Vec::new();
         let mut admin_cc = Vec::new();
         for (ids, out) in [(&t.ticket.cc_ids, &mut cc), (&t.ticket.follower_ids, &mut admin_cc)] {
@@ -228,6 +222,25 @@ impl RtTarget {
         RtClient::created_id(&resp)
             .map(|n| n.to_string())
             .ok_or_else(|| other("tickets", sid, "no id"))
+    }
+
+    /// Every requestor of a ticket, by RT user name: the requester, then the others.
+    async fn requestors(&self, t: &MappedTicket) -> Result<Vec<String>, HttpError> {
+        let mut out = Vec::new();
+        if let Some(r) = &t.requester.target_id {
+            out.extend(self.user_name(r).await?);
+        } else if let Some(email) = &t.requester.email {
+            out.push(email.clone());
+        }
+        for src in &t.ticket.other_requester_ids {
+            if let Some(target) = self.target_user(src)
+                && let Some(name) = self.user_name(&target).await?
+                && !out.contains(&name)
+            {
+                out.push(name);
+            }
+        }
+        Ok(out)
     }
 
     /// The target user id this run wrote for a source user (CCs, followers, the submitter).
@@ -477,6 +490,7 @@ impl Target for RtTarget {
             Some(id) => {
                 let mut body = Map::new();
                 body.insert("Subject".into(), json!(t.subject.replace(['\r', '\n'], " ")));
+                body.insert("Requestor".into(), json!(self.requestors(t).await.map_err(e)?));
                 if let Some(g) = &t.group {
                     body.insert("Queue".into(), json!(g));
                 }
