@@ -58,6 +58,8 @@ codes! {
     B011 = "B011_trusted_comment_malformed", 1, "the signature's trusted comment is not a deskferry comment: not a deskferry bundle, or forged";
     /// A file could not be read.
     B012 = "B012_io_error", 1, "a file of the bundle could not be read: check the path, permissions and the disk";
+    /// NAME.dfb or a sidecar is a device, FIFO, directory or socket.
+    B013 = "B013_not_a_regular_file", 1, "NAME.dfb, NAME.dfb.minisig and NAME.dfb.json must be regular files (a symlink to one is fine): replace the device, FIFO or directory with a real copy";
     /// Wrong key.
     B020 = "B020_no_matching_identity", 2, "none of the given identities can decrypt this bundle: use the key it was encrypted to";
     /// age header corrupted.

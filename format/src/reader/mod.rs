@@ -3,6 +3,7 @@
 
 mod access;
 mod checks;
+mod files;
 pub mod limits;
 mod quick;
 mod scan;
@@ -140,7 +141,7 @@ impl BundleReader {
     ) -> Result<BundleReader, BundleError> {
         let io_e = |e: io::Error| BundleError::new(C::B012, format!("{}: {e}", bundle.display()));
         // One open file for all tiers: what tier 1 checked is what gets decrypted.
-        let mut file = File::open(bundle).map_err(io_e)?;
+        let mut file = files::open_regular(bundle, C::B012)?;
         let quick =
             quick::verify_quick_on(bundle, Some(file.try_clone().map_err(io_e)?), signer, opts)?;
         let env = &quick.envelope;
