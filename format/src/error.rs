@@ -96,6 +96,8 @@ codes! {
     B036 = "B036_bundle_json_malformed", 2, "bundle.json inside the bag is not valid";
     /// Entry order wrong.
     B037 = "B037_entry_order", 2, "the bag's files are not in the order the format prescribes";
+    /// Permission bits other than the writer's 0644.
+    B038 = "B038_entry_mode_forbidden", 2, "an entry's permission bits are not the writer's 0644 (setuid, setgid, sticky or execute bits): do not unpack this bundle with stock tools as root";
     /// Payload file hash mismatch.
     B040 = "B040_entry_hash_mismatch", 3, "a payload file's SHA-256 differs from manifest-sha256.txt: damaged before encryption";
     /// Tag file hash mismatch.

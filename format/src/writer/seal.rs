@@ -278,12 +278,15 @@ impl Write for ChannelWriter {
     }
 }
 
+/// The permission bits of every entry (the reader refuses any other, B038).
+pub(crate) const ENTRY_MODE: u32 = 0o644;
+
 /// The deterministic ustar header of one regular file.
 pub fn tar_header(path: &str, size: u64, mtime: u64) -> io::Result<tar::Header> {
     let mut h = tar::Header::new_ustar();
     h.set_path(path)?;
     h.set_size(size);
-    h.set_mode(0o644);
+    h.set_mode(ENTRY_MODE);
     h.set_uid(0);
     h.set_gid(0);
     h.set_mtime(mtime);

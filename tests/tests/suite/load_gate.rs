@@ -12,7 +12,7 @@ use deskferry_fixtures::sim::{SimOptions, sim_runtime};
 use deskferry_tests::workspace_bin;
 
 /// Cases across all three tiers; `flip_last_chunk` is the final-chunk case.
-const CASES: [&str; 11] = [
+const CASES: [&str; 12] = [
     "flip_last_chunk",
     "flip_middle_chunk",
     "truncated_at_chunk_boundary",
@@ -24,6 +24,7 @@ const CASES: [&str; 11] = [
     "expired",
     "envelope_is_fifo",
     "bundle_is_device",
+    "setuid_blob",
 ];
 
 fn target_toml(dir: &Path, server: &FrontServer) -> PathBuf {
