@@ -89,7 +89,7 @@ codes! {
     /// Payload-Oxum wrong.
     B033 = "B033_payload_oxum_mismatch", 2, "Payload-Oxum in bag-info.txt does not match the payload's size and file count";
     /// A hard limit was exceeded.
-    B034 = "B034_limit_exceeded", 2, "the bundle exceeds a safety limit (entries, name length, tag file or footer size, scrypt work factor)";
+    B034 = "B034_limit_exceeded", 2, "the bundle exceeds a safety limit (entries, name length, tag file, footer, page or dictionary size, decoded size, scrypt work factor)";
     /// Manifest line malformed.
     B035 = "B035_manifest_malformed", 2, "a manifest line is not `<sha256>  <path>` or names a path it must not";
     /// bundle.json malformed.

@@ -7,6 +7,8 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
 
+pub mod parts;
+
 use crate::error::{FormatError, io_err};
 use crate::keys::{Identities, Recipients};
 

@@ -3,10 +3,15 @@
 
 mod access;
 mod checks;
+mod decode;
 mod files;
 pub mod limits;
+mod pages;
 mod quick;
 mod scan;
+mod tables;
+
+pub use tables::VerifyStats;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -14,19 +19,16 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::RecordBatch;
 use chrono::{DateTime, Utc};
-use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use sha2::{Digest, Sha256};
 
-use crate::FORMAT_VERSION;
 use crate::codec;
 use crate::error::{BundleError, ErrorCode as C, berr};
 use crate::keys::{Identities, SignerKey};
 use crate::meta::{BundleJson, Envelope};
 use crate::schema::{Record, Table};
-use crate::writer::{KV_BUNDLE_ID, KV_FORMAT_VERSION, KV_TABLE};
 use access::{BlobReader, EntrySlice, Shared};
 use checks::DataKind;
 use limits::{MAX_AGE_HEADER, MAX_FOOTER};
@@ -88,6 +90,7 @@ pub struct BundleReader {
     index: HashMap<String, usize>,
     parts: HashMap<Table, Vec<usize>>,
     shared: Shared,
+    stats: VerifyStats,
 }
 
 fn age_error(e: age::DecryptError, path: &Path) -> BundleError {
@@ -132,7 +135,8 @@ fn payload_len(p: u64) -> u64 {
 }
 
 impl BundleReader {
-    /// Tiers 1, 2 and 3. Returns only when everything passed; nothing is written to disk.
+    /// Tiers 1, 2 and 3 (every row of every table decoded). Returns only when everything passed;
+    /// nothing is written to disk.
     pub fn open(
         bundle: &Path,
         signer: &SignerKey,
@@ -179,13 +183,14 @@ impl BundleReader {
             .filter_map(|(_, k)| if let DataKind::Blob(h) = k { Some(h.clone()) } else { None })
             .collect();
         let index = scan.entries.iter().enumerate().map(|(i, e)| (e.path.clone(), i)).collect();
-        let reader = BundleReader {
+        let mut reader = BundleReader {
             quick,
             bundle_json: scan.bundle_json,
             entries: scan.entries,
             index,
             parts,
             shared: Arc::new(Mutex::new(stream)),
+            stats: VerifyStats::default(),
         };
         reader.check_tables()?;
         reader.check_attachment_blobs(&blobs)?;
@@ -219,93 +224,9 @@ impl BundleReader {
             .map_err(|e| BundleError::new(C::B043, format!("{path}: {e}")))
     }
 
-    /// Every Parquet footer: binding to bundle and table, schema, row counts.
-    fn check_tables(&self) -> Result<(), BundleError> {
-        for table in Table::ALL {
-            let mut rows = 0u64;
-            for &i in self.parts.get(&table).map(Vec::as_slice).unwrap_or(&[]) {
-                let path = &self.entries[i].path;
-                let b = self.builder(i)?;
-                let fm = b.metadata().file_metadata();
-                let kv: HashMap<&str, &str> = fm
-                    .key_value_metadata()
-                    .map(|v| {
-                        v.iter()
-                            .filter_map(|kv| Some((kv.key.as_str(), kv.value.as_deref()?)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let fv = FORMAT_VERSION.to_string();
-                for (k, want) in [
-                    (KV_BUNDLE_ID, self.quick.envelope.bundle_id.as_str()),
-                    (KV_TABLE, table.name()),
-                    (KV_FORMAT_VERSION, fv.as_str()),
-                ] {
-                    if kv.get(k).copied() != Some(want) {
-                        return berr(
-                            C::B047,
-                            format!("{path}: {k} is {:?}, expected {want:?}", kv.get(k)),
-                        );
-                    }
-                }
-                if !codec::schema_matches(table, b.schema()) {
-                    return berr(
-                        C::B043,
-                        format!("{path}: schema differs from the {table} table's"),
-                    );
-                }
-                rows += u64::try_from(fm.num_rows()).map_err(|_| {
-                    BundleError::new(C::B043, format!("{path}: negative row count"))
-                })?;
-            }
-            if rows != self.row_count(table) {
-                return berr(
-                    C::B044,
-                    format!(
-                        "{table}: {rows} rows in its parts, bundle.json says {}",
-                        self.row_count(table)
-                    ),
-                );
-            }
-        }
-        Ok(())
-    }
-
-    /// Every attachment row with state=stored has its blob.
-    fn check_attachment_blobs(&self, blobs: &HashSet<String>) -> Result<(), BundleError> {
-        for &i in self.parts.get(&Table::Attachments).map(Vec::as_slice).unwrap_or(&[]) {
-            let path = &self.entries[i].path;
-            let b = self.builder(i)?;
-            let mask = ProjectionMask::columns(b.parquet_schema(), ["id", "sha256", "state"]);
-            let reader = b
-                .with_projection(mask)
-                .build()
-                .map_err(|e| BundleError::new(C::B043, format!("{path}: {e}")))?;
-            for batch in reader {
-                let batch = batch.map_err(|e| BundleError::new(C::B043, format!("{path}: {e}")))?;
-                let col = |n: &str| {
-                    batch.column_by_name(n).and_then(|c| c.as_string_opt::<i32>().cloned())
-                };
-                let (Some(id), Some(sha), Some(state)) = (col("id"), col("sha256"), col("state"))
-                else {
-                    return berr(C::B043, format!("{path}: attachments columns missing"));
-                };
-                for r in 0..batch.num_rows() {
-                    if state.value(r) != "stored" {
-                        continue;
-                    }
-                    let ok = !arrow::array::Array::is_null(&sha, r)
-                        && blobs.contains(&sha.value(r).to_ascii_lowercase());
-                    if !ok {
-                        return berr(
-                            C::B046,
-                            format!("attachment {} is stored but its blob is absent", id.value(r)),
-                        );
-                    }
-                }
-            }
-        }
-        Ok(())
+    /// What tier 3's decode pass measured (rows, decoded bytes, time).
+    pub fn verify_stats(&self) -> &VerifyStats {
+        &self.stats
     }
 
     /// The envelope.

@@ -23,6 +23,7 @@ use sort::TableSorter;
 pub use blobs::BlobStore;
 pub use resume::CHECKPOINT_FILE;
 
+pub(crate) use parts::part_properties;
 pub use parts::{
     CREATED_BY, KV_BUNDLE_ID, KV_FORMAT_VERSION, KV_TABLE, PART_MAX_BYTES, PART_MAX_ROWS,
 };

@@ -1,5 +1,7 @@
 //! load_gate: a bundle that fails verification anywhere — tampered (the last chunk included),
-//! truncated, unsigned, for another key, missing a blob — or is past its purge date makes
+//! truncated, unsigned, for another key, missing a blob, a sidecar that is a device or FIFO, a
+//! table that does not decode in full or decodes to more rows or bytes than it claims, blobs
+//! that do not add up, a setuid entry — or is past its purge date makes
 //! `deskferry-load run` exit 2 before the target sees a single request. A valid bundle through
 //! the same command and simulator is the control that shows requests would be seen.
 
@@ -12,7 +14,7 @@ use deskferry_fixtures::sim::{SimOptions, sim_runtime};
 use deskferry_tests::workspace_bin;
 
 /// Cases across all three tiers; `flip_last_chunk` is the final-chunk case.
-const CASES: [&str; 12] = [
+const CASES: [&str; 15] = [
     "flip_last_chunk",
     "flip_middle_chunk",
     "truncated_at_chunk_boundary",
@@ -24,6 +26,9 @@ const CASES: [&str; 12] = [
     "expired",
     "envelope_is_fifo",
     "bundle_is_device",
+    "kb_data_page_corrupted",
+    "extra_row_footer_patched",
+    "dictionary_decodes_huge",
     "setuid_blob",
 ];
 
@@ -92,6 +97,7 @@ fn refused_bundles_cause_zero_requests_at_the_target() {
         let (code, stderr) = load(b, &target, &server, tmp.path());
         assert_eq!(code, 2, "{name}: exit code (stderr: {stderr})");
         assert!(stderr.contains(b.code), "{name}: stderr names {}: {stderr}", b.code);
+        assert!(stderr.contains("nothing was written to the target"), "{name}: {stderr}");
         let seen = server.running.log.entries();
         assert!(
             seen.is_empty(),

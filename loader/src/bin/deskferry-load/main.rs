@@ -87,8 +87,26 @@ pub struct Common {
     pub json: bool,
 }
 
+/// A command stopped before the target was contacted, so nothing was written there.
+#[derive(Debug)]
+struct BeforeTarget(LoadError);
+
+impl std::fmt::Display for BeforeTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for BeforeTarget {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.0)
+    }
+}
+
 fn fail(e: &anyhow::Error, json: bool) -> ExitCode {
-    let code = e.downcast_ref::<LoadError>().and_then(|l| match l {
+    let before = e.downcast_ref::<BeforeTarget>();
+    let load = before.map(|b| &b.0).or_else(|| e.downcast_ref::<LoadError>());
+    let code = load.and_then(|l| match l {
         LoadError::Bundle(b) => Some(b.code.as_str()),
         _ => None,
     });
@@ -96,8 +114,11 @@ fn fail(e: &anyhow::Error, json: bool) -> ExitCode {
         println!("{}", serde_json::json!({ "ok": false, "code": code, "error": format!("{e:#}") }));
     }
     eprintln!("deskferry-load: {e:#}");
-    if let Some(LoadError::Bundle(b)) = e.downcast_ref::<LoadError>() {
+    if let Some(LoadError::Bundle(b)) = load {
         eprintln!("  remedy: {}", b.code.remedy());
+    }
+    // Only what failed before the first request may say so; a failure during a run may not.
+    if before.is_some() {
         eprintln!("  nothing was written to the target.");
     }
     ExitCode::from(2)
@@ -135,7 +156,8 @@ fn real_main(cli: Cli, common: &Common) -> anyhow::Result<u8> {
         signer: &common.signer,
         identity: &common.identity,
         allow_expired: common.allow_expired,
-    })?;
+    })
+    .map_err(BeforeTarget)?;
     if !common.json {
         eprintln!(
             "bundle {} verified (content id {})",
