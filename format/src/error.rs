@@ -118,6 +118,10 @@ codes! {
     B048 = "B048_envelope_inner_mismatch", 3, "bundle.json inside the bag differs from the envelope";
     /// Unknown table directory.
     B049 = "B049_unknown_table", 3, "the bag holds a table this version does not know";
+    /// bundle.json's attachment_blobs or attachment_bytes differ from the bag.
+    B050 = "B050_attachment_totals_mismatch", 3, "bundle.json's count or total size of attachment blobs differs from the blobs in the bag: the writer was faulty or the bundle was forged";
+    /// A blob no stored attachment row names.
+    B051 = "B051_blob_unreferenced", 3, "the bag holds an attachment blob that no stored attachment row refers to: the writer was faulty or something was smuggled in";
 }
 
 impl std::fmt::Display for ErrorCode {

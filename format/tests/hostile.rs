@@ -1,9 +1,11 @@
 //! What verification promises beyond the hashes (issue 14): every row decoded and counted, page
-//! and dictionary sizes capped, permission bits as the writer's. Each bundle is signed honestly,
-//! so only the named defect is there to find; the per-code catalogue lives with the broken-bundle
-//! generator.
+//! and dictionary sizes capped, bundle.json's attachment totals and every blob accounted for,
+//! permission bits as the writer's. Each bundle is signed honestly, so only the named defect is
+//! there to find; the per-code catalogue lives with the broken-bundle generator.
 
 mod support;
+
+use std::path::PathBuf;
 
 use deskferry_format::testing::{self, RawEntry, parts};
 use deskferry_format::*;
@@ -11,6 +13,14 @@ use support::*;
 
 fn find_part(e: &[RawEntry], table: &str) -> usize {
     find(e, &format!("data/tables/{table}/part-00000.parquet"))
+}
+
+/// Edits bundle.json as JSON.
+fn edit_bundle_json(e: &mut [RawEntry], f: impl Fn(&mut serde_json::Value)) {
+    let i = find(e, "/bundle.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&e[i].data).unwrap();
+    f(&mut v);
+    e[i].data = (serde_json::to_string_pretty(&v).unwrap() + "\n").into_bytes();
 }
 
 #[test]
@@ -84,6 +94,60 @@ fn a_dictionary_page_claiming_gigabytes_is_refused_before_decoding_b034() {
         .expect("refused");
     assert_eq!(err.code, ErrorCode::B034, "{err}");
     assert!(err.detail.contains("dictionary page decodes to 1633771877 bytes"), "{err}");
+}
+
+#[test]
+fn attachment_totals_and_unreferenced_blobs_are_checked_b050_b051() {
+    let k = keys();
+    let dir = tempfile::tempdir().unwrap();
+    let s = seal_sample(dir.path(), &k, "h-1", "h");
+    let code = |p: PathBuf| code_of(&p, &k, &VerifyOptions::default());
+    let bytes_off = rebuilt(dir.path(), &k, &s, "bytes", true, &|e| {
+        edit_bundle_json(e, |v| {
+            v["attachment_bytes"] = (v["attachment_bytes"].as_u64().unwrap() + 1).into()
+        })
+    });
+    assert_eq!(code(bytes_off), ErrorCode::B050);
+    let count_off = rebuilt(dir.path(), &k, &s, "count", true, &|e| {
+        edit_bundle_json(e, |v| {
+            v["attachment_blobs"] = (v["attachment_blobs"].as_u64().unwrap() - 1).into()
+        })
+    });
+    assert_eq!(code(count_off), ErrorCode::B050);
+    // A blob nobody refers to, with manifests and totals as an honest writer would have them.
+    let extra = b"smuggled, referenced by no attachment row".to_vec();
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&extra));
+    let name = format!("h-1/data/blobs/sha256/{}/{sha}", &sha[..2]);
+    let orphan = |fix_totals: bool| {
+        let (extra, name) = (extra.clone(), name.clone());
+        move |e: &mut Vec<RawEntry>| {
+            let at = find(e, "/bag-info.txt");
+            e.insert(at, RawEntry::file(name.clone(), extra.clone()));
+            if fix_totals {
+                edit_bundle_json(e, |v| {
+                    v["attachment_blobs"] = (v["attachment_blobs"].as_u64().unwrap() + 1).into();
+                    v["attachment_bytes"] =
+                        (v["attachment_bytes"].as_u64().unwrap() + extra.len() as u64).into();
+                });
+            }
+        }
+    };
+    assert_eq!(code(rebuilt(dir.path(), &k, &s, "orphan", true, &orphan(true))), ErrorCode::B051);
+    assert_eq!(code(rebuilt(dir.path(), &k, &s, "orphan2", true, &orphan(false))), ErrorCode::B050);
+}
+
+#[test]
+fn the_writer_leaves_out_blobs_no_row_refers_to() {
+    let k = keys();
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = BundleWriter::create(&dir.path().join("work"), meta("h-2")).unwrap();
+    fill(&mut w);
+    let stray = w.add_blob(&mut &b"downloaded, then its row was dropped"[..]).unwrap();
+    let s = w.seal(&dir.path().join("h.dfb"), &k.recipients, &k.signing).unwrap();
+    let r =
+        BundleReader::open(&s.bundle, &k.signer, &k.identities, &VerifyOptions::default()).unwrap();
+    assert!(!r.entries().iter().any(|e| e.path.ends_with(&stray.sha256)));
+    assert_eq!(r.bundle_json().attachment_blobs, 3, "the three referenced blobs only");
 }
 
 #[test]

@@ -13,7 +13,7 @@ mod tables;
 
 pub use tables::VerifyStats;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -178,9 +178,12 @@ impl BundleReader {
         let manifest = checks::tier2(&scan)?;
         let kinds = checks::tier3_hashes(&scan, &manifest, env)?;
         let parts = checks::table_parts(&scan, &kinds, env)?;
-        let blobs: HashSet<String> = kinds
+        let blobs: BTreeMap<String, u64> = kinds
             .iter()
-            .filter_map(|(_, k)| if let DataKind::Blob(h) = k { Some(h.clone()) } else { None })
+            .filter_map(|(i, k)| match k {
+                DataKind::Blob(h) => Some((h.clone(), scan.entries[*i].size)),
+                DataKind::Part(_) => None,
+            })
             .collect();
         let index = scan.entries.iter().enumerate().map(|(i, e)| (e.path.clone(), i)).collect();
         let mut reader = BundleReader {

@@ -1,6 +1,6 @@
-//! Tier 3 over the tables: every Parquet footer bound to this bundle and table with the table's
-//! schema, every page header within the limits, every row decoded and counted against
-//! bundle.json, and every stored attachment row's blob present.
+//! Tier 3 over the tables and blobs: every Parquet footer bound to this bundle and table with the
+//! table's schema, every page header within the limits, every row decoded and counted against
+//! bundle.json, and the attachment rows and blobs matching each other and bundle.json's totals.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
@@ -110,11 +110,13 @@ impl BundleReader {
         Ok(())
     }
 
-    /// Every attachment row with state=stored has its blob.
+    /// Every attachment row with state=stored has its blob, bundle.json's blob count and bytes
+    /// are the bag's, and every blob has a stored row naming it.
     pub(super) fn check_attachment_blobs(
         &self,
-        blobs: &HashSet<String>,
+        blobs: &BTreeMap<String, u64>,
     ) -> Result<(), BundleError> {
+        let mut referenced: HashSet<String> = HashSet::new();
         for &i in self.parts.get(&Table::Attachments).map(Vec::as_slice).unwrap_or(&[]) {
             let path = &self.entries[i].path;
             let b = self.builder(i)?;
@@ -136,15 +138,45 @@ impl BundleReader {
                     if state.value(r) != "stored" {
                         continue;
                     }
-                    let ok = !sha.is_null(r) && blobs.contains(&sha.value(r).to_ascii_lowercase());
-                    if !ok {
-                        return berr(
-                            C::B046,
-                            format!("attachment {} is stored but its blob is absent", id.value(r)),
-                        );
+                    let h = (!sha.is_null(r)).then(|| sha.value(r).to_ascii_lowercase());
+                    match h {
+                        Some(h) if blobs.contains_key(&h) => {
+                            referenced.insert(h);
+                        }
+                        _ => {
+                            return berr(
+                                C::B046,
+                                format!(
+                                    "attachment {} is stored but its blob is absent",
+                                    id.value(r)
+                                ),
+                            );
+                        }
                     }
                 }
             }
+        }
+        let bj = &self.bundle_json;
+        let bytes: u64 = blobs.values().sum();
+        if (bj.attachment_blobs, bj.attachment_bytes) != (blobs.len() as u64, bytes) {
+            return berr(
+                C::B050,
+                format!(
+                    "bundle.json claims {} blobs of {} bytes, the bag holds {} of {bytes}",
+                    bj.attachment_blobs,
+                    bj.attachment_bytes,
+                    blobs.len()
+                ),
+            );
+        }
+        if let Some(h) = blobs.keys().find(|h| !referenced.contains(*h)) {
+            return berr(
+                C::B051,
+                format!(
+                    "data/blobs/sha256/{}/{h} is in the bag but no stored attachment row names it",
+                    &h[..2]
+                ),
+            );
         }
         Ok(())
     }

@@ -14,7 +14,7 @@ use deskferry_fixtures::sim::{SimOptions, sim_runtime};
 use deskferry_tests::workspace_bin;
 
 /// Cases across all three tiers; `flip_last_chunk` is the final-chunk case.
-const CASES: [&str; 15] = [
+const CASES: [&str; 17] = [
     "flip_last_chunk",
     "flip_middle_chunk",
     "truncated_at_chunk_boundary",
@@ -29,6 +29,8 @@ const CASES: [&str; 15] = [
     "kb_data_page_corrupted",
     "extra_row_footer_patched",
     "dictionary_decodes_huge",
+    "attachment_totals_wrong",
+    "blob_unreferenced",
     "setuid_blob",
 ];
 
