@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use deskferry_loader::LoadError;
 use deskferry_loader::config::TargetConfig;
 use deskferry_loader::gate::{GateInput, open_verified};
+use deskferry_loader::ledger::{Ledger, LoadedBundle};
 use deskferry_loader::mapping::Mapping;
 
 /// Loads a deskferry bundle into a target helpdesk.
@@ -82,6 +83,10 @@ pub struct Common {
     /// Accept a bundle past its purge date.
     #[arg(long)]
     pub allow_expired: bool,
+    /// run/demo: load a bundle created before one this ledger already loaded from the same
+    /// source account (it writes older versions of records over newer ones).
+    #[arg(long)]
+    pub allow_older_bundle: bool,
     /// Print a JSON result on stdout (progress lines still go to stderr).
     #[arg(long)]
     pub json: bool,
@@ -164,6 +169,21 @@ fn real_main(cli: Cli, common: &Common) -> anyhow::Result<u8> {
             reader.envelope().bundle_id,
             reader.content_id()
         );
+    }
+    // A validly signed old bundle (copied back, renamed) would write old records over new ones.
+    if matches!(cli.command, Command::Run { .. } | Command::Demo { .. }) {
+        let ledger = Ledger::open(&common.ledger).map_err(BeforeTarget)?;
+        let bundle = LoadedBundle::of(reader.envelope());
+        if let Some(newer) =
+            ledger.admit(&bundle, common.allow_older_bundle).map_err(BeforeTarget)?
+        {
+            eprintln!(
+                "note: loading {} although {} (created {}) was loaded from the same account before (--allow-older-bundle)",
+                bundle.bundle_id,
+                newer.bundle_id,
+                newer.created_at.to_rfc3339()
+            );
+        }
     }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let job =
