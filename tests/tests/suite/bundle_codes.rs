@@ -160,6 +160,14 @@ fn verify_binary_exits_2_and_prints_the_code() {
         "path_traversal",
         "attachment_without_blob",
         "table_from_other_bundle",
+        "envelope_is_fifo",
+        "bundle_is_device",
+        "setuid_blob",
+        "kb_data_page_corrupted",
+        "extra_row_footer_patched",
+        "dictionary_decodes_huge",
+        "attachment_totals_wrong",
+        "blob_unreferenced",
     ] {
         let b = all.iter().find(|b| b.name == name).unwrap();
         let (code, out, err) = run_verify(b, true);
