@@ -58,6 +58,8 @@ codes! {
     B011 = "B011_trusted_comment_malformed", 1, "the signature's trusted comment is not a deskferry comment: not a deskferry bundle, or forged";
     /// A file could not be read.
     B012 = "B012_io_error", 1, "a file of the bundle could not be read: check the path, permissions and the disk";
+    /// NAME.dfb or a sidecar is a device, FIFO, directory or socket.
+    B013 = "B013_not_a_regular_file", 1, "NAME.dfb, NAME.dfb.minisig and NAME.dfb.json must be regular files (a symlink to one is fine): replace the device, FIFO or directory with a real copy";
     /// Wrong key.
     B020 = "B020_no_matching_identity", 2, "none of the given identities can decrypt this bundle: use the key it was encrypted to";
     /// age header corrupted.
@@ -87,13 +89,15 @@ codes! {
     /// Payload-Oxum wrong.
     B033 = "B033_payload_oxum_mismatch", 2, "Payload-Oxum in bag-info.txt does not match the payload's size and file count";
     /// A hard limit was exceeded.
-    B034 = "B034_limit_exceeded", 2, "the bundle exceeds a safety limit (entries, name length, tag file or footer size, scrypt work factor)";
+    B034 = "B034_limit_exceeded", 2, "the bundle exceeds a safety limit (entries, name length, tag file, footer, page or dictionary size, decoded size, scrypt work factor)";
     /// Manifest line malformed.
     B035 = "B035_manifest_malformed", 2, "a manifest line is not `<sha256>  <path>` or names a path it must not";
     /// bundle.json malformed.
     B036 = "B036_bundle_json_malformed", 2, "bundle.json inside the bag is not valid";
     /// Entry order wrong.
     B037 = "B037_entry_order", 2, "the bag's files are not in the order the format prescribes";
+    /// Permission bits other than the writer's 0644.
+    B038 = "B038_entry_mode_forbidden", 2, "an entry's permission bits are not the writer's 0644 (setuid, setgid, sticky or execute bits): do not unpack this bundle with stock tools as root";
     /// Payload file hash mismatch.
     B040 = "B040_entry_hash_mismatch", 3, "a payload file's SHA-256 differs from manifest-sha256.txt: damaged before encryption";
     /// Tag file hash mismatch.
@@ -114,6 +118,10 @@ codes! {
     B048 = "B048_envelope_inner_mismatch", 3, "bundle.json inside the bag differs from the envelope";
     /// Unknown table directory.
     B049 = "B049_unknown_table", 3, "the bag holds a table this version does not know";
+    /// bundle.json's attachment_blobs or attachment_bytes differ from the bag.
+    B050 = "B050_attachment_totals_mismatch", 3, "bundle.json's count or total size of attachment blobs differs from the blobs in the bag: the writer was faulty or the bundle was forged";
+    /// A blob no stored attachment row names.
+    B051 = "B051_blob_unreferenced", 3, "the bag holds an attachment blob that no stored attachment row refers to: the writer was faulty or something was smuggled in";
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -7,6 +7,8 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
 
+pub mod parts;
+
 use crate::error::{FormatError, io_err};
 use crate::keys::{Identities, Recipients};
 
@@ -19,6 +21,8 @@ pub struct RawEntry {
     pub kind: u8,
     /// Link target for links (ustar linkname field).
     pub link: Vec<u8>,
+    /// Permission bits (the writer's are 0o644).
+    pub mode: u32,
     /// Contents.
     pub data: Vec<u8>,
 }
@@ -26,7 +30,7 @@ pub struct RawEntry {
 impl RawEntry {
     /// A regular file.
     pub fn file(name: impl Into<Vec<u8>>, data: impl Into<Vec<u8>>) -> RawEntry {
-        RawEntry { name: name.into(), kind: b'0', link: Vec::new(), data: data.into() }
+        RawEntry { name: name.into(), kind: b'0', link: Vec::new(), mode: 0o644, data: data.into() }
     }
     /// The name as text (lossy).
     pub fn name_str(&self) -> String {
@@ -78,7 +82,9 @@ pub fn parse_tar(tar: &[u8]) -> Vec<RawEntry> {
         let size_txt = String::from_utf8_lossy(&field(&h[124..136])).trim().to_string();
         let size = usize::from_str_radix(&size_txt, 8).unwrap_or(0);
         let data = tar[at + 512..at + 512 + size].to_vec();
-        out.push(RawEntry { name: full, kind: h[156], link: field(&h[157..257]), data });
+        let mode_txt = String::from_utf8_lossy(&field(&h[100..108])).trim().to_string();
+        let mode = u32::from_str_radix(&mode_txt, 8).unwrap_or(0);
+        out.push(RawEntry { name: full, kind: h[156], link: field(&h[157..257]), mode, data });
         at += 512 + size.div_ceil(512) * 512;
     }
     out
@@ -101,7 +107,7 @@ pub fn build_tar(entries: &[RawEntry], mtime: u64) -> Vec<u8> {
         h[..n].copy_from_slice(&name[..n]);
         let p = prefix.len().min(155);
         h[345..345 + p].copy_from_slice(&prefix[..p]);
-        h[100..108].copy_from_slice(b"0000644\0");
+        h[100..108].copy_from_slice(format!("{:07o}\0", e.mode).as_bytes());
         h[108..116].copy_from_slice(b"0000000\0");
         h[116..124].copy_from_slice(b"0000000\0");
         h[124..136].copy_from_slice(format!("{:011o}\0", e.data.len()).as_bytes());

@@ -23,7 +23,23 @@ fn seal_and_verify_against_stock_tools() {
         let mut c = chunk.clone();
         c[0] = i as u8;
         c[1] = (i >> 8) as u8;
-        w.add_blob(&mut c.as_slice()).unwrap();
+        let blob = w.add_blob(&mut c.as_slice()).unwrap();
+        // Only blobs an attachment row names go into the bag.
+        w.append(&Attachment {
+            id: i.to_string(),
+            ticket_id: Some("1".into()),
+            comment_id: None,
+            article_id: None,
+            file_name: format!("chunk-{i}.bin"),
+            content_type: None,
+            size: Some(blob.size as i64),
+            sha256: Some(blob.sha256),
+            inline: false,
+            state: AttachmentState::Stored,
+            error: None,
+            raw: "{}".into(),
+        })
+        .unwrap();
     }
     let staged = dir.path().join("w");
     // Staged blobs are flushed first so neither side pays for the other's write-back.

@@ -16,6 +16,9 @@ use sha2::{Digest, Sha256};
 
 use crate::load_error::LoadError;
 
+mod bundles;
+pub use bundles::LoadedBundle;
+
 /// What became of one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -251,6 +254,7 @@ impl Ledger {
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        conn.execute_batch(bundles::SCHEMA).map_err(err)?;
         // Ledgers written before `parent` existed gain the column (empty for their rows).
         let has_parent = conn
             .prepare("SELECT 1 FROM pragma_table_info('records') WHERE name = 'parent'")

@@ -60,6 +60,23 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
+    /// The bundle was created before one already loaded from the same source account: loading
+    /// it would write older versions of records over newer ones.
+    #[error(
+        "bundle {bundle_id} (created {created_at}) is older than bundle {newer_id} (created {newer_created_at}), already loaded from {account} with this ledger: loading it would write older versions of records over newer ones (an old bundle copied back or renamed is exactly this); if that is what you mean, pass --allow-older-bundle"
+    )]
+    OlderBundle {
+        /// The bundle refused.
+        bundle_id: String,
+        /// Its creation time.
+        created_at: String,
+        /// The newest bundle loaded from that account.
+        newer_id: String,
+        /// Its creation time.
+        newer_created_at: String,
+        /// Platform and account.
+        account: String,
+    },
     /// The bundle passed verification but a table could not be decoded while loading.
     #[error("reading the bundle: {0}")]
     Read(String),

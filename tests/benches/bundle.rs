@@ -9,10 +9,17 @@
 //!   staged into its work directory) ÷ time of `tar cf - SRC | age -r RECIPIENT -o FILE && sync
 //!   FILE` on the same files (target ≤ 1.5): both produce the same durable encrypted file, which
 //!   is seal's job. The ratio against the same pipeline writing to /dev/null (no disk at all) is
-//!   printed beside it as context. Staging time is printed separately;
+//!   printed beside it as context. Staging (rows, and the payload files hard-linked into the work
+//!   directory after hashing, so the disk holds the payload twice, not three times) is printed
+//!   separately;
 //! - verify ratio: time of BundleReader::open (all three tiers) ÷ time of
 //!   `age -d -i IDENTITY NAME.dfb | sha256sum` (target ≤ 1.3);
-//! - peak RSS (VmHWM) of the seal and verify processes (target ≤ 256 MiB, flat across sizes).
+//! - peak RSS (VmHWM) of the seal and verify processes (target ≤ 256 MiB, flat across sizes);
+//! - the cost of decoding every row at verify (tier 3's decode pass, page headers included):
+//!   full verify ÷ full verify without that pass (its time subtracted, as measured inside the
+//!   verifying process), for the payloads above and for the seeded `small` dataset (500 tickets,
+//!   ~3,000 comments, its attachments), where the tables weigh most. DESKFERRY_BENCH_SMALL=0
+//!   skips the dataset.
 //!
 //! Files go to DESKFERRY_BENCH_DIR (default: cargo's target tmp dir) and are removed afterwards.
 
@@ -23,6 +30,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use deskferry_fixtures::dataset::{Dataset, Size};
 use deskferry_format::model::{Attachment, AttachmentState, Ticket, TicketStatus};
 use deskferry_format::{
     BundleMeta, BundleReader, BundleWriter, Identities, Recipients, SignerKey, SigningKey,
@@ -47,6 +55,11 @@ fn main() -> Result<()> {
     let base = std::env::var_os("DESKFERRY_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bundle-bench"));
+    let small = if std::env::var("DESKFERRY_BENCH_SMALL").as_deref() == Ok("0") {
+        None
+    } else {
+        Some(run_small(&base)?)
+    };
     let mut rows = Vec::new();
     for size in [gib / 8.0, gib] {
         rows.push(run(&base, size)?);
@@ -103,7 +116,82 @@ fn main() -> Result<()> {
             big.verify_rss_mib - small.verify_rss_mib
         );
     }
+    println!();
+    println!("decoding every row at verify: full verify ÷ full verify without the decode pass");
+    let decode_line = |what: &str, d: &Decode| {
+        println!(
+            "{what:>22}: verify {:.2}s, decode pass {:.2}s ({} rows, {:.1} MiB decoded) → ratio {:.3}",
+            d.verify.as_secs_f64(),
+            d.decode.as_secs_f64(),
+            d.rows,
+            d.decoded_bytes as f64 / (1 << 20) as f64,
+            d.ratio()
+        )
+    };
+    if let Some(d) = &small {
+        decode_line(&format!("small dataset {:.2}G", d.gib), d);
+    }
+    for r in &rows {
+        decode_line(&format!("{:.2} GiB payload", r.gib), &r.decode);
+    }
     Ok(())
+}
+
+/// What the verifying child measured of the decode pass.
+struct Decode {
+    /// Size of the bundle, GiB.
+    gib: f64,
+    /// BundleReader::open, all three tiers, inside the child.
+    verify: Duration,
+    /// Of which the decode pass (page headers and every row).
+    decode: Duration,
+    rows: u64,
+    decoded_bytes: u64,
+}
+
+impl Decode {
+    /// Full verify ÷ full verify without the decode pass.
+    fn ratio(&self) -> f64 {
+        let v = self.verify.as_secs_f64();
+        v / (v - self.decode.as_secs_f64())
+    }
+
+    fn from_child(stdout: &str, gib: f64) -> Result<Decode> {
+        Ok(Decode {
+            gib,
+            verify: Duration::from_secs_f64(reported(stdout, "VERIFY_SECS")?),
+            decode: Duration::from_secs_f64(reported(stdout, "DECODE_SECS")?),
+            rows: reported(stdout, "ROWS_DECODED")? as u64,
+            decoded_bytes: reported(stdout, "DECODED_BYTES")? as u64,
+        })
+    }
+}
+
+/// The seeded `small` dataset sealed as a bundle, then verified in a child process.
+fn run_small(base: &Path) -> Result<Decode> {
+    let dir = base.join("small-dataset");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let keys = keygen(&dir.join("keys"))?;
+    eprintln!("[bench] small dataset: generating and sealing");
+    let ds = Dataset::generate(1, Size::Small);
+    let mut w = BundleWriter::create(&dir.join("work"), ds.bundle_meta(chrono::Utc::now()))?;
+    ds.write_bundle(&mut w)?;
+    let sealed = w.seal(
+        &dir.join("bench.dfb"),
+        &Recipients::from_file(&keys.recipient)?,
+        &SigningKey::from_file(&keys.sign_key)?,
+    )?;
+    let gib = std::fs::metadata(&sealed.bundle)?.len() as f64 / (1u64 << 30) as f64;
+    eprintln!("[bench] small dataset ({gib:.3} GiB): full verify");
+    let mut c = Command::new(std::env::current_exe()?);
+    c.arg("--child-verify").arg(&dir);
+    let (_, out) = timed(c)?;
+    let d = Decode::from_child(&out, gib)?;
+    if std::env::var_os("DESKFERRY_BENCH_KEEP").is_none() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    Ok(d)
 }
 
 struct Row {
@@ -115,6 +203,7 @@ struct Row {
     age_sha: Duration,
     seal_rss_mib: f64,
     verify_rss_mib: f64,
+    decode: Decode,
 }
 
 impl Row {
@@ -222,7 +311,7 @@ fn run(base: &Path, gib: f64) -> Result<Row> {
     let seal = Duration::from_secs_f64(reported(&out, "SEAL_SECS")?);
     let stage = Duration::from_secs_f64(reported(&out, "STAGE_SECS")?);
     eprintln!(
-        "[bench] {gib:.2} GiB: staging (rows + add_blob) {:.1}s, seal {:.1}s, process {:.1}s",
+        "[bench] {gib:.2} GiB: staging (rows + hashed blob links) {:.1}s, seal {:.1}s, process {:.1}s",
         stage.as_secs_f64(),
         seal.as_secs_f64(),
         total.as_secs_f64()
@@ -241,10 +330,38 @@ fn run(base: &Path, gib: f64) -> Result<Row> {
     c.arg("--child-verify").arg(&dir);
     let (verify, out) = timed(c)?;
     let verify_rss_mib = rss_of(&out)?;
+    let decode = Decode::from_child(&out, gib)?;
     if std::env::var_os("DESKFERRY_BENCH_KEEP").is_none() {
         std::fs::remove_dir_all(&dir)?;
     }
-    Ok(Row { gib, seal, tar_age, tar_age_null, verify, age_sha, seal_rss_mib, verify_rss_mib })
+    Ok(Row {
+        gib,
+        seal,
+        tar_age,
+        tar_age_null,
+        verify,
+        age_sha,
+        seal_rss_mib,
+        verify_rss_mib,
+        decode,
+    })
+}
+
+fn sha256_of(path: &Path) -> Result<(String, u64)> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut h = sha2::Sha256::new();
+    let mut f = File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            return Ok((hex::encode(h.finalize()), size));
+        }
+        h.update(&buf[..n]);
+        size += n as u64;
+    }
 }
 
 fn vm_hwm_kib() -> Result<u64> {
@@ -261,8 +378,14 @@ fn child_seal(dir: &Path, src: &Path) -> Result<()> {
     let mut files: Vec<PathBuf> =
         std::fs::read_dir(src)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
     files.sort();
+    let store = w.blobs();
     for (i, f) in files.iter().enumerate() {
-        let blob = w.add_blob(&mut File::open(f)?)?;
+        // Staged by hard link (hashed, not copied): the bench then needs the payload's size
+        // twice on disk (source and bundle), not three times. Sealing reads the same bytes.
+        let (sha256, size) = sha256_of(f)?;
+        let tmp = store.tmp_path();
+        std::fs::hard_link(f, &tmp)?;
+        let blob = store.adopt(&tmp, &sha256, size)?;
         w.append(&Attachment {
             id: (i + 1).to_string(),
             ticket_id: Some("1".into()),
@@ -322,9 +445,16 @@ fn child_seal(dir: &Path, src: &Path) -> Result<()> {
 fn child_verify(dir: &Path) -> Result<()> {
     let signer = SignerKey::from_file(&dir.join("keys/sign.pub"))?;
     let ids = Identities::from_file(&dir.join("keys/identity.txt"))?;
+    let t = Instant::now();
     let r = BundleReader::open(&dir.join("bench.dfb"), &signer, &ids, &VerifyOptions::default())
         .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.detail))?;
+    let verify = t.elapsed();
     assert!(!r.entries().is_empty());
+    let stats = r.verify_stats();
+    println!("VERIFY_SECS={}", verify.as_secs_f64());
+    println!("DECODE_SECS={}", stats.decode_time.as_secs_f64());
+    println!("ROWS_DECODED={}", stats.rows_decoded);
+    println!("DECODED_BYTES={}", stats.decoded_bytes);
     println!("VmHWM_KiB={}", vm_hwm_kib()?);
     Ok(())
 }

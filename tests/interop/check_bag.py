@@ -8,7 +8,8 @@ usage: check_bag.py BAG_DIR
   (lists of strings, timestamp[us, UTC], custom_fields as list<struct<key, value>>), and row
   counts equal bundle.json;
 - DuckDB: the same tables through read_parquet, with VARCHAR[], TIMESTAMP WITH TIME ZONE and
-  STRUCT(...)[] column types, and unicode text intact.
+  STRUCT(...)[] column types, and unicode text intact; and the README's idioms for auditors
+  (natural id order, JSON inside strings, timestamps shown in UTC) give what they promise.
 
 Prints a JSON summary on stdout; exits 1 with the list of problems on stderr.
 """
@@ -100,6 +101,25 @@ def main(bag_dir):
         "WHERE id = '6'"
     ).fetchone()
     check(subj and subj[0].endswith("📦") and subj[1] == "lieferung" and subj[2] == "product", f"tickets row 6: {subj!r}")
+    # The README's idioms for auditors. Ids are strings: ORDER BY id is lexical, ORDER BY
+    # strlen(id), id is numeric for numeric ids and is the bundle's own row order.
+    tickets = f"read_parquet('{tdir}/tickets/*.parquet')"
+    lexical, natural, stored = con.execute(
+        f"SELECT list(id ORDER BY id), list(id ORDER BY strlen(id), id), list(id) FROM {tickets}"
+    ).fetchone()
+    check(natural == stored and natural != lexical, f"id order: natural {natural}, stored {stored}, lexical {lexical}")
+    # Custom field values and raw are JSON text: ::JSON makes them JSON values.
+    multi = con.execute(
+        f"SELECT json_array_length(cf.value::JSON), cf.value::JSON->>0 FROM {tickets} t, "
+        "unnest(t.custom_fields) AS u(cf) WHERE t.id = '6' AND cf.key = 'multi'"
+    ).fetchone()
+    check(multi == (2, "a"), f"custom field 'multi' as JSON: {multi!r}")
+    raw = con.execute(f"SELECT raw::JSON->>'$.subject' FROM {tickets} WHERE id = '6'").fetchone()
+    check(raw == ("Bestellung",), f"raw as JSON: {raw!r}")
+    # Timestamps are UTC instants; DuckDB shows them in the session's zone, so set it to UTC.
+    con.execute("SET TimeZone = 'UTC'")
+    first = con.execute(f"SELECT min(created_at)::VARCHAR FROM {tickets}").fetchone()[0]
+    check(first == "2026-03-04 10:15:30+00", f"first ticket created_at in UTC: {first!r}")
     summary["problems"] = problems
     print(json.dumps(summary, ensure_ascii=False))
     if problems:

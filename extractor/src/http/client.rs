@@ -72,9 +72,13 @@ enum Failure {
     Fatal(HttpError),
 }
 
-/// What a download attempt writes to.
-struct Sink<'a> {
-    path: &'a Path,
+/// Where a download attempt's bytes go; they are hashed either way.
+#[derive(Clone, Copy)]
+enum Sink<'a> {
+    /// A file, created (or truncated) by each attempt.
+    File(&'a Path),
+    /// Nowhere: only the SHA-256 and size are kept, in memory.
+    HashOnly,
 }
 
 impl Http {
@@ -171,13 +175,28 @@ impl Http {
         url: &str,
         dest: &Path,
     ) -> Result<Downloaded, HttpError> {
+        self.fetch(bucket, url, Sink::File(dest)).await
+    }
+
+    /// Like [`Http::download`], but keeps nothing: the bytes are hashed as they stream and
+    /// dropped, so reading a target back never puts plaintext on disk.
+    pub async fn digest(&self, bucket: &str, url: &str) -> Result<Downloaded, HttpError> {
+        self.fetch(bucket, url, Sink::HashOnly).await
+    }
+
+    async fn fetch(
+        &self,
+        bucket: &str,
+        url: &str,
+        sink: Sink<'_>,
+    ) -> Result<Downloaded, HttpError> {
         let url = self.url(url)?;
         let bucket = self.bucket_name(bucket).to_string();
         self.inner.counters.update(|s| s.requests += 1);
         let url = &url;
         let bucket_ref = &bucket;
         self.with_retries(&Method::GET, &bucket, true, move |retry| async move {
-            self.download_attempt(url, bucket_ref, Sink { path: dest }, retry).await
+            self.download_attempt(url, bucket_ref, sink, retry).await
         })
         .await
     }
@@ -425,13 +444,13 @@ impl Http {
                 return Err(Failure::Status { status, retry_after, body, url: Box::new(current) });
             }
             let expected = resp.content_length();
-            let io = |e: std::io::Error| {
-                Failure::Fatal(HttpError::Io {
-                    path: sink.path.to_path_buf(),
-                    message: e.to_string(),
-                })
+            let io = |path: &Path, e: std::io::Error| {
+                Failure::Fatal(HttpError::Io { path: path.to_path_buf(), message: e.to_string() })
             };
-            let mut file = tokio::fs::File::create(sink.path).await.map_err(io)?;
+            let mut file = match sink {
+                Sink::File(p) => Some((tokio::fs::File::create(p).await.map_err(|e| io(p, e))?, p)),
+                Sink::HashOnly => None,
+            };
             let mut hasher = Sha256::new();
             let mut size = 0u64;
             loop {
@@ -443,9 +462,13 @@ impl Http {
                 size += chunk.len() as u64;
                 self.inner.counters.update(|s| s.bytes_in += chunk.len() as u64);
                 hasher.update(&chunk);
-                file.write_all(&chunk).await.map_err(io)?;
+                if let Some((f, p)) = &mut file {
+                    f.write_all(&chunk).await.map_err(|e| io(p, e))?;
+                }
             }
-            file.flush().await.map_err(io)?;
+            if let Some((f, p)) = &mut file {
+                f.flush().await.map_err(|e| io(p, e))?;
+            }
             if let Some(n) = expected
                 && n != size
             {

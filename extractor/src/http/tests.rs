@@ -515,3 +515,13 @@ async fn urls_resolve_against_the_base() {
     };
     assert!(matches!(Http::new(no_default), Err(HttpError::Config(_))));
 }
+
+#[tokio::test]
+async fn digest_hashes_through_redirects_without_forwarding_credentials() {
+    let (api, _cdn, seen) = two_origins().await;
+    let http = client(&api, |c| c);
+    let d = http.digest("default", "/attachments/token/abc").await.unwrap();
+    assert_eq!((d.sha256, d.size), (sha_hex(FILE), FILE.len() as u64));
+    assert_eq!(seen.api_with_auth.get(), 1, "the API host got the credentials");
+    assert_eq!((seen.cdn_total.get(), seen.cdn_with_auth.get()), (1, 0));
+}

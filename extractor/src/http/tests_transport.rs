@@ -143,3 +143,12 @@ async fn timeouts_are_retried() {
     assert_eq!(d.sha256, sha_hex(BODY));
     assert_eq!(hits.get(), 2);
 }
+
+#[tokio::test]
+async fn digest_retries_a_truncated_body_and_hashes_only_the_complete_one() {
+    let (base, hits) = raw_server(|n| if n < 1 { Act::Half(BODY) } else { Act::Full(BODY) }).await;
+    let http = client(&base, |c| c);
+    let d = http.digest("default", "/blob").await.unwrap();
+    assert_eq!((d.sha256, d.size), (sha_hex(BODY), BODY.len() as u64));
+    assert_eq!(hits.get(), 2);
+}

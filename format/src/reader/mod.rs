@@ -3,29 +3,32 @@
 
 mod access;
 mod checks;
+mod decode;
+mod files;
 pub mod limits;
+mod pages;
 mod quick;
 mod scan;
+mod tables;
 
-use std::collections::{HashMap, HashSet};
+pub use tables::VerifyStats;
+
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::RecordBatch;
 use chrono::{DateTime, Utc};
-use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use sha2::{Digest, Sha256};
 
-use crate::FORMAT_VERSION;
 use crate::codec;
 use crate::error::{BundleError, ErrorCode as C, berr};
 use crate::keys::{Identities, SignerKey};
 use crate::meta::{BundleJson, Envelope};
 use crate::schema::{Record, Table};
-use crate::writer::{KV_BUNDLE_ID, KV_FORMAT_VERSION, KV_TABLE};
 use access::{BlobReader, EntrySlice, Shared};
 use checks::DataKind;
 use limits::{MAX_AGE_HEADER, MAX_FOOTER};
@@ -87,6 +90,7 @@ pub struct BundleReader {
     index: HashMap<String, usize>,
     parts: HashMap<Table, Vec<usize>>,
     shared: Shared,
+    stats: VerifyStats,
 }
 
 fn age_error(e: age::DecryptError, path: &Path) -> BundleError {
@@ -131,7 +135,8 @@ fn payload_len(p: u64) -> u64 {
 }
 
 impl BundleReader {
-    /// Tiers 1, 2 and 3. Returns only when everything passed; nothing is written to disk.
+    /// Tiers 1, 2 and 3 (every row of every table decoded). Returns only when everything passed;
+    /// nothing is written to disk.
     pub fn open(
         bundle: &Path,
         signer: &SignerKey,
@@ -140,7 +145,7 @@ impl BundleReader {
     ) -> Result<BundleReader, BundleError> {
         let io_e = |e: io::Error| BundleError::new(C::B012, format!("{}: {e}", bundle.display()));
         // One open file for all tiers: what tier 1 checked is what gets decrypted.
-        let mut file = File::open(bundle).map_err(io_e)?;
+        let mut file = files::open_regular(bundle, C::B012)?;
         let quick =
             quick::verify_quick_on(bundle, Some(file.try_clone().map_err(io_e)?), signer, opts)?;
         let env = &quick.envelope;
@@ -173,18 +178,22 @@ impl BundleReader {
         let manifest = checks::tier2(&scan)?;
         let kinds = checks::tier3_hashes(&scan, &manifest, env)?;
         let parts = checks::table_parts(&scan, &kinds, env)?;
-        let blobs: HashSet<String> = kinds
+        let blobs: BTreeMap<String, u64> = kinds
             .iter()
-            .filter_map(|(_, k)| if let DataKind::Blob(h) = k { Some(h.clone()) } else { None })
+            .filter_map(|(i, k)| match k {
+                DataKind::Blob(h) => Some((h.clone(), scan.entries[*i].size)),
+                DataKind::Part(_) => None,
+            })
             .collect();
         let index = scan.entries.iter().enumerate().map(|(i, e)| (e.path.clone(), i)).collect();
-        let reader = BundleReader {
+        let mut reader = BundleReader {
             quick,
             bundle_json: scan.bundle_json,
             entries: scan.entries,
             index,
             parts,
             shared: Arc::new(Mutex::new(stream)),
+            stats: VerifyStats::default(),
         };
         reader.check_tables()?;
         reader.check_attachment_blobs(&blobs)?;
@@ -218,93 +227,9 @@ impl BundleReader {
             .map_err(|e| BundleError::new(C::B043, format!("{path}: {e}")))
     }
 
-    /// Every Parquet footer: binding to bundle and table, schema, row counts.
-    fn check_tables(&self) -> Result<(), BundleError> {
-        for table in Table::ALL {
-            let mut rows = 0u64;
-            for &i in self.parts.get(&table).map(Vec::as_slice).unwrap_or(&[]) {
-                let path = &self.entries[i].path;
-                let b = self.builder(i)?;
-                let fm = b.metadata().file_metadata();
-                let kv: HashMap<&str, &str> = fm
-                    .key_value_metadata()
-                    .map(|v| {
-                        v.iter()
-                            .filter_map(|kv| Some((kv.key.as_str(), kv.value.as_deref()?)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let fv = FORMAT_VERSION.to_string();
-                for (k, want) in [
-                    (KV_BUNDLE_ID, self.quick.envelope.bundle_id.as_str()),
-                    (KV_TABLE, table.name()),
-                    (KV_FORMAT_VERSION, fv.as_str()),
-                ] {
-                    if kv.get(k).copied() != Some(want) {
-                        return berr(
-                            C::B047,
-                            format!("{path}: {k} is {:?}, expected {want:?}", kv.get(k)),
-                        );
-                    }
-                }
-                if !codec::schema_matches(table, b.schema()) {
-                    return berr(
-                        C::B043,
-                        format!("{path}: schema differs from the {table} table's"),
-                    );
-                }
-                rows += u64::try_from(fm.num_rows()).map_err(|_| {
-                    BundleError::new(C::B043, format!("{path}: negative row count"))
-                })?;
-            }
-            if rows != self.row_count(table) {
-                return berr(
-                    C::B044,
-                    format!(
-                        "{table}: {rows} rows in its parts, bundle.json says {}",
-                        self.row_count(table)
-                    ),
-                );
-            }
-        }
-        Ok(())
-    }
-
-    /// Every attachment row with state=stored has its blob.
-    fn check_attachment_blobs(&self, blobs: &HashSet<String>) -> Result<(), BundleError> {
-        for &i in self.parts.get(&Table::Attachments).map(Vec::as_slice).unwrap_or(&[]) {
-            let path = &self.entries[i].path;
-            let b = self.builder(i)?;
-            let mask = ProjectionMask::columns(b.parquet_schema(), ["id", "sha256", "state"]);
-            let reader = b
-                .with_projection(mask)
-                .build()
-                .map_err(|e| BundleError::new(C::B043, format!("{path}: {e}")))?;
-            for batch in reader {
-                let batch = batch.map_err(|e| BundleError::new(C::B043, format!("{path}: {e}")))?;
-                let col = |n: &str| {
-                    batch.column_by_name(n).and_then(|c| c.as_string_opt::<i32>().cloned())
-                };
-                let (Some(id), Some(sha), Some(state)) = (col("id"), col("sha256"), col("state"))
-                else {
-                    return berr(C::B043, format!("{path}: attachments columns missing"));
-                };
-                for r in 0..batch.num_rows() {
-                    if state.value(r) != "stored" {
-                        continue;
-                    }
-                    let ok = !arrow::array::Array::is_null(&sha, r)
-                        && blobs.contains(&sha.value(r).to_ascii_lowercase());
-                    if !ok {
-                        return berr(
-                            C::B046,
-                            format!("attachment {} is stored but its blob is absent", id.value(r)),
-                        );
-                    }
-                }
-            }
-        }
-        Ok(())
+    /// What tier 3's decode pass measured (rows, decoded bytes, time).
+    pub fn verify_stats(&self) -> &VerifyStats {
+        &self.stats
     }
 
     /// The envelope.

@@ -1,7 +1,7 @@
 //! Tier 1, no secret: the signature against the pinned signer, the envelope against the signed
 //! trusted comment, the ciphertext's size and SHA-256 against the envelope, version and purge date.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use crossbeam_channel::{Receiver, bounded};
 
 use sha2::{Digest, Sha256};
 
+use super::files::{open_regular, read_regular};
 use super::{QuickReport, VerifyOptions};
 use crate::error::{BundleError, ErrorCode as C, berr};
 use crate::keys::{SignerKey, key_id_hex};
@@ -111,20 +112,6 @@ fn verify_and_hash(
     })
 }
 
-fn read_limited(path: &Path, limit: u64, missing: C, too_big: C) -> Result<Vec<u8>, BundleError> {
-    let meta = match fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return berr(missing, format!("{} is absent", path.display()));
-        }
-        Err(e) => return berr(C::B012, format!("{}: {e}", path.display())),
-    };
-    if meta.len() > limit {
-        return berr(too_big, format!("{} is larger than {limit} bytes", path.display()));
-    }
-    fs::read(path).map_err(|e| BundleError::new(C::B012, format!("{}: {e}", path.display())))
-}
-
 pub(crate) fn verify_quick(
     bundle: &Path,
     signer: &SignerKey,
@@ -143,10 +130,9 @@ pub(crate) fn verify_quick_on(
 ) -> Result<QuickReport, BundleError> {
     let sig_path = signature_path(bundle);
     let env_path = envelope_path(bundle);
-    let sig_text = read_limited(&sig_path, MAX_SIGNATURE, C::B001, C::B002)?;
-    if !env_path.exists() {
-        return berr(C::B004, format!("{} is absent", env_path.display()));
-    }
+    let sig_text = read_regular(&sig_path, MAX_SIGNATURE, C::B001, C::B002)?;
+    // Read once, now: the bytes hashed against the signed comment are the bytes parsed.
+    let env_bytes = read_regular(&env_path, MAX_ENVELOPE, C::B004, C::B005)?;
     let sig_text = String::from_utf8(sig_text)
         .map_err(|_| BundleError::new(C::B002, format!("{}: not text", sig_path.display())))?;
     let sig = minisign::SignatureBox::from_string(&sig_text).map_err(|e| {
@@ -165,8 +151,7 @@ pub(crate) fn verify_quick_on(
     }
     let file = match file {
         Some(f) => f,
-        None => File::open(bundle)
-            .map_err(|e| BundleError::new(C::B012, format!("{}: {e}", bundle.display())))?,
+        None => open_regular(bundle, C::B012)?,
     };
     let (verified, hashed) = verify_and_hash(file, signer, &sig);
     let (ct_sha, ct_size) =
@@ -192,7 +177,6 @@ pub(crate) fn verify_quick_on(
         );
     }
 
-    let env_bytes = read_limited(&env_path, MAX_ENVELOPE, C::B004, C::B005)?;
     if hex::encode(Sha256::digest(&env_bytes)) != tc.envelope_sha256 {
         return berr(
             C::B006,

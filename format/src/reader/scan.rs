@@ -15,6 +15,7 @@ use super::limits::*;
 use crate::FORMAT_VERSION;
 use crate::error::{BundleError, ErrorCode as C, berr};
 use crate::meta::BundleJson;
+use crate::writer::ENTRY_MODE;
 
 /// The decrypting reader the bundle is read through.
 pub(crate) type Stream = age::stream::StreamReader<BufReader<File>>;
@@ -314,6 +315,15 @@ fn parse(p: &mut Plain, bundle_id: &str) -> Result<Scan, BundleError> {
         }
         full.extend_from_slice(name);
         let path = check_name(&full, bundle_id)?;
+        // Stock `tar x` as root restores these bits: a setuid or executable entry is refused
+        // however honest the rest looks.
+        let mode = octal(&header[100..108], "mode")?;
+        if mode != u64::from(ENTRY_MODE) {
+            return berr(
+                C::B038,
+                format!("entry {path:?} has mode {mode:o}; the writer only writes {ENTRY_MODE:o}"),
+            );
+        }
         let size = octal(&header[124..136], "size")?;
         if !seen.insert(path.clone()) {
             return berr(C::B029, format!("entry {path:?} appears twice"));

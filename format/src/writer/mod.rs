@@ -23,10 +23,11 @@ use sort::TableSorter;
 pub use blobs::BlobStore;
 pub use resume::CHECKPOINT_FILE;
 
+pub(crate) use parts::part_properties;
 pub use parts::{
     CREATED_BY, KV_BUNDLE_ID, KV_FORMAT_VERSION, KV_TABLE, PART_MAX_BYTES, PART_MAX_ROWS,
 };
-pub(crate) use seal::encryptor;
+pub(crate) use seal::{ENTRY_MODE, encryptor};
 pub use seal::{envelope_path, resign, sign_file, signature_path, tar_header};
 
 /// Marks a directory as a BundleWriter work directory (so `create` may clear it).

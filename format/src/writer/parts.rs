@@ -73,7 +73,9 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
-fn props(bundle_id: &str, table: Table) -> WriterProperties {
+/// The writer properties of every part of `table` (compression, dictionary, pinned creator,
+/// binding to the bundle).
+pub(crate) fn part_properties(bundle_id: &str, table: Table) -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid level")))
         .set_dictionary_enabled(true)
@@ -132,8 +134,12 @@ pub(crate) fn write_parts(
                 let work_path = dir.join(format!("part-{n:05}.parquet"));
                 let f = File::create(&work_path).map_err(io_err(&work_path))?;
                 let w = HashingWriter::new(BufWriter::with_capacity(1 << 20, f));
-                let writer = ArrowWriter::try_new(w, table.schema(), Some(props(bundle_id, table)))
-                    .map_err(|e| terr(e.to_string()))?;
+                let writer = ArrowWriter::try_new(
+                    w,
+                    table.schema(),
+                    Some(part_properties(bundle_id, table)),
+                )
+                .map_err(|e| terr(e.to_string()))?;
                 let bag_path = format!("data/tables/{}/part-{n:05}.parquet", table.name());
                 open = Some(Open { writer, work_path, bag_path, rows: 0 });
             }

@@ -61,6 +61,9 @@ pub(super) fn seal(
 
     let mut table_parts = Vec::new();
     let mut sorters = tables;
+    // Blobs no stored attachment row names stay out of the bag (the reader refuses them, B051):
+    // a download whose row was later dropped, or a blob added and never referred to.
+    let referenced = std::cell::RefCell::new(std::collections::HashSet::new());
     for table in Table::ALL {
         let Some(sorter) = sorters.remove(&table) else { continue };
         let rows = sorter.into_sorted(checkpointed)?;
@@ -82,6 +85,7 @@ pub(super) fn seal(
                         && h.bytes().all(|b| b.is_ascii_hexdigit())
                         && blob_root.join(&h[..2]).join(&h).exists() =>
                 {
+                    referenced.borrow_mut().insert(h);
                     Ok(())
                 }
                 Some(h) => Err(format!(
@@ -98,7 +102,9 @@ pub(super) fn seal(
         }
         table_parts.push((table, parts));
     }
-    let blobs = list_blobs(&work.join("blobs/sha256"))?;
+    let referenced = referenced.into_inner();
+    let mut blobs = list_blobs(&work.join("blobs/sha256"))?;
+    blobs.retain(|b| referenced.contains(&b.sha256));
     let bag = bag::build(&meta, table_parts, blobs, warnings);
     let plaintext_size = bag::tar_size(&bag.entries);
 
@@ -279,12 +285,15 @@ impl Write for ChannelWriter {
     }
 }
 
+/// The permission bits of every entry (the reader refuses any other, B038).
+pub(crate) const ENTRY_MODE: u32 = 0o644;
+
 /// The deterministic ustar header of one regular file.
 pub fn tar_header(path: &str, size: u64, mtime: u64) -> io::Result<tar::Header> {
     let mut h = tar::Header::new_ustar();
     h.set_path(path)?;
     h.set_size(size);
-    h.set_mode(0o644);
+    h.set_mode(ENTRY_MODE);
     h.set_uid(0);
     h.set_gid(0);
     h.set_mtime(mtime);

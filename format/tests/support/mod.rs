@@ -1,8 +1,11 @@
 //! Sample rows for every table: unicode, empty lists, nulls, µs timestamps, custom fields.
-#![allow(dead_code, clippy::manual_is_multiple_of)]
+#![allow(dead_code, unused_imports, clippy::manual_is_multiple_of)]
 
 use chrono::{DateTime, TimeZone, Utc};
 use deskferry_format::*;
+
+mod rebuild;
+pub use rebuild::*;
 
 pub fn ts(s: i64, us: u32) -> DateTime<Utc> {
     Utc.timestamp_opt(s, us * 1000).unwrap()

@@ -160,6 +160,14 @@ fn verify_binary_exits_2_and_prints_the_code() {
         "path_traversal",
         "attachment_without_blob",
         "table_from_other_bundle",
+        "envelope_is_fifo",
+        "bundle_is_device",
+        "setuid_blob",
+        "kb_data_page_corrupted",
+        "extra_row_footer_patched",
+        "dictionary_decodes_huge",
+        "attachment_totals_wrong",
+        "blob_unreferenced",
     ] {
         let b = all.iter().find(|b| b.name == name).unwrap();
         let (code, out, err) = run_verify(b, true);
@@ -196,4 +204,48 @@ fn verify_binary_json_names_the_code() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
     assert_eq!(v["valid"], false);
     assert_eq!(v["code"], b.code);
+}
+
+/// Runs `deskferry-bundle verify` (quick tier, no secret) and kills it after `limit`: a check
+/// that reads a device or waits on a FIFO must fail here rather than hang the suite.
+fn verify_quick_bounded(b: &BadBundle, limit: std::time::Duration) -> (Option<i32>, String) {
+    let mut child = Command::new(bundle_bin())
+        .arg("verify")
+        .arg(&b.bundle)
+        .arg("--signer")
+        .arg(&b.signer_pub)
+        .arg("--now")
+        .arg(b.now.to_rfc3339())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("running deskferry-bundle");
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for deskferry-bundle") {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            return (status.code(), err);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return (None, format!("still running after {limit:?}: killed"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sidecars_that_are_devices_or_fifos_are_refused_promptly_without_a_secret() {
+    let (all, _) = broken();
+    let cases: Vec<&BadBundle> =
+        all.iter().filter(|b| b.code == "B013_not_a_regular_file").collect();
+    assert_eq!(cases.len(), 4, "signature, envelope (device and FIFO) and bundle cases");
+    for b in cases {
+        let (code, err) = verify_quick_bounded(b, std::time::Duration::from_secs(20));
+        assert_eq!(code, Some(2), "{}: {err}", b.name);
+        assert!(err.contains("B013_not_a_regular_file"), "{}: {err}", b.name);
+        assert!(err.contains("not a regular file"), "{}: the message says why: {err}", b.name);
+    }
 }

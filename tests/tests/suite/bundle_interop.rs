@@ -256,9 +256,18 @@ fn cli_export_writes_a_bag_stock_tools_accept_and_never_overwrites() {
         os("--to"),
         to.as_os_str(),
     ];
-    let o = cli(&args);
+    // Under the usual umask 022, the plaintext bag is still readable by its owner only.
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("umask 022 && exec \"$0\" \"$@\"")
+        .arg(bundle_bin())
+        .args(args)
+        .output()
+        .expect("running deskferry-bundle export");
     assert!(o.status.success(), "{}", show(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("readable by you only"), "{}", show(&o));
     let bag = to.join("export-1");
+    assert_private(&to);
     let st = Command::new("sha256sum")
         .args(["--quiet", "-c", "manifest-sha256.txt"])
         .current_dir(&bag)
@@ -273,6 +282,21 @@ fn cli_export_writes_a_bag_stock_tools_accept_and_never_overwrites() {
     assert_eq!(o.status.code(), Some(2), "{}", show(&o));
     assert!(String::from_utf8_lossy(&o.stderr).contains("refusing to overwrite"), "{}", show(&o));
     assert_eq!(std::fs::read(bag.join("bundle.json")).unwrap(), before);
+}
+
+/// Every directory under `dir` (itself included) is 0700 and every file 0600.
+fn assert_private(dir: &Path) {
+    let m = std::fs::metadata(dir).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(m, 0o700, "{}: mode {m:o}", dir.display());
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            assert_private(&e.path());
+        } else {
+            let m = e.metadata().unwrap().permissions().mode() & 0o7777;
+            assert_eq!(m, 0o600, "{}: mode {m:o}", e.path().display());
+        }
+    }
 }
 
 #[test]

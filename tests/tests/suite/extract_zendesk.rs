@@ -322,7 +322,7 @@ fn compare(ds: &Dataset, st: &ZdState, r: &BundleReader) {
         let id = &w.id;
         let deleted = w.is_deleted || w.is_spam;
         let raw_status = if deleted { "deleted" } else { zd_status(w.status) };
-        d.eq("ticket number", id, &g.number, &None);
+        d.eq("ticket number", id, &g.number, &Some(id.clone()));
         d.eq("ticket subject", id, &g.subject, &w.subject);
         d.eq(
             "ticket status",

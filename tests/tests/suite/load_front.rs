@@ -105,7 +105,12 @@ pub(crate) fn load_command(
 
 /// Runs `deskferry-load COMMAND … --json`; returns the exit code and the JSON it printed.
 fn load(w: &World, command: &str, target: &Path, token: &str, report: &Path) -> (i32, Value) {
-    let out = load_command(w, command, target, token, report).output().expect("run deskferry-load");
+    run_json(load_command(w, command, target, token, report), command, token)
+}
+
+/// Runs a prepared `deskferry-load … --json`; returns the exit code and the JSON it printed.
+fn run_json(mut cmd: Command, command: &str, token: &str) -> (i32, Value) {
+    let out = cmd.output().expect("run deskferry-load");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let json: Value = serde_json::from_str(&stdout)
@@ -221,8 +226,14 @@ async fn small_bundle_into_front_reconciles_apart_from_documented_limits() {
     assert_eq!(server.state.pending_imports(), 0);
 
     let report_rec = w.dir.path().join("report-reconcile");
-    let (code, rec) = load(&w, "reconcile", &target, &token, &report_rec);
+    // Attachments read back are hashed as they stream: with no temporary directory at all,
+    // reconcile still compares every byte (a temporary file would fail here).
+    let mut cmd = load_command(&w, "reconcile", &target, &token, &report_rec);
+    cmd.env("TMPDIR", w.dir.path().join("no-such-tmp"));
+    let (code, rec) = run_json(cmd, "reconcile", &token);
     let rows = read_csv(&report_rec.join("reconcile.csv"));
+    assert!(rec["totals"]["attachments_ok"].as_u64().unwrap_or(0) > 0, "{rec}");
+    assert_eq!(rec["totals"]["attachments_ok"], rec["totals"]["attachments"], "{rec}");
     // Private notes carry the import time in Front and sort after every message: reconcile
     // reports that as Front's documented limit, never as a difference.
     let differences: Vec<_> =

@@ -1,18 +1,25 @@
 //! load_gate: a bundle that fails verification anywhere — tampered (the last chunk included),
-//! truncated, unsigned, for another key, missing a blob — or is past its purge date makes
+//! truncated, unsigned, for another key, missing a blob, a sidecar that is a device or FIFO, a
+//! table that does not decode in full or decodes to more rows or bytes than it claims, blobs
+//! that do not add up, a setuid entry — or is past its purge date makes
 //! `deskferry-load run` exit 2 before the target sees a single request. A valid bundle through
 //! the same command and simulator is the control that shows requests would be seen.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use chrono::{Duration, SubsecRound, Utc};
+use deskferry_fixtures::bad_bundles::sample::{sample_meta, write_sample};
 use deskferry_fixtures::bad_bundles::{self, BadBundle};
 use deskferry_fixtures::sim::front::{self, FrontConfig, FrontSeed, FrontServer};
 use deskferry_fixtures::sim::{SimOptions, sim_runtime};
+use deskferry_format::{
+    KeygenPaths, Recipients, SigningKey, envelope_path, keygen, signature_path,
+};
 use deskferry_tests::workspace_bin;
 
 /// Cases across all three tiers; `flip_last_chunk` is the final-chunk case.
-const CASES: [&str; 9] = [
+const CASES: [&str; 17] = [
     "flip_last_chunk",
     "flip_middle_chunk",
     "truncated_at_chunk_boundary",
@@ -22,6 +29,14 @@ const CASES: [&str; 9] = [
     "payload_hash_wrong",
     "attachment_without_blob",
     "expired",
+    "envelope_is_fifo",
+    "bundle_is_device",
+    "kb_data_page_corrupted",
+    "extra_row_footer_patched",
+    "dictionary_decodes_huge",
+    "attachment_totals_wrong",
+    "blob_unreferenced",
+    "setuid_blob",
 ];
 
 fn target_toml(dir: &Path, server: &FrontServer) -> PathBuf {
@@ -32,6 +47,17 @@ fn target_toml(dir: &Path, server: &FrontServer) -> PathBuf {
     );
     std::fs::write(&p, text).unwrap();
     p
+}
+
+/// A simulated Front with a minimal company, on `rt`.
+fn minimal_front(rt: &tokio::runtime::Runtime) -> FrontServer {
+    rt.block_on(front::start(
+        &SimOptions::default(),
+        FrontConfig::default(),
+        &FrontSeed::minimal(),
+        0,
+    ))
+    .unwrap()
 }
 
 /// Runs `deskferry-load run` on one bundle; returns the exit code and stderr.
@@ -74,14 +100,7 @@ fn refused_bundles_cause_zero_requests_at_the_target() {
         bad_bundles::generate_all(&tmp.path().join("bad")).expect("generating broken bundles");
     let valid = bad_bundles::generate_valid(&tmp.path().join("valid")).expect("the valid control");
     let rt = sim_runtime().unwrap();
-    let server = rt
-        .block_on(front::start(
-            &SimOptions::default(),
-            FrontConfig::default(),
-            &FrontSeed::minimal(),
-            0,
-        ))
-        .unwrap();
+    let server = minimal_front(&rt);
     let target = target_toml(tmp.path(), &server);
 
     for name in CASES {
@@ -90,6 +109,7 @@ fn refused_bundles_cause_zero_requests_at_the_target() {
         assert_eq!(code, 2, "{name}: exit code (stderr: {stderr})");
         assert!(stderr.contains(b.code), "{name}: stderr names {}: {stderr}", b.code);
         assert_eq!(stderr.matches(b.code).count(), 1, "{name}: the refusal says it once: {stderr}");
+        assert!(stderr.contains("nothing was written to the target"), "{name}: {stderr}");
         let seen = server.running.log.entries();
         assert!(
             seen.is_empty(),
@@ -115,5 +135,69 @@ fn refused_bundles_cause_zero_requests_at_the_target() {
     let (code, stderr) = load_with(expired, &target, &server, tmp.path(), &["--allow-expired"]);
     assert_ne!(code, 2, "--allow-expired: {stderr}");
     assert!(server.running.log.len() > before, "--allow-expired reached the target");
+    rt.block_on(server.running.stop()).unwrap();
+}
+
+/// A valid bundle of the sample account created `hours_ago`, as a `BadBundle` for `load_with`
+/// (named "shared", so every load of these goes to one ledger, shared.ledger).
+fn sample_bundle(dir: &Path, keys: &KeygenPaths, id: &str, hours_ago: i64) -> BadBundle {
+    let created = Utc::now().trunc_subsecs(0) - Duration::hours(hours_ago);
+    let bundle = dir.join(format!("{id}.dfb"));
+    write_sample(
+        &dir.join(format!("work-{id}")),
+        &bundle,
+        sample_meta(id, created),
+        &Recipients::from_file(&keys.recipient).unwrap(),
+        &SigningKey::from_file(&keys.sign_key).unwrap(),
+        0,
+    )
+    .unwrap();
+    BadBundle {
+        code: "",
+        name: "shared",
+        description: "a valid bundle",
+        bundle,
+        signer_pub: keys.sign_pub.clone(),
+        identity: keys.identity.clone(),
+        now: Utc::now(),
+    }
+}
+
+#[test]
+fn an_older_bundle_of_the_same_account_is_refused_unless_asked_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = keygen(&tmp.path().join("keys")).unwrap();
+    let new = sample_bundle(tmp.path(), &keys, "acme-new", 1);
+    let mut old = sample_bundle(tmp.path(), &keys, "acme-old", 3);
+    // Renamed, as a replay would be: the name says nothing, the signed envelope does.
+    let renamed = tmp.path().join("acme-latest.dfb");
+    for (from, to) in [
+        (old.bundle.clone(), renamed.clone()),
+        (signature_path(&old.bundle), signature_path(&renamed)),
+        (envelope_path(&old.bundle), envelope_path(&renamed)),
+    ] {
+        std::fs::rename(from, to).unwrap();
+    }
+    old.bundle = renamed;
+    let rt = sim_runtime().unwrap();
+    let server = minimal_front(&rt);
+    let target = target_toml(tmp.path(), &server);
+    let (code, stderr) = load_with(&new, &target, &server, tmp.path(), &[]);
+    assert_ne!(code, 2, "the newer bundle loads: {stderr}");
+    let before = server.running.log.len();
+    assert!(before > 0, "the newer bundle reached the target");
+
+    let (code, stderr) = load_with(&old, &target, &server, tmp.path(), &[]);
+    assert_eq!(code, 2, "an older bundle is refused: {stderr}");
+    for part in ["acme-old", "is older than bundle acme-new", "--allow-older-bundle"] {
+        assert!(stderr.contains(part), "the refusal says why ({part}): {stderr}");
+    }
+    assert!(stderr.contains("nothing was written to the target"), "{stderr}");
+    assert_eq!(server.running.log.len(), before, "the refused bundle sent no request");
+
+    let (code, stderr) = load_with(&old, &target, &server, tmp.path(), &["--allow-older-bundle"]);
+    assert_ne!(code, 2, "loaded when asked for: {stderr}");
+    assert!(stderr.contains("--allow-older-bundle"), "and says it was asked for: {stderr}");
+    assert!(server.running.log.len() > before, "it reached the target");
     rt.block_on(server.running.stop()).unwrap();
 }

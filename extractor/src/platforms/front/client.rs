@@ -10,8 +10,6 @@
 //! have no key at all; none of them is blindly repeated. The conversation PATCH sets absolute
 //! values and is retried.
 
-use std::path::Path;
-
 use bytes::Bytes;
 use reqwest::Url;
 use secrecy::SecretString;
@@ -312,9 +310,9 @@ impl FrontClient {
         self.list_page(page_url.unwrap_or(&first)).await
     }
 
-    /// Downloads an attachment to `dest`, hashing it.
-    pub async fn download(&self, url: &str, dest: &Path) -> Result<Downloaded, HttpError> {
-        self.http.download(BUCKET, url, dest).await
+    /// SHA-256 and size of an attachment, hashed as it streams; nothing is kept.
+    pub async fn digest(&self, url: &str) -> Result<Downloaded, HttpError> {
+        self.http.digest(BUCKET, url).await
     }
 }
 

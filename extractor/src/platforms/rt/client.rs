@@ -7,7 +7,6 @@
 //! loader posts messages as their authors, because RT records the authenticated user as a
 //! transaction's creator and offers no other way to set it).
 
-use std::path::Path;
 use std::time::Duration;
 
 use reqwest::Url;
@@ -158,15 +157,11 @@ impl RtClient {
         self.http.send(req).await?.json()
     }
 
-    /// Streams a MIME part's original bytes to `dest` (see [`super::map::download_path`]).
-    pub async fn download(
-        &self,
-        transaction: i64,
-        part: i64,
-        dest: &Path,
-    ) -> Result<Downloaded, HttpError> {
+    /// SHA-256 and size of a MIME part's original bytes (see [`super::map::download_path`]),
+    /// hashed as they stream; nothing is kept.
+    pub async fn digest(&self, transaction: i64, part: i64) -> Result<Downloaded, HttpError> {
         let url = self.http.url(&super::map::download_path(transaction, part))?;
-        self.http.download(BUCKET, url.as_str(), dest).await
+        self.http.digest(BUCKET, url.as_str()).await
     }
 
     /// The id a create answered with (`{"id": "12", …}`), or the number at the end of

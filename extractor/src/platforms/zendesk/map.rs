@@ -277,7 +277,8 @@ pub fn ticket(
         .collect();
     Ok(Ticket {
         id: w.id.to_string(),
-        number: None,
+        // Zendesk shows the ticket id as the ticket's number ("#35436").
+        number: Some(w.id.to_string()),
         subject: w.subject,
         status: st,
         status_raw: Some(raw_status),

@@ -44,7 +44,7 @@ fn ticket_maps_every_field_and_keeps_raw_in_order() {
     let v = ticket_sample();
     let t = map::ticket(&v, Some("2024-03-02T09:00:00Z"), None, &mut map::notes()).unwrap();
     assert_eq!(t.id, "35436");
-    assert_eq!(t.number, None);
+    assert_eq!(t.number.as_deref(), Some("35436"), "the number people see is the id");
     assert_eq!(t.subject.as_deref(), Some("Printer on fire ✨"));
     assert_eq!((t.status, t.status_raw.as_deref()), (TicketStatus::OnHold, Some("hold")));
     assert_eq!((t.priority, t.priority_raw.as_deref()), (Some(Priority::High), Some("high")));

@@ -1,8 +1,10 @@
 //! `export BUNDLE --to DIR`: the plain bag on disk, after full verification, for DuckDB,
-//! pyarrow or a BagIt validator.
+//! pyarrow or a BagIt validator. What lands there is the plaintext of personal data, so it is
+//! readable by its owner only (files 0600, directories 0700), whatever the umask.
 
-use std::fs::OpenOptions;
+use std::fs::{DirBuilder, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -11,6 +13,11 @@ use crate::common::{
     EXIT_FATAL, EXIT_OK, IdentityArgs, SignerArgs, error_json, open_verified, print_json,
     report_error,
 };
+
+/// Mode of every exported file: the owner reads and writes, nobody else anything.
+const PRIVATE_FILE: u32 = 0o600;
+/// Mode of every directory export creates.
+const PRIVATE_DIR: u32 = 0o700;
 
 /// Arguments of `export`.
 #[derive(clap::Args, Debug)]
@@ -21,8 +28,8 @@ pub struct Args {
     signer: SignerArgs,
     #[command(flatten)]
     ids: IdentityArgs,
-    /// Directory the bag is written into (created if missing; existing files are never
-    /// overwritten).
+    /// Directory the bag is written into (created 0700 if missing; existing files are never
+    /// overwritten). The bag's files are 0600 and its directories 0700.
     #[arg(long, value_name = "DIR")]
     to: PathBuf,
     /// Machine-readable summary on stdout.
@@ -42,7 +49,11 @@ pub fn run(a: Args) -> Result<u8> {
             return Ok(EXIT_FATAL);
         }
     };
-    std::fs::create_dir_all(&a.to).with_context(|| format!("creating {}", a.to.display()))?;
+    DirBuilder::new()
+        .recursive(true)
+        .mode(PRIVATE_DIR)
+        .create(&a.to)
+        .with_context(|| format!("creating {}", a.to.display()))?;
     let to = a.to.canonicalize().with_context(|| format!("resolving {}", a.to.display()))?;
     // The bag lands in DIR/<bundle id>/, as `age -d | tar x` would unpack it.
     let top = safe_relative(&reader.envelope().bundle_id)?;
@@ -60,6 +71,7 @@ pub fn run(a: Args) -> Result<u8> {
         let mut out = OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(PRIVATE_FILE)
             .open(&dest)
             .with_context(|| format!("creating {} (refusing to overwrite)", dest.display()))?;
         let n = reader
@@ -77,9 +89,14 @@ pub fn run(a: Args) -> Result<u8> {
             "files": files,
             "bytes": bytes,
             "content_id": reader.content_id(),
+            "file_mode": format!("{PRIVATE_FILE:o}"),
+            "dir_mode": format!("{PRIVATE_DIR:o}"),
         }))?;
     } else {
         println!("exported {files} files ({bytes} bytes) to {}", root.display());
+        println!(
+            "readable by you only (files 0600, directories 0700): it is plaintext personal data"
+        );
         println!("check with: cd {} && sha256sum -c manifest-sha256.txt", root.display());
     }
     Ok(EXIT_OK)
@@ -116,9 +133,10 @@ fn make_dirs(root: &Path, rel: &Path) -> Result<()> {
         match std::fs::symlink_metadata(&cur) {
             Ok(m) if m.file_type().is_dir() => {}
             Ok(_) => bail!("{} exists and is not a directory; refusing", cur.display()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir(&cur).with_context(|| format!("creating {}", cur.display()))?
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => DirBuilder::new()
+                .mode(PRIVATE_DIR)
+                .create(&cur)
+                .with_context(|| format!("creating {}", cur.display()))?,
             Err(e) => return Err(e).with_context(|| format!("checking {}", cur.display())),
         }
     }

@@ -38,6 +38,7 @@ pub fn run(a: Args) -> Result<u8> {
                 "purge_after": r.envelope().purge_after,
                 "row_counts": r.envelope().row_counts,
                 "entries": r.entries().len(),
+                "rows_decoded": r.verify_stats().rows_decoded,
             })
         })
     } else {
@@ -64,7 +65,7 @@ pub fn run(a: Args) -> Result<u8> {
                     "{}: VALID ({tier} verification{})",
                     a.bundle.display(),
                     if full {
-                        ": signature, structure, every hash, Parquet footers, row counts"
+                        ": signature, structure, every hash, every row decoded and counted, attachments and blobs"
                     } else {
                         ", signature and ciphertext hash only; add --identity for the full check"
                     }
@@ -73,6 +74,9 @@ pub fn run(a: Args) -> Result<u8> {
                 println!("  content id:  {}", info["content_id"].as_str().unwrap_or(""));
                 println!("  signer:      {}", info["signer_key_id"].as_str().unwrap_or(""));
                 println!("  purge after: {}", info["purge_after"].as_str().unwrap_or(""));
+                if let Some(n) = info["rows_decoded"].as_u64() {
+                    println!("  rows:        {n} decoded");
+                }
             }
             Ok(EXIT_OK)
         }

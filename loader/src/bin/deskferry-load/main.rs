@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use deskferry_loader::LoadError;
 use deskferry_loader::config::TargetConfig;
 use deskferry_loader::gate::{GateInput, open_verified};
+use deskferry_loader::ledger::{Ledger, LoadedBundle};
 use deskferry_loader::mapping::Mapping;
 
 /// Loads a deskferry bundle into a target helpdesk.
@@ -82,6 +83,10 @@ pub struct Common {
     /// Accept a bundle past its purge date.
     #[arg(long)]
     pub allow_expired: bool,
+    /// run/demo: load a bundle created before one this ledger already loaded from the same
+    /// source account (it writes older versions of records over newer ones).
+    #[arg(long)]
+    pub allow_older_bundle: bool,
     /// Print a JSON result on stdout (progress lines still go to stderr).
     #[arg(long)]
     pub json: bool,
@@ -91,8 +96,26 @@ pub struct Common {
     pub max_outage: u64,
 }
 
+/// A command stopped before the target was contacted, so nothing was written there.
+#[derive(Debug)]
+struct BeforeTarget(LoadError);
+
+impl std::fmt::Display for BeforeTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for BeforeTarget {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.0)
+    }
+}
+
 fn fail(e: &anyhow::Error, json: bool) -> ExitCode {
-    let code = e.downcast_ref::<LoadError>().and_then(|l| match l {
+    let before = e.downcast_ref::<BeforeTarget>();
+    let load = before.map(|b| &b.0).or_else(|| e.downcast_ref::<LoadError>());
+    let code = load.and_then(|l| match l {
         LoadError::Bundle(b) => Some(b.code.as_str()),
         _ => None,
     });
@@ -101,8 +124,11 @@ fn fail(e: &anyhow::Error, json: bool) -> ExitCode {
         println!("{}", serde_json::json!({ "ok": false, "code": code, "error": message }));
     }
     eprintln!("deskferry-load: {message}");
-    if let Some(LoadError::Bundle(b)) = e.downcast_ref::<LoadError>() {
+    if let Some(LoadError::Bundle(b)) = load {
         eprintln!("  remedy: {}", b.code.remedy());
+    }
+    // Only what failed before the first request may say so; a failure during a run may not.
+    if before.is_some() {
         eprintln!("  nothing was written to the target.");
     }
     ExitCode::from(2)
@@ -140,13 +166,29 @@ fn real_main(cli: Cli, common: &Common) -> anyhow::Result<u8> {
         signer: &common.signer,
         identity: &common.identity,
         allow_expired: common.allow_expired,
-    })?;
+    })
+    .map_err(BeforeTarget)?;
     if !common.json {
         eprintln!(
             "bundle {} verified (content id {})",
             reader.envelope().bundle_id,
             reader.content_id()
         );
+    }
+    // A validly signed old bundle (copied back, renamed) would write old records over new ones.
+    if matches!(cli.command, Command::Run { .. } | Command::Demo { .. }) {
+        let ledger = Ledger::open(&common.ledger).map_err(BeforeTarget)?;
+        let bundle = LoadedBundle::of(reader.envelope());
+        if let Some(newer) =
+            ledger.admit(&bundle, common.allow_older_bundle).map_err(BeforeTarget)?
+        {
+            eprintln!(
+                "note: loading {} although {} (created {}) was loaded from the same account before (--allow-older-bundle)",
+                bundle.bundle_id,
+                newer.bundle_id,
+                newer.created_at.to_rfc3339()
+            );
+        }
     }
     let progress = std::sync::Arc::new(deskferry_loader::progress::Progress::new(common.json));
     deskferry_extractor::http::set_process_policy(deskferry_loader::progress::outage_policy(

@@ -43,9 +43,8 @@ impl FrontTarget {
     ) -> Result<Vec<(String, String, u64)>, WriteError> {
         let mut out = Vec::new();
         for a in files {
-            let tmp = tempfile::NamedTempFile::new()
-                .map_err(|e| other("tickets", id, format!("temporary file: {e}")))?;
-            let d = self.client.download(&a.url, tmp.path()).await.map_err(http("tickets", id))?;
+            // Hashed as it streams: the target's copy of an attachment never touches disk.
+            let d = self.client.digest(&a.url).await.map_err(http("tickets", id))?;
             out.push((a.filename.clone(), d.sha256, d.size));
         }
         Ok(out)

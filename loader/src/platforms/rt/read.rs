@@ -7,7 +7,7 @@ use deskferry_extractor::http::HttpError;
 use deskferry_extractor::platforms::rt::wire::{num, text};
 use serde_json::Value;
 
-use super::load::{BODY_QUERY, RtTarget, http_err, other};
+use super::load::{BODY_QUERY, RtTarget, http_err};
 use super::map::{self, ORIGINAL_CREATED_FIELD, TAGS_FIELD, parse_body};
 use crate::error::WriteError;
 use deskferry_extractor::platforms::rt::map::{is_message, split_parts};
@@ -85,7 +85,6 @@ impl RtTarget {
                 by_txn.entry(txn).or_default().push(p);
             }
         }
-        let dir = tempfile::tempdir().map_err(|x| other("tickets", target_id, x.to_string()))?;
         let mut comments = Vec::new();
         for h in &history {
             let Some(txn) = num(&h["id"]) else { continue };
@@ -100,9 +99,8 @@ impl RtTarget {
             let mut attachments = Vec::new();
             for f in &msg.files {
                 let Some(pid) = num(&f["id"]) else { continue };
-                let dest = dir.path().join(pid.to_string());
-                let got = self.api.download(txn, pid, &dest).await.map_err(e)?;
-                let _ = std::fs::remove_file(&dest);
+                // Hashed as it streams: the target's copy of an attachment never touches disk.
+                let got = self.api.digest(txn, pid).await.map_err(e)?;
                 attachments.push((text(f, "Filename").unwrap_or_default(), got.sha256, got.size));
             }
             comments.push(ReadComment {
