@@ -190,6 +190,13 @@ pub enum FieldKind {
     Other,
 }
 
+impl CustomField {
+    /// Whether the field takes several values: as the source said, else by its kind.
+    pub fn takes_several(&self) -> bool {
+        self.multiple.unwrap_or(self.kind == Some(FieldKind::Multiselect))
+    }
+}
+
 impl FieldKind {
     /// True for kinds whose values come from the field's options.
     pub fn has_options(self) -> bool {
@@ -214,6 +221,11 @@ pub struct CustomField {
     /// it have no such column and read as `None`; the loader then asks the source platform).
     #[serde(default)]
     pub kind: Option<FieldKind>,
+    /// Takes several values (an RT field with `MaxValues` 0, a multi-select); the table's last
+    /// column, added in format 1 without a version change: `None` in bundles written before,
+    /// where a multi-select kind says it.
+    #[serde(default)]
+    pub multiple: Option<bool>,
     /// Options for choice fields.
     pub options: Vec<FieldOption>,
     /// Required when agents solve or save.

@@ -146,6 +146,8 @@ impl Table {
                 flag("required"),
                 flag("active"),
                 raw(),
+                // Added after format 1 was frozen: nullable, so older parts read as null.
+                Field::new("multiple", DataType::Boolean, true),
             ],
             Table::Tickets => vec![
                 id(),

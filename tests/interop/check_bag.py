@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 LIST_COLUMNS = {
-    "other_emails", "group_ids", "tags", "domains", "cc_ids", "follower_ids",
+    "other_emails", "group_ids", "tags", "domains", "cc_ids", "follower_ids", "other_requester_ids",
     "attachment_ids", "labels",
 }
 TS_COLUMNS = {"created_at", "updated_at", "solved_at", "due_at", "deleted_at"}
@@ -71,7 +71,7 @@ def main(bag_dir):
                 check(pa.types.is_list(ty) and ty.value_type == OPTION, f"{table}.options: {ty}, want list<struct<value,label>>")
             elif field.name in ("size", "position"):
                 check(ty == pa.int64(), f"{table}.{field.name}: {ty}, want int64")
-            elif field.name in ("active", "suspended", "is_deleted", "public", "inline", "draft", "required", "is_spam"):
+            elif field.name in ("active", "suspended", "is_deleted", "public", "inline", "draft", "required", "is_spam", "multiple"):
                 check(ty == pa.bool_(), f"{table}.{field.name}: {ty}, want bool")
             else:
                 check(ty == pa.string(), f"{table}.{field.name}: {ty}, want string")

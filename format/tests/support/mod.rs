@@ -78,6 +78,7 @@ pub fn custom_field(i: u32) -> CustomField {
         title: "Färbe".into(),
         field_type: "tagger".into(),
         kind: Some(FieldKind::Dropdown),
+        multiple: None,
         options: if i % 2 == 0 {
             vec![]
         } else {

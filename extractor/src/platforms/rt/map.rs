@@ -137,6 +137,7 @@ pub fn custom_field(v: &Value, values: &[Value]) -> Option<CustomField> {
         key: name.clone(),
         title: name,
         kind: Some(field_kind(&kind, multiple)),
+        multiple: Some(multiple),
         field_type: if multiple { format!("{kind}Multiple") } else { kind },
         options,
         required: text(v, "Pattern").is_some_and(|p| p.contains("(?#Mandatory)")),

@@ -223,6 +223,7 @@ pub fn field(
         key,
         title: w.title,
         kind: Some(field_kind(&w.field_type)),
+        multiple: Some(w.field_type == "multiselect"),
         field_type: w.field_type,
         options: w
             .custom_field_options

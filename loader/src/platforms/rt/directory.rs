@@ -72,6 +72,8 @@ impl RtTarget {
             return Ok(Written::Matched(id.to_string()));
         }
         let (kind, multiple) = rt_type(f.kind.unwrap_or(FieldKind::Text));
+        // A free-text field may take several values too (RT's FreeformMultiple).
+        let multiple = multiple || f.takes_several();
         let body = json!({
             "Name": f.key,
             "Description": f.title,
