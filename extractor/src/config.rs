@@ -26,6 +26,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::error::ExtractError;
+use crate::platforms::registry::{self, Role};
 
 /// A parsed source file.
 #[derive(Debug, Clone)]
@@ -44,32 +45,6 @@ pub struct SourceConfig {
     pub rate_limits: BTreeMap<String, u32>,
     /// The `[options]` table, as written (see [`SourceConfig::max_attachment_bytes`]).
     pub options: toml::Table,
-}
-
-/// What a platform reads from a connection file beyond the common keys: its `[options]` and
-/// its rate-limit bucket names.
-#[derive(Debug, Clone, Copy)]
-pub struct KnownKeys {
-    /// Option names (`[options]`, and a target's `[<platform>]` table).
-    pub options: &'static [&'static str],
-    /// Rate-limit buckets (`[rate_limits]`).
-    pub buckets: &'static [&'static str],
-}
-
-/// The options and buckets a source platform reads.
-pub fn source_keys(platform: &str) -> KnownKeys {
-    match platform {
-        "zendesk" => KnownKeys {
-            options: &["max_attachment_mb"],
-            buckets: &[
-                crate::platforms::zendesk::client::DEFAULT,
-                crate::platforms::zendesk::client::INCREMENTAL,
-                crate::platforms::zendesk::client::HELP_CENTER,
-                crate::platforms::zendesk::client::ATTACHMENTS,
-            ],
-        },
-        _ => KnownKeys { options: &["max_attachment_mb"], buckets: &["default"] },
-    }
 }
 
 /// Refuses every key of `got` not in `known`, naming `table` and the key's line in `text`.
@@ -269,18 +244,12 @@ impl SourceConfig {
         let raw: Raw = toml::from_str(text)
             .map_err(|e| err(format!("not a valid source file: {}", toml_error(text, &e))))?;
         let platform = raw.platform.trim().to_ascii_lowercase();
-        if !matches!(platform.as_str(), "zendesk" | "rt" | "front") {
-            return Err(err(format!(
-                "platform {:?}: expected \"zendesk\" or \"rt\"",
-                raw.platform
-            )));
-        }
+        let known = registry::side(&platform, Role::Source).map_err(&err)?;
         let url = parse_url(&raw.url).map_err(|m| err(format!("url: {m}")))?;
         let cdn_url = match &raw.cdn_url {
             Some(u) => Some(parse_url(u).map_err(|m| err(format!("cdn_url: {m}")))?),
             None => None,
         };
-        let known = source_keys(&platform);
         let buckets: toml::Table =
             raw.rate_limits.keys().map(|k| (k.clone(), toml::Value::Boolean(true))).collect();
         check_keys(text, "rate_limits", &buckets, known.buckets).map_err(&err)?;

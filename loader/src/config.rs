@@ -12,7 +12,7 @@
 //! inbox = "Support"
 //! ```
 //!
-//! Every key is checked against what the target platform reads ([`target_keys`]): a misspelt
+//! Every key is checked against what the target platform reads (the platform registry): a misspelt
 //! bucket or option, or the table of another platform, is refused with its line.
 
 use std::collections::BTreeMap;
@@ -22,12 +22,13 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use crate::load_error::LoadError;
+use deskferry_extractor::platforms::registry::{self, Role};
 
 /// Credentials: the extractor's type (same `[credentials]` table as source.toml).
 pub use deskferry_extractor::config::Credentials;
 
+/// The file's keys; everything else (checked in `parse`) must be a platform's own table.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Raw {
     platform: String,
     url: String,
@@ -37,10 +38,8 @@ struct Raw {
     rate_limits: BTreeMap<String, u32>,
     #[serde(default)]
     options: toml::Table,
-    #[serde(default)]
-    front: Option<toml::Table>,
-    #[serde(default)]
-    rt: Option<toml::Table>,
+    #[serde(flatten)]
+    rest: toml::Table,
 }
 
 /// A parsed target.toml.
@@ -58,21 +57,6 @@ pub struct TargetConfig {
     pub options: toml::Table,
     /// The file it was read from.
     pub path: PathBuf,
-}
-
-/// Platforms this loader can write to.
-pub const PLATFORMS: [&str; 2] = ["front", "rt"];
-
-/// The options (`[options]` and `[<platform>]`) and rate-limit buckets a target reads.
-pub fn target_keys(platform: &str) -> deskferry_extractor::config::KnownKeys {
-    use deskferry_extractor::config::KnownKeys;
-    match platform {
-        "front" => KnownKeys {
-            options: &["inbox", "address", "import_wait_secs", "burst_per_second"],
-            buckets: &["default"],
-        },
-        _ => KnownKeys { options: &[], buckets: &["default"] },
-    }
 }
 
 fn owner_only(path: &Path) -> bool {
@@ -109,12 +93,8 @@ impl TargetConfig {
             let why = deskferry_extractor::config::toml_error(text, &e);
             LoadError::config(path, format!("not a valid target file: {why}"))
         })?;
-        if !PLATFORMS.contains(&raw.platform.as_str()) {
-            return Err(LoadError::config(
-                path,
-                format!("platform {:?}: expected one of {}", raw.platform, PLATFORMS.join(", ")),
-            ));
-        }
+        let known =
+            registry::side(&raw.platform, Role::Target).map_err(|m| LoadError::config(path, m))?;
         let url = Url::parse(&raw.url)
             .map_err(|e| LoadError::config(path, format!("url {:?}: {e}", raw.url)))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -130,26 +110,38 @@ impl TargetConfig {
             ));
         }
         let err = |m: String| LoadError::config(path, m);
-        for (name, table) in [("front", &raw.front), ("rt", &raw.rt)] {
-            if table.is_some() && name != raw.platform {
-                let at = deskferry_extractor::config::key_line(text, name, "")
+        let mut platform_table = toml::Table::new();
+        for (name, value) in raw.rest {
+            let at = |key: &str| {
+                deskferry_extractor::config::key_line(text, key, "")
+                    .or_else(|| deskferry_extractor::config::key_line(text, "", key))
                     .map(|l| format!("line {l}: "))
-                    .unwrap_or_default();
-                return Err(err(format!(
-                    "{at}[{name}] is for platform {name:?}, but this file's platform is {:?}",
-                    raw.platform
-                )));
+                    .unwrap_or_default()
+            };
+            match value {
+                toml::Value::Table(t) if name == raw.platform => platform_table = t,
+                toml::Value::Table(_) if registry::get(&name).is_some() => {
+                    return Err(err(format!(
+                        "{}[{name}] is for platform {name:?}, but this file's platform is {:?}",
+                        at(&name),
+                        raw.platform
+                    )));
+                }
+                _ => {
+                    return Err(err(format!(
+                        "{}unknown key `{name}` (expected platform, url, credentials, rate_limits, options, or a [{}] table)",
+                        at(&name),
+                        raw.platform
+                    )));
+                }
             }
         }
-        let known = target_keys(&raw.platform);
         let check = deskferry_extractor::config::check_keys;
         let buckets: toml::Table =
             raw.rate_limits.keys().map(|k| (k.clone(), toml::Value::Boolean(true))).collect();
         check(text, "rate_limits", &buckets, known.buckets).map_err(err)?;
         check(text, "options", &raw.options, known.options).map_err(err)?;
         let mut options = raw.options;
-        let platform_table = if raw.platform == "front" { raw.front } else { raw.rt };
-        let platform_table = platform_table.unwrap_or_default();
         check(text, &raw.platform, &platform_table, known.options).map_err(err)?;
         for (k, v) in platform_table {
             options.insert(k, v);

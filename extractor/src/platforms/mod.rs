@@ -2,6 +2,7 @@
 //! (docs/architecture.md, "Crates").
 
 pub mod front;
+pub mod registry;
 pub mod rt;
 pub mod zendesk;
 

@@ -11,8 +11,7 @@ use clap::Parser;
 use deskferry_extractor::config::SourceConfig;
 use deskferry_extractor::http::Http;
 use deskferry_extractor::pipeline::{self, ExtractOptions, ExtractSummary};
-use deskferry_extractor::platforms::rt::RtSource;
-use deskferry_extractor::platforms::zendesk::ZendeskSource;
+use deskferry_extractor::platforms::registry;
 use deskferry_extractor::progress::{ProgressMode, human_bytes};
 use deskferry_extractor::source::Source;
 use deskferry_format::{Recipients, SigningKey};
@@ -61,36 +60,23 @@ fn run(args: cli::Args) -> anyhow::Result<ExtractSummary> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let summary = rt.block_on(async {
-        match cfg.platform.as_str() {
-            "zendesk" => {
-                let source = ZendeskSource::new(&cfg)?;
-                let http = source.http().clone();
-                extract(source, http, opts).await
-            }
-            "rt" => {
-                let source = RtSource::new(&cfg)?;
-                let http = source.http().clone();
-                extract(source, http, opts).await
-            }
-            other => bail!(
-                "{}: platform {other:?} cannot be extracted (zendesk or rt)",
-                args.source.display()
-            ),
-        }
-    })?;
+    let summary = rt.block_on(registry::with_source(&cfg, Extract(opts)))??;
     report(&summary, args.json);
     Ok(summary)
 }
 
-/// Runs the extraction of one source with its HTTP client attached to the progress display.
-async fn extract<S: Source>(
-    source: S,
-    http: Http,
-    mut opts: ExtractOptions,
-) -> anyhow::Result<ExtractSummary> {
-    opts.http = Some(http);
-    Ok(pipeline::run(&source, opts).await?)
+/// The extraction of whichever source the file names, its HTTP client attached to the
+/// progress display.
+struct Extract(ExtractOptions);
+
+impl registry::UseSource for Extract {
+    type Output = anyhow::Result<ExtractSummary>;
+
+    async fn with<S: Source + 'static>(self, source: S, http: Http) -> Self::Output {
+        let mut opts = self.0;
+        opts.http = Some(http);
+        Ok(pipeline::run(&source, opts).await?)
+    }
 }
 
 /// The error and its causes on one line (see [`deskferry_format::chain_message`]).

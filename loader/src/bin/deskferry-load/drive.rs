@@ -53,20 +53,18 @@ pub struct Job {
 
 /// Builds the target and runs the job.
 pub async fn dispatch(job: Job) -> anyhow::Result<u8> {
-    match job.cfg.platform.as_str() {
-        "front" => {
-            let t = deskferry_loader::platforms::front::FrontTarget::new(&job.cfg)
-                .map_err(|e| anyhow::anyhow!("{e}"))
-                .context("connecting to Front")?;
-            drive(t, job).await
-        }
-        "rt" => {
-            let t = deskferry_loader::platforms::rt::RtTarget::new(&job.cfg)
-                .map_err(|e| anyhow::anyhow!("{e}"))
-                .context("connecting to Request Tracker")?;
-            drive(t, job).await
-        }
-        other => anyhow::bail!("platform {other:?} has no target"),
+    let cfg = job.cfg.clone();
+    deskferry_loader::platforms::with_target(&cfg, job)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("connecting to the {} target", cfg.platform))?
+}
+
+impl deskferry_loader::platforms::UseTarget for Job {
+    type Output = anyhow::Result<u8>;
+
+    async fn with<T: Target + 'static>(self, target: T) -> Self::Output {
+        drive(target, self).await
     }
 }
 

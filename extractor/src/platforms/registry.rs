@@ -1,0 +1,219 @@
+//! The one list of platforms. Everything that depends on which platforms exist starts here:
+//! connection-file parsing (the keys each side reads), the binaries' dispatch
+//! ([`with_source`] here, the loader's `with_target`), `deskferry-sim serve` and `platforms`,
+//! the conformance kit and the matrix (fixtures), and the README's platform table, which a test
+//! compares with [`markdown_table`].
+//!
+//! Adding a platform is one entry in [`PLATFORMS`] plus its code in each layer
+//! (docs/adding-a-platform.md).
+
+use std::future::Future;
+
+use crate::config::SourceConfig;
+use crate::error::ExtractError;
+use crate::http::Http;
+use crate::source::Source;
+
+/// What one side (source or target) of a platform reads from its connection file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Side {
+    /// Option names (`[options]`, and a target's `[<platform>]` table).
+    pub options: &'static [&'static str],
+    /// Rate-limit buckets (`[rate_limits]`).
+    pub buckets: &'static [&'static str],
+}
+
+/// One platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Platform {
+    /// The name in connection files, envelopes and commands (`zendesk`).
+    pub name: &'static str,
+    /// What people call it.
+    pub title: &'static str,
+    /// As a source: what its source file reads; `None` when it cannot be one yet.
+    pub source: Option<Side>,
+    /// As a target: what its target file reads; `None` when it cannot be one yet.
+    pub target: Option<Side>,
+    /// What the suite tests it against.
+    pub tested_against: &'static str,
+}
+
+impl Platform {
+    /// The side for `role`.
+    pub fn side(&self, role: Role) -> Option<Side> {
+        match role {
+            Role::Source => self.source,
+            Role::Target => self.target,
+        }
+    }
+}
+
+/// Which end of a migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Read by `deskferry-extract`.
+    Source,
+    /// Written by `deskferry-load`.
+    Target,
+}
+
+impl Role {
+    /// `source` or `target`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Source => "source",
+            Role::Target => "target",
+        }
+    }
+}
+
+/// Every platform, in the order the README lists them.
+pub const PLATFORMS: &[Platform] = &[
+    Platform {
+        name: "zendesk",
+        title: "Zendesk (Support + Guide)",
+        source: Some(Side {
+            options: &["max_attachment_mb"],
+            buckets: &[
+                super::zendesk::client::DEFAULT,
+                super::zendesk::client::INCREMENTAL,
+                super::zendesk::client::HELP_CENTER,
+                super::zendesk::client::ATTACHMENTS,
+            ],
+        }),
+        target: None,
+        tested_against: "simulator (`deskferry-sim serve --platform zendesk`) shaped after answers recorded from real accounts, answers checked against Zendesk's OpenAPI",
+    },
+    Platform {
+        name: "front",
+        title: "Front",
+        source: None,
+        target: Some(Side {
+            options: &["inbox", "address", "import_wait_secs", "burst_per_second"],
+            buckets: &[super::front::client::BUCKET],
+        }),
+        tested_against: "simulator checked against Front's OpenAPI (requests and answers)",
+    },
+    Platform {
+        name: "rt",
+        title: "Request Tracker 5",
+        source: Some(Side {
+            options: &["max_attachment_mb"],
+            buckets: &[super::rt::client::BUCKET],
+        }),
+        target: Some(Side { options: &[], buckets: &[super::rt::client::BUCKET] }),
+        tested_against: "the real server (Debian's packages)",
+    },
+    planned("freshdesk", "Freshdesk"),
+    planned("helpscout", "Help Scout (Mailbox + Docs)"),
+    planned("kayako", "Kayako (and Kayako Classic as a source)"),
+    planned("intercom", "Intercom"),
+    planned("groove", "Groove"),
+];
+
+/// A platform users name that neither side supports yet (listed so messages and the README
+/// say "not yet" rather than "unknown").
+const fn planned(name: &'static str, title: &'static str) -> Platform {
+    Platform { name, title, source: None, target: None, tested_against: "—" }
+}
+
+/// The platform of this name.
+pub fn get(name: &str) -> Option<&'static Platform> {
+    PLATFORMS.iter().find(|p| p.name == name)
+}
+
+/// The platforms that can play `role`.
+pub fn with_role(role: Role) -> impl Iterator<Item = &'static Platform> {
+    PLATFORMS.iter().filter(move |p| p.side(role).is_some())
+}
+
+/// `"zendesk or rt"`: the names that can play `role`, for messages.
+pub fn names(role: Role) -> String {
+    let v: Vec<&str> = with_role(role).map(|p| p.name).collect();
+    match v.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        Some((last, _)) => last.to_string(),
+        None => String::new(),
+    }
+}
+
+/// The side `name` plays in `role`, or why it cannot.
+pub fn side(name: &str, role: Role) -> Result<Side, String> {
+    match get(name) {
+        Some(p) => p.side(role).ok_or_else(|| {
+            format!("{} cannot be a {} yet (one of: {})", p.title, role.as_str(), names(role))
+        }),
+        None => Err(format!("platform {name:?} is unknown: expected {}", names(role))),
+    }
+}
+
+/// The README's platform table (a test keeps the README equal to it).
+pub fn markdown_table() -> String {
+    let mut s = String::from("| platform | extract | load | tested against |\n|---|---|---|---|\n");
+    for p in PLATFORMS {
+        let yes = |b: bool| if b { "yes" } else { "not yet" };
+        s.push_str(&format!(
+            "| {} (`{}`) | {} | {} | {} |\n",
+            p.title,
+            p.name,
+            yes(p.source.is_some()),
+            yes(p.target.is_some()),
+            p.tested_against
+        ));
+    }
+    s
+}
+
+/// Something to do with a source, whatever its platform (the extractor's dispatch).
+pub trait UseSource {
+    /// What it gives.
+    type Output;
+    /// Does it with `source`, whose HTTP client is `http`.
+    fn with<S: Source + 'static>(self, source: S, http: Http)
+    -> impl Future<Output = Self::Output>;
+}
+
+/// Opens the source a connection file names and hands it to `u`; the one place that turns a
+/// platform name into a `Source`.
+pub async fn with_source<U: UseSource>(
+    cfg: &SourceConfig,
+    u: U,
+) -> Result<U::Output, ExtractError> {
+    match cfg.platform.as_str() {
+        "zendesk" => {
+            let s = super::zendesk::ZendeskSource::new(cfg)?;
+            let http = s.http().clone();
+            Ok(u.with(s, http).await)
+        }
+        "rt" => {
+            let s = super::rt::RtSource::new(cfg)?;
+            let http = s.http().clone();
+            Ok(u.with(s, http).await)
+        }
+        other => Err(ExtractError::Config {
+            path: cfg.path.clone(),
+            message: side(other, Role::Source).err().unwrap_or_else(|| {
+                format!("platform {other:?} is listed as a source but this build cannot open it")
+            }),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_platform_is_listed_once_and_says_what_it_can() {
+        let mut names: Vec<&str> = PLATFORMS.iter().map(|p| p.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), PLATFORMS.len(), "a name listed twice");
+        assert_eq!(self::names(Role::Source), "zendesk or rt");
+        assert_eq!(self::names(Role::Target), "front or rt");
+        assert!(side("front", Role::Source).unwrap_err().contains("cannot be a source"));
+        assert!(side("kayako", Role::Target).unwrap_err().contains("cannot be a target yet"));
+        assert!(side("desk.com", Role::Target).unwrap_err().contains("unknown"));
+        assert!(markdown_table().contains("| Request Tracker 5 (`rt`) | yes | yes |"));
+    }
+}
