@@ -12,6 +12,7 @@ mod load_front;
 mod load_gate;
 mod load_resume;
 mod load_rt;
+mod matrix;
 mod registry;
 mod revoked;
 mod rt;

@@ -48,7 +48,8 @@ impl RtTarget {
         Ok(Written::Migrated(id.to_string()))
     }
 
-    /// A global ticket custom field for a field definition: an existing one of the same name,
+    /// A global ticket custom field for a field definition ([`field_name`]): an existing one of
+    /// the same name (as RT compares names: without regard to case),
     /// else a new one of the same kind ([`rt_type`]: by the normalised kind, never by the
     /// source's own type names), with the options of a choice field.
     pub async fn ensure_field(
@@ -56,6 +57,7 @@ impl RtTarget {
         f: &deskferry_format::CustomField,
     ) -> Result<Written, WriteError> {
         let e = |e| http_err("custom_fields", &f.id, e);
+        let name = field_name(f);
         let existing = self
             .api
             .all(
@@ -66,7 +68,7 @@ impl RtTarget {
             .map_err(e)?;
         if let Some(id) = existing
             .iter()
-            .find(|x| x["Name"].as_str() == Some(f.key.as_str()))
+            .find(|x| x["Name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(&name)))
             .and_then(|x| num(&x["id"]))
         {
             return Ok(Written::Matched(id.to_string()));
@@ -75,7 +77,7 @@ impl RtTarget {
         // A free-text field may take several values too (RT's FreeformMultiple).
         let multiple = multiple || f.takes_several();
         let body = json!({
-            "Name": f.key,
+            "Name": name,
             "Description": f.title,
             "Type": kind,
             "MaxValues": if multiple { 0 } else { 1 },
@@ -237,6 +239,21 @@ impl RtTarget {
 /// The RT custom field `Type` and "takes several values" for a normalised kind. RT has no
 /// number, checkbox or pattern types: those values are kept as free-form text (RT refuses a
 /// pattern it cannot check, so a `regexp` field's pattern is not carried over).
+/// The name of a field definition's RT custom field: its title, which is what the mapping and
+/// reconciliation find a target field by, unless RT refuses it as a name (empty, or all digits:
+/// RT takes those for ids); then its key, else `Field KEY`. Zendesk's ticket fields have only a
+/// numeric id for a key.
+pub(super) fn field_name(f: &deskferry_format::CustomField) -> String {
+    let usable = |s: &str| !s.trim().is_empty() && !s.trim().chars().all(|c| c.is_ascii_digit());
+    if usable(&f.title) {
+        f.title.trim().to_string()
+    } else if usable(&f.key) {
+        f.key.trim().to_string()
+    } else {
+        format!("Field {}", f.key.trim())
+    }
+}
+
 pub(super) fn rt_type(kind: FieldKind) -> (&'static str, bool) {
     match kind {
         FieldKind::Textarea => ("Text", false),

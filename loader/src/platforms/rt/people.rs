@@ -45,6 +45,29 @@ impl RtTarget {
         Ok(name)
     }
 
+    /// Target user id of the RT user named `name` (a message's Creator is given by name).
+    pub(super) async fn user_id_of(&self, name: &str) -> Result<Option<String>, HttpError> {
+        let known = self
+            .user_names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(_, n)| n.as_str() == name)
+            .map(|(id, _)| id.clone());
+        if known.is_some() {
+            return Ok(known);
+        }
+        let Some(v) = self.api.get_opt(&format!("user/{}", encode_id(name))).await? else {
+            return Ok(None);
+        };
+        let Some(id) = num(&v["id"]).map(|n| n.to_string()) else { return Ok(None) };
+        self.user_names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), name.to_string());
+        Ok(Some(id))
+    }
+
     /// A client acting as target user `id`, when the loader created that user.
     pub(super) async fn login(&self, id: &str) -> Result<Option<Login>, HttpError> {
         if let Some(l) = self.logins.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
@@ -237,13 +260,7 @@ impl RtTarget {
                 None => break,
             }
         }
-        let pw = derived_password(&self.token, &name);
         let mut body = attrs.clone();
-        body.insert("Name".into(), json!(name));
-        {
-            use secrecy::ExposeSecret;
-            body.insert("Password".into(), json!(pw.expose_secret()));
-        }
         body.insert("Comments".into(), json!(comment));
         if u.kind == deskferry_format::UserKind::Agent {
             body.insert("Privileged".into(), json!(1));
@@ -251,16 +268,38 @@ impl RtTarget {
         if let Some(m) = &email {
             body.insert("EmailAddress".into(), json!(m));
         }
-        match self.api.post("user", Value::Object(body.clone()), false).await {
-            Ok(_) => {}
-            // An address equal to another user's but for case: RT refuses it (it compares
-            // addresses ignoring case); the user is created without one.
-            Err(err) if err.status() == Some(400) && email.is_some() => {
-                body.remove("EmailAddress");
-                self.api.post("user", Value::Object(body), false).await.map_err(e)?;
+        // RT compares names and addresses without regard to case, and its searches on SQLite
+        // with it: an address equal to another user's but for case is found only when RT
+        // refuses it. Such a user gets a name of its own and, if RT still refuses it, no
+        // address; the report says so.
+        let mut kept: Vec<String> = Vec::new();
+        let pw = loop {
+            let pw = derived_password(&self.token, &name);
+            body.insert("Name".into(), json!(name));
+            {
+                use secrecy::ExposeSecret;
+                body.insert("Password".into(), json!(pw.expose_secret()));
             }
-            Err(err) => return Err(e(err)),
-        }
+            let err = match self.api.post("user", Value::Object(body.clone()), false).await {
+                Ok(_) => break pw,
+                Err(err) if err.status() == Some(400) => err,
+                Err(err) => return Err(e(err)),
+            };
+            let suffixed = format!("{}-{}", email.as_deref().unwrap_or(&name), encode_id(sid));
+            if err.to_string().contains("Name in use") && name != suffixed {
+                kept.push(format!(
+                    "RT has a user named {name} already (RT compares names without regard to case): created as {suffixed}"
+                ));
+                name = suffixed;
+            } else if let Some(m) = email.as_ref().filter(|_| body.contains_key("EmailAddress")) {
+                kept.push(format!(
+                    "RT refused the address {m} (another user has it but for case): created without an address"
+                ));
+                body.remove("EmailAddress");
+            } else {
+                return Err(e(err));
+            }
+        };
         let v = self
             .api
             .get_opt(&format!("user/{}", encode_id(&name)))
@@ -279,6 +318,10 @@ impl RtTarget {
             .insert(id.clone(), Some(Login { client, disabled }));
         self.user_names.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), name);
         remember(&id);
-        Ok(Written::Migrated(id))
+        Ok(if kept.is_empty() {
+            Written::Migrated(id)
+        } else {
+            Written::Limited(id, kept.join("; "))
+        })
     }
 }

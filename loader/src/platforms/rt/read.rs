@@ -103,10 +103,18 @@ impl RtTarget {
                 let got = self.api.digest(txn, pid).await.map_err(e)?;
                 attachments.push((text(f, "Filename").unwrap_or_default(), got.sha256, got.size));
             }
+            // The author's address, else (a user RT keeps without one) the user's id.
+            let author = match text(&h["Creator"], "EmailAddress") {
+                Some(m) => Some(m),
+                None => match text(&h["Creator"], "Name").or_else(|| text(&h["Creator"], "id")) {
+                    Some(n) => Some(self.user_id_of(&n).await.map_err(e)?.unwrap_or(n)),
+                    None => None,
+                },
+            };
             comments.push(ReadComment {
                 id: txn.to_string(),
                 external_id,
-                author: text(&h["Creator"], "EmailAddress").or_else(|| text(&h["Creator"], "Name")),
+                author,
                 public: h["Type"].as_str() != Some("Comment"),
                 created_at: time(h, "Created"),
                 attachments,

@@ -156,3 +156,39 @@ fn rt_field_types_follow_the_kind_not_the_source_type_name() {
         assert_eq!(rt_type(k), ("Freeform", false), "{k:?}");
     }
 }
+
+/// RT refuses an all-digit custom field name (it takes it for an id): Zendesk's ticket fields,
+/// whose key is their numeric id, are named by their title.
+#[test]
+fn field_names_are_titles_unless_rt_refuses_them() {
+    use super::directory::field_name;
+    let ds = blank_field();
+    let named = |key: &str, title: &str| {
+        field_name(&deskferry_format::CustomField {
+            key: key.into(),
+            title: title.into(),
+            ..ds.clone()
+        })
+    };
+    assert_eq!(named("3001", "Ticket text"), "Ticket text");
+    assert_eq!(named("3001", " Priority level "), "Priority level");
+    assert_eq!(named("user_text", "  "), "user_text");
+    assert_eq!(named("3001", "42"), "Field 3001");
+    assert_eq!(named("Severity", "Severity"), "Severity");
+}
+
+fn blank_field() -> deskferry_format::CustomField {
+    deskferry_format::CustomField {
+        id: "1".into(),
+        entity: deskferry_format::FieldEntity::Ticket,
+        key: String::new(),
+        title: String::new(),
+        field_type: "text".into(),
+        kind: None,
+        multiple: None,
+        options: vec![],
+        required: false,
+        active: true,
+        raw: "{}".into(),
+    }
+}
