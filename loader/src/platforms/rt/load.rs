@@ -392,6 +392,13 @@ impl Target for RtTarget {
                  keeps what follows the last '/' and cuts them at 255 bytes (reported per message)"
                     .into(),
                 "RT's $MaxAttachmentSize (10 MiB unless configured) caps attachments".into(),
+                "custom fields are named by their title: RT refuses all-digit names (Zendesk's \
+                 ticket fields have their id as key)"
+                    .into(),
+                "RT compares user names and addresses without regard to case: a user whose \
+                 address differs from another's only by case gets a name of its own and, where \
+                 RT refuses the address, none (reported per user)"
+                    .into(),
                 "RT has no organizations (the name goes into users' Organization attribute) and \
                  no tags (they go into a ticket custom field \"Tags\")"
                     .into(),
