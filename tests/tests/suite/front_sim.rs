@@ -336,7 +336,11 @@ async fn every_endpoint_answers_as_the_spec_says() {
         .status,
         409
     );
-    assert_eq!(c.get("/accounts/alt:external_id:org-1").await.json["id"], account_id.as_str());
+    // Front documents `alt:ext_id:` and `alt:domain:` for accounts; nothing else resolves.
+    assert_eq!(c.get("/accounts/alt:ext_id:org-1").await.json["id"], account_id.as_str());
+    assert_eq!(c.get("/accounts/alt:domain:ACME.test").await.json["id"], account_id.as_str());
+    assert_eq!(c.get("/accounts/alt:external_id:org-1").await.status, 404);
+    assert_eq!(c.get("/contacts/alt:mail:customer@example.org").await.status, 404);
     let a = c
         .call(
             Method::PATCH,
@@ -676,10 +680,7 @@ async fn every_endpoint_answers_as_the_spec_says() {
         .await;
     assert_eq!(again.status, 201);
     assert_ne!(again.json["id"], phone_contact.as_str());
-    assert_eq!(
-        c.call(Method::DELETE, "/accounts/alt:external_id:org-1", None, "").await.status,
-        204
-    );
+    assert_eq!(c.call(Method::DELETE, "/accounts/alt:ext_id:org-1", None, "").await.status, 204);
     assert_eq!(c.get(&format!("/accounts/{account_id}")).await.status, 404);
     assert!(c.all("/accounts").await.is_empty());
 

@@ -176,7 +176,7 @@ impl FrontClient {
         self.http.send(Request::delete(BUCKET, &path)).await.map(drop)
     }
 
-    /// `GET /accounts/{id or alt:external_id:…}`; `None` on 404.
+    /// `GET /accounts/{id, alt:ext_id:… or alt:domain:…}`; `None` on 404.
     pub async fn account(&self, id_or_alias: &str) -> Result<Option<Account>, HttpError> {
         found(self.get(&format!("accounts/{}", path_segment(id_or_alias))).await)
     }
@@ -342,7 +342,7 @@ mod tests {
     #[test]
     fn aliases_survive_as_one_path_segment() {
         assert_eq!(path_segment("alt:email:a+b@c.d"), "alt:email:a+b@c.d");
-        assert_eq!(path_segment("alt:external_id:x/y z"), "alt:external_id:x%2Fy%20z");
+        assert_eq!(path_segment("alt:ext_id:x/y z"), "alt:ext_id:x%2Fy%20z");
     }
 
     #[test]

@@ -274,8 +274,7 @@ impl Target for FrontTarget {
         match self.client.create_account(&body).await {
             Ok(a) => Ok(Written::Migrated(a.id)),
             Err(e) if e.status() == Some(409) => {
-                let alias = format!("alt:external_id:{}", map::account_external_id(org));
-                let found = self.client.account(&alias).await.map_err(err())?;
+                let found = self.client.account(&map::account_alias(org)).await.map_err(err())?;
                 let a = found.ok_or_else(|| other("organizations", &org.id, "Front refused the account as a duplicate but has none with its external id"))?;
                 self.client.update_account(&a.id, &body).await.map_err(err())?;
                 Ok(Written::Matched(a.id))

@@ -456,6 +456,13 @@ pub fn account_external_id(org: &Organization) -> String {
     format!("deskferry-org-{}", org.id)
 }
 
+/// The alias an organization's account is looked up by: its external id, as `alt:ext_id:`,
+/// the spelling Front documents for accounts (dev.frontapp.com/docs/resource-aliases-1; the
+/// other is `alt:domain:`).
+pub fn account_alias(org: &Organization) -> String {
+    format!("alt:ext_id:{}", account_external_id(org))
+}
+
 /// The account for an organization.
 pub fn account(org: &Organization, defs: &[CustomField]) -> AccountBody {
     let (known, unknown) = custom_fields(&pairs(&org.custom_fields), defs);

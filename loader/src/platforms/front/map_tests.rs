@@ -296,6 +296,8 @@ fn accounts_carry_an_external_id_and_notes() {
         v,
         json!({"name": "Acme", "description": "Roadrunner supplies", "domains": ["acme.test"], "external_id": "deskferry-org-1001"})
     );
+    // The spelling Front documents for an account's external id.
+    assert_eq!(account_alias(&org), "alt:ext_id:deskferry-org-1001");
 }
 
 #[test]

@@ -349,7 +349,8 @@ async fn front_contacts_and_accounts_are_created_once() {
         raw: "{}".into(),
     };
     let Written::Migrated(acc) = t.write_organization(&org, None).await.unwrap() else { panic!() };
-    // A crash before the ledger kept the id: the external id finds it.
+    // A crash before the ledger kept the id: the external id finds it (by `alt:ext_id:`, the
+    // alias Front documents; the simulator refuses any other spelling).
     assert_eq!(t.write_organization(&org, None).await.unwrap(), Written::Matched(acc.clone()));
     assert_eq!(
         t.write_organization(&org, Some(&acc)).await.unwrap(),
