@@ -296,6 +296,22 @@ async fn every_endpoint_answers_as_the_spec_says() {
         contact_id.as_str()
     );
     assert_eq!(c.get("/contacts/alt:phone:+15550100").await.json["id"], phone_contact.as_str());
+    // One more handle for a contact; one another contact holds is refused.
+    let handles = format!("/contacts/{contact_id}/handles");
+    let a = c
+        .call(Method::POST, &handles, Some(json!({"handle": "+15550199", "source": "phone"})), "")
+        .await;
+    assert_eq!(a.status, 204);
+    assert_eq!(c.get("/contacts/alt:phone:+15550199").await.json["id"], contact_id.as_str());
+    let a = c
+        .call(
+            Method::POST,
+            &handles,
+            Some(json!({"handle": "+15550100", "source": "phone"})),
+            "held by another",
+        )
+        .await;
+    assert_eq!(a.status, 409);
     let a = c
         .call(
             Method::PATCH,

@@ -213,6 +213,27 @@ async fn small_bundle_into_front_reconciles_apart_from_documented_limits() {
     assert_eq!(row[3], "skipped", "{row:?}");
     assert!(row[4].contains("limit"), "{row:?}");
 
+    // Front gives a handle to one contact: users sharing a phone number all load, and each one
+    // but the first is reported with the phone it could not get (records.csv, never silent).
+    let migrated_user =
+        |id: &str| records.iter().any(|r| r[0] == "users" && r[1] == id && r[3] == "migrated");
+    let phones: Vec<&str> = w
+        .dataset
+        .users
+        .iter()
+        .filter(|u| u.kind == deskferry_format::UserKind::EndUser && migrated_user(&u.id))
+        .filter_map(|u| u.phone.as_deref().map(str::trim).filter(|p| p.starts_with('+')))
+        .collect();
+    let distinct: std::collections::BTreeSet<&str> = phones.iter().copied().collect();
+    let phone_lost = records
+        .iter()
+        .filter(|r| {
+            r[0] == "users" && r[3] == "migrated" && r.join(",").contains("phone handle not added")
+        })
+        .count();
+    assert!(phones.len() > distinct.len(), "the dataset has users sharing a phone number");
+    assert_eq!(phone_lost, phones.len() - distinct.len(), "one report per phone not added");
+
     // One conversation per migrated ticket, no more.
     let migrated_tickets =
         records.iter().filter(|r| r[0] == "tickets" && r[3] == "migrated").count();

@@ -6,9 +6,9 @@
 //!
 //! Which POSTs may be repeated after an ambiguous failure (timeout, reset, 5xx): only the import
 //! (`retry_unsafe`), because Front drops a second message with a known `external_id`. Contacts,
-//! accounts and tags refuse duplicates with 409 (the caller turns that into a lookup); comments
-//! have no key at all; none of them is blindly repeated. The conversation PATCH sets absolute
-//! values and is retried.
+//! accounts and tags have unique keys, but what Front answers when one is taken is not
+//! documented (the callers look records up before creating them); comments have no key at all;
+//! none of them is blindly repeated. The conversation PATCH sets absolute values and is retried.
 
 use std::path::Path;
 
@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::wire::{
     Account, AccountBody, Comment, Contact, ContactBody, Conversation, CreateComment, CustomField,
-    ImportAccepted, ImportMessage, Inbox, List, Message, Tag, Teammate, UpdateConversation,
+    Handle, ImportAccepted, ImportMessage, Inbox, List, Message, Tag, Teammate, UpdateConversation,
     form_fields,
 };
 use crate::http::{Auth, Downloaded, Http, HttpConfig, HttpError, Part, Request};
@@ -145,7 +145,7 @@ impl FrontClient {
         self.list_all("tags").await
     }
 
-    /// `POST /tags` (409 when the name exists).
+    /// `POST /tags` (refused when the name exists).
     pub async fn create_tag(&self, name: &str) -> Result<Tag, HttpError> {
         self.http.send(Request::post_json(BUCKET, "tags", json!({"name": name}))).await?.json()
     }
@@ -155,9 +155,16 @@ impl FrontClient {
         found(self.get(&format!("contacts/{}", path_segment(id_or_alias))).await)
     }
 
-    /// `POST /contacts` (409 when a handle belongs to another contact).
+    /// `POST /contacts` (refused, with a status Front does not document, when a handle belongs
+    /// to another contact).
     pub async fn create_contact(&self, body: &ContactBody) -> Result<Contact, HttpError> {
         self.http.send(Request::post_json(BUCKET, "contacts", to_json(body)?)).await?.json()
+    }
+
+    /// `POST /contacts/{id}/handles`: one more handle (refused when another contact has it).
+    pub async fn add_contact_handle(&self, id: &str, handle: &Handle) -> Result<(), HttpError> {
+        let path = format!("contacts/{}/handles", path_segment(id));
+        self.http.send(Request::post_json(BUCKET, &path, to_json(handle)?)).await.map(drop)
     }
 
     /// `PATCH /contacts/{id}` (handles are not changed this way).
@@ -181,7 +188,8 @@ impl FrontClient {
         found(self.get(&format!("accounts/{}", path_segment(id_or_alias))).await)
     }
 
-    /// `POST /accounts` (409 when the external id exists).
+    /// `POST /accounts` (refused, with a status Front does not document, when the external id
+    /// exists).
     pub async fn create_account(&self, body: &AccountBody) -> Result<Account, HttpError> {
         self.http.send(Request::post_json(BUCKET, "accounts", to_json(body)?)).await?.json()
     }
