@@ -47,11 +47,18 @@ pub(crate) fn world(seed: u64, size: Size) -> World {
 
 /// A simulated Front prepared for `dataset` (its agents, groups and fields).
 pub(crate) async fn front_for(dataset: &Dataset) -> FrontServer {
-    front_with_faults(dataset, FaultSpec::none()).await
+    front_with(dataset, FaultSpec::none(), FrontConfig::default().duplicate_status).await
 }
 
-async fn front_with_faults(dataset: &Dataset, faults: FaultSpec) -> FrontServer {
+/// Like [`front_for`], with injected faults and the status refusing a taken unique key (which
+/// Front does not document).
+async fn front_with(
+    dataset: &Dataset,
+    faults: FaultSpec,
+    duplicate_status: reqwest::StatusCode,
+) -> FrontServer {
     let config = FrontConfig {
+        duplicate_status,
         plan: FrontPlan::Custom(1_000_000),
         processing_delay: Duration::from_millis(20),
         // The thousand-comment thread would take minutes under the real 5/s burst tier; the
@@ -84,6 +91,18 @@ pub(crate) fn load_command(
     token: &str,
     report: &Path,
 ) -> Command {
+    load_command_with(w, command, target, token, report, &w.dir.path().join("front.ledger"))
+}
+
+/// [`load_command`] with another ledger.
+fn load_command_with(
+    w: &World,
+    command: &str,
+    target: &Path,
+    token: &str,
+    report: &Path,
+    ledger: &Path,
+) -> Command {
     let mut cmd = Command::new(deskferry_tests::workspace_bin("deskferry-load"));
     cmd.arg(command)
         .arg("--target")
@@ -95,7 +114,7 @@ pub(crate) fn load_command(
         .arg("--signer")
         .arg(&w.signer)
         .arg("--ledger")
-        .arg(w.dir.path().join("front.ledger"))
+        .arg(ledger)
         .arg("--report")
         .arg(report)
         .arg("--json")
@@ -105,7 +124,12 @@ pub(crate) fn load_command(
 
 /// Runs `deskferry-load COMMAND … --json`; returns the exit code and the JSON it printed.
 fn load(w: &World, command: &str, target: &Path, token: &str, report: &Path) -> (i32, Value) {
-    let out = load_command(w, command, target, token, report).output().expect("run deskferry-load");
+    parse_load(command, token, load_command(w, command, target, token, report))
+}
+
+/// Runs `cmd`, a `deskferry-load COMMAND … --json`; returns the exit code and its JSON.
+fn parse_load(command: &str, token: &str, mut cmd: Command) -> (i32, Value) {
+    let out = cmd.output().expect("run deskferry-load");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     let json: Value = serde_json::from_str(&stdout)
@@ -164,9 +188,10 @@ async fn get_page(http: &reqwest::Client, url: &str, token: &str) -> Value {
     panic!("GET {url} kept failing");
 }
 
-async fn count_conversations(url: &str, token: &str) -> usize {
+/// How many records a Front list holds (`conversations`, `contacts`, `accounts`), every page.
+async fn count_list(url: &str, token: &str, list: &str) -> usize {
     let http = reqwest::Client::new();
-    let mut next = Some(format!("{url}/conversations?limit=100"));
+    let mut next = Some(format!("{url}/{list}?limit=100"));
     let mut n = 0;
     while let Some(u) = next.take() {
         let page = get_page(&http, &u, token).await;
@@ -237,7 +262,7 @@ async fn small_bundle_into_front_reconciles_apart_from_documented_limits() {
     // One conversation per migrated ticket, no more.
     let migrated_tickets =
         records.iter().filter(|r| r[0] == "tickets" && r[3] == "migrated").count();
-    assert_eq!(count_conversations(&server.running.url(), &token).await, migrated_tickets);
+    assert_eq!(count_list(&server.running.url(), &token, "conversations").await, migrated_tickets);
     let counters = server.state.counters();
     assert_eq!(server.state.pending_imports(), 0);
 
@@ -416,7 +441,7 @@ async fn front_faults_after_processing_then_rerun_duplicate_nothing() {
     // writes are not, fail, and the next run matches them instead of writing them again.
     let w = world(6, Size::Tiny);
     let faults = FaultSpec { server_error: 0.01, reset: 0.01, truncate: 0.01, ..FaultSpec::none() };
-    let server = front_with_faults(&w.dataset, faults).await;
+    let server = front_with(&w.dataset, faults, FrontConfig::default().duplicate_status).await;
     let inbox =
         w.dataset.groups.iter().find(|g| !g.is_deleted).map(|g| g.name.clone()).expect("a group");
     let target = target_toml(w.dir.path(), &server.running.url(), &inbox);
@@ -435,5 +460,44 @@ async fn front_faults_after_processing_then_rerun_duplicate_nothing() {
     let log = server.running.log.entries();
     assert!(log.iter().any(|e| e.fault.is_some() && e.method == "POST"), "no write met a fault");
     assert_nothing_twice_nothing_missing(&w, &server, &target, &token, &report).await;
+    server.running.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_load_without_the_ledger_creates_nothing_twice() {
+    // A lost ledger, or a second operator with a ledger of their own: the same bundle into the
+    // same Front. What Front answers for a taken contact handle or account external id is not
+    // documented; this one refuses them with 400, so nothing may wait for a 409.
+    let w = world(7, Size::Tiny);
+    let server = front_with(&w.dataset, FaultSpec::none(), reqwest::StatusCode::BAD_REQUEST).await;
+    let inbox =
+        w.dataset.groups.iter().find(|g| !g.is_deleted).map(|g| g.name.clone()).expect("a group");
+    let target = target_toml(w.dir.path(), &server.running.url(), &inbox);
+    let token = server.state.token().to_string();
+    let lost = w.dir.path().join("lost.ledger");
+    let first = load_command_with(&w, "run", &target, &token, &w.dir.path().join("r1"), &lost);
+    let (code, run) = parse_load("run", &token, first);
+    assert!(code == 0 || code == 1, "{run}");
+    let url = server.running.url();
+    let people = async || {
+        (count_list(&url, &token, "contacts").await, count_list(&url, &token, "accounts").await)
+    };
+    let before = people().await;
+    assert!(before.0 > 0 && before.1 > 0, "{before:?}");
+
+    let report = w.dir.path().join("report");
+    let (code, again) = load(&w, "run", &target, &token, &report);
+    assert!(code == 0 || code == 1, "{again}");
+    assert_eq!(people().await, before, "no contact or account created twice");
+    // Every user and organization the second run wrote was found at the target.
+    let records = read_csv(&report.join("records.csv"));
+    let fresh: Vec<_> = records
+        .iter()
+        .filter(|r| (r[0] == "users" || r[0] == "organizations") && r[3] == "migrated")
+        .filter(|r| !r.join(",").contains("matched") && !r.join(",").contains("target limit"))
+        .collect();
+    assert!(fresh.is_empty(), "written again instead of found: {fresh:#?}");
+    assert_nothing_twice_nothing_missing(&w, &server, &target, &token, &report).await;
+    validate_exchanges(&server, w.dir.path());
     server.running.stop().await.expect("stop");
 }

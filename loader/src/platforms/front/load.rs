@@ -6,18 +6,20 @@
 //! polled (imports are asynchronous) until Front shows it, which names the conversation; then
 //! each private comment is one `POST /conversations/{id}/comments`; then, only if needed, one
 //! `PATCH /conversations/{id}` (spam/deleted, custom fields). The minimum Front allows is one
-//! request per message and note plus one to learn the conversation id.
+//! request per message and note plus one to learn the conversation id (plus one to list the
+//! notes already there, next paragraph).
 //!
-//! Crash safety: a repeated import is dropped by Front (same `external_id`) and threads into
-//! the same conversation (same `thread_ref`), so re-running a half-written ticket never
-//! duplicates a message. Comments have no key: when the conversation may already hold some (the
-//! ledger knew it, `find_ticket` was asked, or this process touched the ticket before), the
-//! comments are listed once and those whose marker is present are matched, not posted again.
+//! Nothing is created twice, with or without the ledger: a repeated import is dropped by Front
+//! (same `external_id`) and threads into the same conversation (same `thread_ref`), so
+//! re-running a ticket never duplicates a message. Comments have no key: before a ticket's
+//! notes are posted, the conversation's comments are listed once and those whose marker is
+//! present are matched, not posted again, because a conversation found by its imports may hold
+//! them even when the ledger knows nothing of it (lost, or another operator's). That listing is
+//! the one request per ticket with notes beyond the minimum below.
 //!
 //! Contacts and accounts: `people.rs`.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::collections::HashMap;
 
 use deskferry_extractor::http::{HttpError, Op};
 use deskferry_extractor::platforms::front::FrontClient;
@@ -52,8 +54,6 @@ pub struct FrontTarget {
     pub(super) inbox_id: OnceCell<String>,
     pub(super) meta: OnceCell<Meta>,
     pub(super) tags: tokio::sync::Mutex<Option<HashMap<String, String>>>,
-    /// Tickets (external ids) whose conversation may already hold comments.
-    pub(super) suspect: Mutex<HashSet<String>>,
 }
 
 /// The conversion of a failed request, by the core classification; every Front request serves
@@ -114,7 +114,6 @@ impl FrontTarget {
             inbox_id: OnceCell::new(),
             meta: OnceCell::new(),
             tags: tokio::sync::Mutex::new(None),
-            suspect: Mutex::new(HashSet::new()),
         })
     }
 

@@ -224,7 +224,7 @@ async fn front_ticket_threads_into_one_conversation_and_reads_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn front_rerun_after_a_crash_creates_nothing_twice() {
+async fn front_rerun_after_a_crash_or_without_the_ledger_creates_nothing_twice() {
     let server = sim(25_000_000).await;
     let first = target(&server, 25_000_000);
     let cs = with_teammate(
@@ -236,9 +236,10 @@ async fn front_rerun_after_a_crash_creates_nothing_twice() {
         ],
     )
     .await;
-    let mt = ticket("1", "archived");
+    let mut mt = ticket("1", "archived");
+    mt.note_fields = vec![("Region".into(), "EMEA".into())];
     // The crash: the first attempt wrote everything, the ledger kept nothing.
-    let (w, _) = first.write_ticket(&mt, None, &cs).await.unwrap();
+    let (w, written) = first.write_ticket(&mt, None, &cs).await.unwrap();
     let Written::Migrated(cnv) = w else { panic!() };
     let before = server.state.counters();
 
@@ -258,11 +259,22 @@ async fn front_rerun_after_a_crash_creates_nothing_twice() {
     let (w, _) = third.write_ticket(&renamed, None, &cs).await.unwrap();
     assert_eq!(w, Written::Migrated(cnv.clone()));
 
+    // Another operator, or the ledger lost: no prior id and no crash recovery asked. The imports
+    // find the conversation; its notes are found before any is posted.
+    let fourth = target(&server, 25_000_000);
+    let (w, outcomes) = fourth.write_ticket(&mt, None, &cs).await.unwrap();
+    assert_eq!(w, Written::Migrated(cnv.clone()));
+    assert!(matches!(outcomes[1], Ok(Written::Matched(_))), "{:?}", outcomes[1]);
+    assert_eq!(ok_ids(&outcomes)[1], ok_ids(&written)[1], "the same note");
+
     let after = server.state.counters();
     assert_eq!(after.imports_accepted, before.imports_accepted, "no message imported twice");
-    assert_eq!(after.imports_deduplicated, before.imports_deduplicated + 4);
+    assert_eq!(after.imports_deduplicated, before.imports_deduplicated + 6);
     let read = again.read_ticket(&cnv).await.unwrap();
-    assert_eq!(read.comments.len(), 3, "{:?}", read.comments);
+    let notes: Vec<Option<&str>> =
+        read.comments.iter().filter(|c| !c.public).map(|c| c.external_id.as_deref()).collect();
+    assert_eq!(notes, [Some("test-t1-fields"), Some("test-c2")], "no note twice");
+    assert_eq!(read.comments.len(), 4, "{:?}", read.comments);
     let all: Vec<serde_json::Value> = again.client().list_all("conversations").await.unwrap();
     assert_eq!(all.len(), 1);
     server.running.stop().await.unwrap();
