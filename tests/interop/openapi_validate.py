@@ -1,26 +1,31 @@
 #!/usr/bin/env python3
-"""Validates recorded HTTP exchanges against a vendor's OpenAPI 3.0 description (openapi-core).
+"""Checks a simulator's record of the wire against a vendor's OpenAPI 3.0 description (openapi-core).
 
-Input: a JSON Lines file, one exchange per line:
-  {"method": "get", "path": "/conversations/cnv_1", "query": "limit=2" | null,
-   "status": 200, "response_content_type": "application/json", "response_body": "<text>",
-   "request_content_type": "application/json" | null, "request_body": <JSON value> | null,
-   "note": "free text shown on failure"}
+Input: the simulator's request log as JSON Lines (`RequestLog::write_jsonl` with body capture on),
+one request per line:
+  {"seq": 0, "method": "POST", "path": "/contacts", "query": "limit=2" | null, "status": 201,
+   "had_authorization": true, "fault": null,
+   "request_content_type": "application/json" | "multipart/form-data; boundary=…" | null,
+   "request_body": "<text as sent>" | null, "request_body_base64": "<bytes as sent>" | null,
+   "response_content_type": "application/json" | null, "body": "<JSON answer>" | null,
+   "expect": "invalid" | null, …}
 
-Checks, per exchange:
-  - a 2xx answer: openapi-core validates the whole response (status declared, content type,
-    body schema) for the operation the path matches; a non-JSON (binary) body is not
-    schema-checked, any bytes match `format: binary`;
-  - any other answer: the body must have the vendor's error shape (--error-shape); the spec
-    declares no error bodies;
-  - a request body of an exchange answered 2xx: openapi-core validates the request (path,
-    parameters, body schema); refused requests are skipped, as negative tests send invalid
-    bodies on purpose. For a
-    multipart request (request_content_type multipart/form-data) the caller records its fields as
-    nested JSON (`sender[handle]` -> {"sender": {"handle": …}}, files left out) with every leaf a
-    string; the validator converts leaves to the types the operation's JSON schema names
-    (integer, number, boolean) and validates that as application/json, because the spec only
-    declares JSON bodies for those operations although it documents multipart for attachments.
+Every line is checked, whatever its method or answer:
+  - the request: the operation its method and path match (static segments win), its path and
+    query parameters, its security (the Authorization header is sent to openapi-core only when
+    the request carried one) and its body. A multipart/form-data body is parsed here from the
+    bytes as sent (Python's own MIME parser, not the simulator's); its fields become JSON
+    (`sender[handle]` -> {"sender": {"handle": …}}, `to[0]` -> a list), typed by the operation's
+    JSON schema (the spec declares only JSON bodies for operations it documents multipart for),
+    and every file part must sit under a property the schema declares as `format: binary`.
+    A request marked `expect: invalid` (a negative test) must be refused by the spec AND answered
+    with an error; any other request must validate;
+  - the answer: when the operation declares its status (exactly, as `4XX`, or `default`) with a
+    body, openapi-core validates status, content type and body; a declared status without a body
+    must come without one (or, for an error, with the vendor's error body); an undeclared 2xx or
+    3xx fails; an undeclared error (the vendor declares few) must be JSON of the vendor's error
+    shape (--error-shape), whose status field, when the shape names one, equals the HTTP status.
+    A binary answer (`format: binary`) is checked for status and content type only.
 
 Known spec defects the caller may opt into correcting (--fix), each printed in the summary:
   nullable-ref  `{"$ref": X, "nullable": true}` is read as "X or null": OpenAPI 3.0 ignores
@@ -30,13 +35,21 @@ Known spec defects the caller may opt into correcting (--fix), each printed in t
                 UpdateConversation.assignee_id and UpdateConversationAssignee.assignee_id say
                 "Set it to null to unassign" but are typed as plain strings).
 
-Exit status: 0 when every exchange validates, 1 when any fails, 2 on bad input.
+The summary line counts what was covered: responses, requests, GETs, error answers, multipart
+bodies, and deliberately invalid requests refused.
+
+Exit status: 0 when every line validates, 1 when any fails, 2 on bad input.
 """
 
 import argparse
+import base64
 import copy
+import email.parser
+import email.policy
 import json
+import re
 import sys
+from urllib.parse import parse_qsl
 
 try:
     from openapi_core import OpenAPI
@@ -46,24 +59,30 @@ except ImportError as e:  # pragma: no cover
     print(f"python venv missing: run tests/run ({e})", file=sys.stderr)
     sys.exit(2)
 
+# The error body each vendor sends, and where it repeats the HTTP status (if it does).
 ERROR_SHAPES = {
     "front": {
-        "type": "object",
-        "required": ["_error"],
-        "properties": {
-            "_error": {
-                "type": "object",
-                "required": ["status", "title", "message"],
-                "properties": {
-                    "status": {"type": "integer"},
-                    "title": {"type": "string"},
-                    "message": {"type": "string"},
-                },
-            }
+        "schema": {
+            "type": "object",
+            "required": ["_error"],
+            "properties": {
+                "_error": {
+                    "type": "object",
+                    "required": ["status", "title", "message"],
+                    "properties": {
+                        "status": {"type": "integer"},
+                        "title": {"type": "string"},
+                        "message": {"type": "string"},
+                    },
+                }
+            },
         },
+        "status_field": ["_error", "status"],
     },
-    "any": {},
+    "any": {"schema": {}, "status_field": None},
 }
+
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 def fix_nullable_ref(node):
@@ -81,13 +100,12 @@ def fix_nullable_ref(node):
 
 def fix_null_described(node):
     if isinstance(node, dict):
-        for key in ("properties",):
-            props = node.get(key)
-            if isinstance(props, dict):
-                for prop in props.values():
-                    desc = str(prop.get("description", "")).lower() if isinstance(prop, dict) else ""
-                    if "to null" in desc or "to `null`" in desc:
-                        prop["nullable"] = True
+        props = node.get("properties")
+        if isinstance(props, dict):
+            for prop in props.values():
+                desc = str(prop.get("description", "")).lower() if isinstance(prop, dict) else ""
+                if "to null" in desc or "to `null`" in desc:
+                    prop["nullable"] = True
         for v in node.values():
             fix_null_described(v)
     elif isinstance(node, list):
@@ -106,6 +124,45 @@ def resolve(spec, schema):
             node = node[part.replace("~1", "/").replace("~0", "~")]
         schema, seen = node, seen + 1
     return schema if isinstance(schema, dict) else {}
+
+
+def operation(spec, method, path):
+    """The operation `method path` matches (static segments beat parameters), or None."""
+    best = None
+    parts = path.strip("/").split("/")
+    for template, item in spec.get("paths", {}).items():
+        tparts = template.strip("/").split("/")
+        if len(tparts) != len(parts) or method not in item:
+            continue
+        params = 0
+        for t, p in zip(tparts, parts):
+            if t.startswith("{") and t.endswith("}"):
+                params += 1
+            elif t != p:
+                break
+        else:
+            if best is None or params < best[0]:
+                best = (params, item[method])
+    return None if best is None else best[1]
+
+
+def declared_response(spec, op, status):
+    """The response `op` declares for `status` (exact, range, default), resolved; or None."""
+    responses = op.get("responses", {})
+    for key in (str(status), f"{str(status)[0]}XX", "default"):
+        if key in responses:
+            return resolve(spec, responses[key])
+    return None
+
+
+def schema_props(spec, schema):
+    """Every property a (possibly composed) object schema declares, resolved."""
+    schema = resolve(spec, schema)
+    props = {}
+    for part in schema.get("allOf", []) + schema.get("anyOf", []) + schema.get("oneOf", []):
+        props.update(schema_props(spec, part))
+    props.update({k: resolve(spec, v) for k, v in schema.get("properties", {}).items()})
+    return props
 
 
 def coerce_form(spec, schema, value):
@@ -133,27 +190,78 @@ def coerce_form(spec, schema, value):
     return value
 
 
-def request_schema(spec, method, path):
-    """The application/json request schema of the operation `path` matches (static segments win)."""
-    best = None
-    parts = path.strip("/").split("/")
-    for template, item in spec.get("paths", {}).items():
-        tparts = template.strip("/").split("/")
-        if len(tparts) != len(parts) or method not in item:
-            continue
-        params = 0
-        for t, p in zip(tparts, parts):
-            if t.startswith("{") and t.endswith("}"):
-                params += 1
-            elif t != p:
-                break
+FIELD = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+
+
+def assign(root, name, value):
+    """Puts a form field (`a[b][0]`, `c[]`) into nested JSON; False for a malformed name."""
+    m = FIELD.match(name)
+    if not m:
+        return False
+    keys = [m.group(1)] + re.findall(r"\[([^\[\]]*)\]", m.group(2))
+    node = root
+    for i, key in enumerate(keys):
+        last = i == len(keys) - 1
+        nxt = None if last else keys[i + 1]
+        empty = {} if nxt is not None and not (nxt == "" or nxt.isdigit()) else []
+        if isinstance(node, list):
+            if key == "":
+                node.append(value if last else empty)
+                node = node[-1]
+                continue
+            if not key.isdigit():
+                return False
+            idx = int(key)
+            while len(node) <= idx:
+                node.append(None)
+            if last:
+                node[idx] = value
+            elif node[idx] is None:
+                node[idx] = empty
+            node = node[idx]
         else:
-            if best is None or params < best[0]:
-                best = (params, item[method])
-    if best is None:
-        return None
-    body = resolve(spec, best[1].get("requestBody", {}))
-    return body.get("content", {}).get("application/json", {}).get("schema")
+            if last:
+                node[key] = value
+            else:
+                node = node.setdefault(key, empty)
+    return True
+
+
+def parse_multipart(ctype, raw):
+    """(fields as nested JSON, file part names, problems) of a multipart body as sent."""
+    msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + raw
+    )
+    if not msg.is_multipart():
+        return {}, [], ["not a multipart body"]
+    fields, files, problems = {}, [], []
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            problems.append("a part without a name")
+            continue
+        if part.get_filename() is not None:
+            files.append(name)
+            # A placeholder the binary string schema accepts; the bytes are not the spec's.
+            ok = assign(fields, name, "<file>")
+        else:
+            text = part.get_payload(decode=True).decode("utf-8", "replace")
+            ok = assign(fields, name, text)
+        if not ok:
+            problems.append(f"field name {name!r} is not a form property")
+    return fields, files, problems
+
+
+def file_problems(spec, schema, files):
+    """File parts whose property the schema does not declare as an array or string of binary."""
+    props = schema_props(spec, schema) if schema is not None else {}
+    out = []
+    for name in files:
+        prop = resolve(spec, props.get(name.split("[", 1)[0], {}))
+        leaf = resolve(spec, prop.get("items", {})) if prop.get("type") == "array" else prop
+        if leaf.get("format") != "binary":
+            out.append(f"file part {name!r}: the operation declares no binary property for it")
+    return out
 
 
 def describe(exc):
@@ -169,95 +277,164 @@ def describe(exc):
     return "\n".join(parts)[:4000]
 
 
+class Checker:
+    def __init__(self, spec, error_shape):
+        self.spec = spec
+        self.api = OpenAPI.from_dict(spec)
+        self.server = spec.get("servers", [{"url": "http://localhost"}])[0]["url"].rstrip("/")
+        self.shape = ERROR_SHAPES[error_shape]
+        self.counts = {"responses": 0, "requests": 0, "gets": 0, "errors": 0, "multipart": 0,
+                       "refused_invalid": 0}
+
+    def request_body(self, ex, op, method):
+        """(bytes, content type, problems) of the request body as openapi-core should see it."""
+        ctype = ex.get("request_content_type") or ""
+        if ex.get("request_body_base64") is not None:
+            raw = base64.b64decode(ex["request_body_base64"])
+        elif ex.get("request_body") is not None:
+            raw = ex["request_body"].encode()
+        else:
+            return None, "application/json", []
+        if not ctype.lower().startswith("multipart/form-data"):
+            return raw, ctype or "application/octet-stream", []
+        self.counts["multipart"] += 1
+        fields, files, problems = parse_multipart(ctype, raw)
+        body = resolve(self.spec, (op or {}).get("requestBody", {}))
+        schema = body.get("content", {}).get("application/json", {}).get("schema")
+        if schema is None:
+            # Nothing to type the fields by: let openapi-core judge the form as sent.
+            return raw, ctype, problems
+        problems += file_problems(self.spec, schema, files)
+        return json.dumps(coerce_form(self.spec, schema, fields)).encode(), "application/json", problems
+
+    def check_request(self, ex, op, method):
+        """Problems of the request, [] when it conforms."""
+        if op is None:
+            return [f"no operation in the spec for {method.upper()} {ex['path']}"]
+        data, ctype, problems = self.request_body(ex, op, method)
+        headers = {"Authorization": "Bearer validator"} if ex.get("had_authorization", True) else {}
+        request = MockRequest(self.server, method, ex["path"],
+                              args=dict(parse_qsl(ex.get("query") or "", keep_blank_values=True)),
+                              headers=headers, data=data, content_type=ctype)
+        try:
+            self.api.validate_request(request)
+        except Exception as e:  # noqa: BLE001 - report every kind of failure
+            problems.append(describe(e))
+        return problems
+
+    def error_body(self, ex, status):
+        """Problems of an error answer against the vendor's error shape."""
+        ctype = ex.get("response_content_type") or ""
+        if "json" not in ctype:
+            return [f"error answer of type {ctype or 'none'}, not the vendor's JSON error"]
+        try:
+            body = json.loads(ex.get("body") or "null")
+            jsonschema.validate(body, self.shape["schema"])
+        except Exception as e:  # noqa: BLE001
+            return [f"error body: {str(e)[:800]}"]
+        path = self.shape["status_field"]
+        if path:
+            node = body
+            for key in path:
+                node = node.get(key) if isinstance(node, dict) else None
+            if node != status:
+                return [f"error body says status {node!r}, the answer is {status}"]
+        return []
+
+    def check_response(self, ex, op, method):
+        status = int(ex["status"])
+        if status >= 400:
+            self.counts["errors"] += 1
+        declared = declared_response(self.spec, op, status) if op is not None else None
+        if declared is None:
+            if status >= 400:
+                return self.error_body(ex, status)
+            return [f"status {status} is not declared for this operation"]
+        content = declared.get("content") or {}
+        if not content:
+            if status >= 400:
+                return self.error_body(ex, status)
+            if ex.get("body"):
+                return [f"status {status} is declared without a body, yet one came"]
+            return []
+        ctype = ex.get("response_content_type") or "application/json"
+        data = (ex.get("body") or "").encode()
+        if "json" not in ctype:
+            # A binary answer (`type: string, format: binary`): any bytes qualify, and the log
+            # keeps none, so only status and content type are checked.
+            data = b"binary"
+        request = MockRequest(self.server, method, ex["path"],
+                              args=dict(parse_qsl(ex.get("query") or "", keep_blank_values=True)),
+                              headers={"Authorization": "Bearer validator"})
+        try:
+            self.api.validate_response(request, MockResponse(data, status_code=status, content_type=ctype))
+        except Exception as e:  # noqa: BLE001
+            return [describe(e)]
+        return []
+
+    def check(self, ex):
+        """Every problem of one line, labelled."""
+        method = ex["method"].lower()
+        if method not in METHODS:
+            return [f"unknown method {ex['method']}"]
+        op = operation(self.spec, method, ex["path"])
+        status = int(ex["status"])
+        self.counts["requests"] += 1
+        self.counts["responses"] += 1
+        if method == "get":
+            self.counts["gets"] += 1
+        failures = []
+        request = self.check_request(ex, op, method)
+        if ex.get("expect") == "invalid":
+            if not request:
+                failures.append("request: marked invalid, yet the spec allows it")
+            elif status < 400:
+                failures.append(f"request: the spec refuses it, yet it was answered {status}:\n"
+                                + "\n".join(request))
+            else:
+                self.counts["refused_invalid"] += 1
+        elif request:
+            failures.append("request: " + "\n".join(request))
+        failures += [f"response: {p}" for p in self.check_response(ex, op, method)]
+        return failures
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--spec", required=True)
-    ap.add_argument("--exchanges", required=True)
+    ap.add_argument("--exchanges", required=True, help="the request log, JSON Lines")
     ap.add_argument("--fix", action="append", default=[], choices=sorted(FIXES))
     ap.add_argument("--error-shape", default="any", choices=sorted(ERROR_SHAPES))
     args = ap.parse_args()
 
     with open(args.spec, encoding="utf-8") as f:
-        spec = json.load(f)
-    spec = copy.deepcopy(spec)
+        spec = copy.deepcopy(json.load(f))
     for name in args.fix:
         FIXES[name](spec)
-    server = spec.get("servers", [{"url": "http://localhost"}])[0]["url"].rstrip("/")
-    api = OpenAPI.from_dict(spec)
-    error_shape = ERROR_SHAPES[args.error_shape]
+    checker = Checker(spec, args.error_shape)
 
-    failures, responses, requests = [], 0, 0
     with open(args.exchanges, encoding="utf-8") as f:
-        lines = [l for l in f if l.strip()]
+        lines = [line for line in f if line.strip()]
     if not lines:
         print("no exchanges to validate", file=sys.stderr)
         sys.exit(2)
+    failures = []
     for n, line in enumerate(lines, 1):
         ex = json.loads(line)
-        method = ex["method"].lower()
-        label = f"#{n} {method.upper()} {ex['path']} -> {ex['status']} {ex.get('note') or ''}".rstrip()
-        req_body = ex.get("request_body")
-        req_ctype = ex.get("request_content_type") or "application/json"
-        if req_body is not None and req_ctype.startswith("multipart/form-data"):
-            schema = request_schema(spec, method, ex["path"])
-            if schema is not None:
-                req_body = coerce_form(spec, schema, req_body)
-            req_ctype = "application/json"
-        req_data = json.dumps(req_body).encode() if req_body is not None else None
-        request = MockRequest(
-            server,
-            method,
-            ex["path"],
-            args={k: v for k, v in _query(ex.get("query"))},
-            headers={"Authorization": "Bearer validator"},
-            data=req_data,
-            content_type=req_ctype,
-        )
-        status = int(ex["status"])
-        if req_body is not None and 200 <= status < 300:
-            requests += 1
-            try:
-                api.validate_request(request)
-            except Exception as e:  # noqa: BLE001 - report every kind of failure
-                failures.append(f"{label}: request: {describe(e)}")
-        body = ex.get("response_body")
-        responses += 1
-        if 200 <= status < 300:
-            ctype = ex.get("response_content_type") or "application/json"
-            data = (body or "").encode()
-            if "json" not in ctype:
-                # A binary answer (`type: string, format: binary`): any bytes qualify, and
-                # recorders may leave them out, so only status and content type are checked.
-                data = b"binary"
-            resp = MockResponse(
-                data,
-                status_code=status,
-                content_type=ex.get("response_content_type") or "application/json",
-                headers=ex.get("response_headers") or {},
-            )
-            try:
-                api.validate_response(request, resp)
-            except Exception as e:  # noqa: BLE001
-                failures.append(f"{label}: response: {describe(e)}")
-        else:
-            try:
-                jsonschema.validate(json.loads(body or "null"), error_shape)
-            except Exception as e:  # noqa: BLE001
-                failures.append(f"{label}: error body: {e}")
+        label = f"#{ex.get('seq', n)} {ex['method'].upper()} {ex['path']} -> {ex['status']}"
+        failures += [f"{label}: {p}" for p in checker.check(ex)]
 
     for f_ in failures:
         print("FAIL", f_)
+    c = checker.counts
     fixes = ", ".join(args.fix) or "none"
-    print(f"validated {responses} responses and {requests} request bodies; {len(failures)} failures; spec fixes: {fixes}")
+    print(
+        f"validated {c['responses']} responses and {c['requests']} requests "
+        f"({c['gets']} GETs, {c['errors']} answered with an error, {c['multipart']} multipart, "
+        f"{c['refused_invalid']} invalid on purpose and refused); {len(failures)} failures; "
+        f"spec fixes: {fixes}"
+    )
     sys.exit(1 if failures else 0)
-
-
-def _query(q):
-    if not q:
-        return []
-    from urllib.parse import parse_qsl
-
-    return parse_qsl(q, keep_blank_values=True)
 
 
 if __name__ == "__main__":

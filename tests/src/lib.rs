@@ -83,3 +83,62 @@ pub fn vendor_specs(vendor: &str) -> Option<PathBuf> {
     let _ = writeln!(std::io::stderr(), "SKIPPED: OpenAPI check: {why}");
     None
 }
+
+/// What [`openapi_check`] covered, from the validator's summary line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpenApiCoverage {
+    /// Requests checked (every line of the log).
+    pub requests: u64,
+    /// Of them, GETs.
+    pub gets: u64,
+    /// Of them, answered with an error (4xx, 5xx).
+    pub errors: u64,
+    /// Of them, with a multipart body (parsed by the validator from the bytes as sent).
+    pub multipart: u64,
+    /// Of them, sent against the spec on purpose and refused as they should be.
+    pub refused_invalid: u64,
+}
+
+/// Checks a simulator's record of the wire (`RequestLog::write_jsonl` with body capture on)
+/// against a vendor's OpenAPI file with `tests/interop/openapi_validate.py`: every request,
+/// GETs and refused ones included, multipart bodies parsed from their bytes, and every answer,
+/// error answers included. `args` are the vendor's (`--fix …`, `--error-shape …`).
+///
+/// # Panics
+/// With the validator's report when anything fails, or when the log is empty.
+pub fn openapi_check(
+    log: &deskferry_fixtures::sim::log::RequestLog,
+    spec: &std::path::Path,
+    args: &[&str],
+) -> OpenApiCoverage {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("wire.jsonl");
+    log.write_jsonl(&file).expect("write the request log");
+    let out = std::process::Command::new(python())
+        .arg(repo_root().join("tests/interop/openapi_validate.py"))
+        .arg("--spec")
+        .arg(spec)
+        .arg("--exchanges")
+        .arg(&file)
+        .args(args)
+        .output()
+        .expect("run the OpenAPI validator");
+    let report =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "OpenAPI validation failed:\n{report}");
+    let n = log.len();
+    assert!(report.contains(&format!("validated {n} responses and {n} requests")), "{report}");
+    let count = |what: &str| -> u64 {
+        report
+            .split(&[',', '(', ')', ';'][..])
+            .find_map(|part| part.trim().strip_suffix(what).and_then(|n| n.trim().parse().ok()))
+            .unwrap_or(0)
+    };
+    OpenApiCoverage {
+        requests: n as u64,
+        gets: count("GETs"),
+        errors: count("answered with an error"),
+        multipart: count("multipart"),
+        refused_invalid: count("invalid on purpose and refused"),
+    }
+}

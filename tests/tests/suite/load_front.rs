@@ -1,7 +1,7 @@
 //! A `small` bundle → the simulated Front through `deskferry-load run`, then `reconcile`: zero
 //! differences apart from Front's documented limits, which the report lists; a second `run`
-//! changes nothing; every request the loader sent (and every answer) validates against Front's
-//! OpenAPI file.
+//! changes nothing; every request the loader sent (GETs and refused ones included, multipart
+//! bodies as sent) and every answer (errors included) validates against Front's OpenAPI file.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -47,11 +47,18 @@ pub(crate) fn world(seed: u64, size: Size) -> World {
 
 /// A simulated Front prepared for `dataset` (its agents, groups and fields).
 pub(crate) async fn front_for(dataset: &Dataset) -> FrontServer {
-    front_with_faults(dataset, FaultSpec::none()).await
+    front_with(dataset, FaultSpec::none(), FrontConfig::default().duplicate_status).await
 }
 
-async fn front_with_faults(dataset: &Dataset, faults: FaultSpec) -> FrontServer {
+/// Like [`front_for`], with injected faults and the status refusing a taken unique key (which
+/// Front does not document).
+async fn front_with(
+    dataset: &Dataset,
+    faults: FaultSpec,
+    duplicate_status: reqwest::StatusCode,
+) -> FrontServer {
     let config = FrontConfig {
+        duplicate_status,
         plan: FrontPlan::Custom(1_000_000),
         processing_delay: Duration::from_millis(20),
         // The thousand-comment thread would take minutes under the real 5/s burst tier; the
@@ -84,6 +91,18 @@ pub(crate) fn load_command(
     token: &str,
     report: &Path,
 ) -> Command {
+    load_command_with(w, command, target, token, report, &w.dir.path().join("front.ledger"))
+}
+
+/// [`load_command`] with another ledger.
+fn load_command_with(
+    w: &World,
+    command: &str,
+    target: &Path,
+    token: &str,
+    report: &Path,
+    ledger: &Path,
+) -> Command {
     let mut cmd = Command::new(deskferry_tests::workspace_bin("deskferry-load"));
     cmd.arg(command)
         .arg("--target")
@@ -95,7 +114,7 @@ pub(crate) fn load_command(
         .arg("--signer")
         .arg(&w.signer)
         .arg("--ledger")
-        .arg(w.dir.path().join("front.ledger"))
+        .arg(ledger)
         .arg("--report")
         .arg(report)
         .arg("--json")
@@ -126,27 +145,12 @@ fn run_json(mut cmd: Command, command: &str, token: &str) -> (i32, Value) {
     (out.status.code().unwrap_or(-1), json)
 }
 
-/// Validates the simulator's record of every exchange with `tests/interop/openapi_validate.py`
-/// (skipped, and said so, without Front's OpenAPI file).
-fn validate_exchanges(server: &FrontServer, dir: &Path) {
-    let Some(specs) = deskferry_tests::vendor_specs("front") else { return };
-    let root = deskferry_tests::repo_root();
-    let file = dir.join("exchanges.jsonl");
-    server.state.write_exchanges(&file).expect("write exchanges");
-    let n = server.state.exchanges().len();
-    let out = Command::new(deskferry_tests::python())
-        .arg(root.join("tests/interop/openapi_validate.py"))
-        .arg("--spec")
-        .arg(specs.join("core-api.json"))
-        .arg("--exchanges")
-        .arg(&file)
-        .args(["--fix", "nullable-ref", "--fix", "null-described", "--error-shape", "front"])
-        .output()
-        .expect("run the OpenAPI validator");
-    let report =
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "OpenAPI validation failed:\n{report}");
-    assert!(report.contains(&format!("validated {n} responses")), "{report}");
+/// Checks everything the loader sent and Front answered on the wire (GETs, refused requests,
+/// multipart bodies as sent, error answers) against Front's OpenAPI file (skipped, and said
+/// so, without it); the coverage must include each kind.
+fn validate_exchanges(server: &FrontServer) {
+    let Some(cov) = crate::front_sim::validate(server) else { return };
+    assert!(cov.gets > 0 && cov.errors > 0 && cov.multipart > 0, "{cov:?}");
 }
 
 fn read_csv(path: &Path) -> Vec<Vec<String>> {
@@ -169,9 +173,10 @@ async fn get_page(http: &reqwest::Client, url: &str, token: &str) -> Value {
     panic!("GET {url} kept failing");
 }
 
-async fn count_conversations(url: &str, token: &str) -> usize {
+/// How many records a Front list holds (`conversations`, `contacts`, `accounts`), every page.
+async fn count_list(url: &str, token: &str, list: &str) -> usize {
     let http = reqwest::Client::new();
-    let mut next = Some(format!("{url}/conversations?limit=100"));
+    let mut next = Some(format!("{url}/{list}?limit=100"));
     let mut n = 0;
     while let Some(u) = next.take() {
         let page = get_page(&http, &u, token).await;
@@ -218,10 +223,31 @@ async fn small_bundle_into_front_reconciles_apart_from_documented_limits() {
     assert_eq!(row[3], "skipped", "{row:?}");
     assert!(row[4].contains("limit"), "{row:?}");
 
+    // Front gives a handle to one contact: users sharing a phone number all load, and each one
+    // but the first is reported with the phone it could not get (records.csv, never silent).
+    let migrated_user =
+        |id: &str| records.iter().any(|r| r[0] == "users" && r[1] == id && r[3] == "migrated");
+    let phones: Vec<&str> = w
+        .dataset
+        .users
+        .iter()
+        .filter(|u| u.kind == deskferry_format::UserKind::EndUser && migrated_user(&u.id))
+        .filter_map(|u| u.phone.as_deref().map(str::trim).filter(|p| p.starts_with('+')))
+        .collect();
+    let distinct: std::collections::BTreeSet<&str> = phones.iter().copied().collect();
+    let phone_lost = records
+        .iter()
+        .filter(|r| {
+            r[0] == "users" && r[3] == "migrated" && r.join(",").contains("phone handle not added")
+        })
+        .count();
+    assert!(phones.len() > distinct.len(), "the dataset has users sharing a phone number");
+    assert_eq!(phone_lost, phones.len() - distinct.len(), "one report per phone not added");
+
     // One conversation per migrated ticket, no more.
     let migrated_tickets =
         records.iter().filter(|r| r[0] == "tickets" && r[3] == "migrated").count();
-    assert_eq!(count_conversations(&server.running.url(), &token).await, migrated_tickets);
+    assert_eq!(count_list(&server.running.url(), &token, "conversations").await, migrated_tickets);
     let counters = server.state.counters();
     assert_eq!(server.state.pending_imports(), 0);
 
@@ -256,7 +282,7 @@ async fn small_bundle_into_front_reconciles_apart_from_documented_limits() {
     let after = server.state.counters();
     assert_eq!(after.imports_accepted, counters.imports_accepted, "nothing imported twice");
 
-    validate_exchanges(&server, w.dir.path());
+    validate_exchanges(&server);
     server.running.stop().await.expect("stop");
 }
 
@@ -406,7 +432,7 @@ async fn front_faults_after_processing_then_rerun_duplicate_nothing() {
     // writes are not, fail, and the next run matches them instead of writing them again.
     let w = world(6, Size::Tiny);
     let faults = FaultSpec { server_error: 0.01, reset: 0.01, truncate: 0.01, ..FaultSpec::none() };
-    let server = front_with_faults(&w.dataset, faults).await;
+    let server = front_with(&w.dataset, faults, FrontConfig::default().duplicate_status).await;
     let inbox =
         w.dataset.groups.iter().find(|g| !g.is_deleted).map(|g| g.name.clone()).expect("a group");
     let target = target_toml(w.dir.path(), &server.running.url(), &inbox);
@@ -425,5 +451,44 @@ async fn front_faults_after_processing_then_rerun_duplicate_nothing() {
     let log = server.running.log.entries();
     assert!(log.iter().any(|e| e.fault.is_some() && e.method == "POST"), "no write met a fault");
     assert_nothing_twice_nothing_missing(&w, &server, &target, &token, &report).await;
+    server.running.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_load_without_the_ledger_creates_nothing_twice() {
+    // A lost ledger, or a second operator with a ledger of their own: the same bundle into the
+    // same Front. What Front answers for a taken contact handle or account external id is not
+    // documented; this one refuses them with 400, so nothing may wait for a 409.
+    let w = world(7, Size::Tiny);
+    let server = front_with(&w.dataset, FaultSpec::none(), reqwest::StatusCode::BAD_REQUEST).await;
+    let inbox =
+        w.dataset.groups.iter().find(|g| !g.is_deleted).map(|g| g.name.clone()).expect("a group");
+    let target = target_toml(w.dir.path(), &server.running.url(), &inbox);
+    let token = server.state.token().to_string();
+    let lost = w.dir.path().join("lost.ledger");
+    let first = load_command_with(&w, "run", &target, &token, &w.dir.path().join("r1"), &lost);
+    let (code, run) = run_json(first, "run", &token);
+    assert!(code == 0 || code == 1, "{run}");
+    let url = server.running.url();
+    let people = async || {
+        (count_list(&url, &token, "contacts").await, count_list(&url, &token, "accounts").await)
+    };
+    let before = people().await;
+    assert!(before.0 > 0 && before.1 > 0, "{before:?}");
+
+    let report = w.dir.path().join("report");
+    let (code, again) = load(&w, "run", &target, &token, &report);
+    assert!(code == 0 || code == 1, "{again}");
+    assert_eq!(people().await, before, "no contact or account created twice");
+    // Every user and organization the second run wrote was found at the target.
+    let records = read_csv(&report.join("records.csv"));
+    let fresh: Vec<_> = records
+        .iter()
+        .filter(|r| (r[0] == "users" || r[0] == "organizations") && r[3] == "migrated")
+        .filter(|r| !r.join(",").contains("matched") && !r.join(",").contains("target limit"))
+        .collect();
+    assert!(fresh.is_empty(), "written again instead of found: {fresh:#?}");
+    assert_nothing_twice_nothing_missing(&w, &server, &target, &token, &report).await;
+    validate_exchanges(&server);
     server.running.stop().await.expect("stop");
 }

@@ -6,9 +6,9 @@
 //!
 //! Which POSTs may be repeated after an ambiguous failure (timeout, reset, 5xx): only the import
 //! (`retry_unsafe`), because Front drops a second message with a known `external_id`. Contacts,
-//! accounts and tags refuse duplicates with 409 (the caller turns that into a lookup); comments
-//! have no key at all; none of them is blindly repeated. The conversation PATCH sets absolute
-//! values and is retried.
+//! accounts and tags have unique keys, but what Front answers when one is taken is not
+//! documented (the callers look records up before creating them); comments have no key at all;
+//! none of them is blindly repeated. The conversation PATCH sets absolute values and is retried.
 
 use bytes::Bytes;
 use reqwest::Url;
@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::wire::{
     Account, AccountBody, Comment, Contact, ContactBody, Conversation, CreateComment, CustomField,
-    ImportAccepted, ImportMessage, Inbox, List, Message, Tag, Teammate, UpdateConversation,
+    Handle, ImportAccepted, ImportMessage, Inbox, List, Message, Tag, Teammate, UpdateConversation,
     form_fields,
 };
 use crate::http::{Auth, Downloaded, Http, HttpConfig, HttpError, Part, Request};
@@ -143,7 +143,7 @@ impl FrontClient {
         self.list_all("tags").await
     }
 
-    /// `POST /tags` (409 when the name exists).
+    /// `POST /tags` (refused when the name exists).
     pub async fn create_tag(&self, name: &str) -> Result<Tag, HttpError> {
         self.http.send(Request::post_json(BUCKET, "tags", json!({"name": name}))).await?.json()
     }
@@ -153,9 +153,16 @@ impl FrontClient {
         found(self.get(&format!("contacts/{}", path_segment(id_or_alias))).await)
     }
 
-    /// `POST /contacts` (409 when a handle belongs to another contact).
+    /// `POST /contacts` (refused, with a status Front does not document, when a handle belongs
+    /// to another contact).
     pub async fn create_contact(&self, body: &ContactBody) -> Result<Contact, HttpError> {
         self.http.send(Request::post_json(BUCKET, "contacts", to_json(body)?)).await?.json()
+    }
+
+    /// `POST /contacts/{id}/handles`: one more handle (refused when another contact has it).
+    pub async fn add_contact_handle(&self, id: &str, handle: &Handle) -> Result<(), HttpError> {
+        let path = format!("contacts/{}/handles", path_segment(id));
+        self.http.send(Request::post_json(BUCKET, &path, to_json(handle)?)).await.map(drop)
     }
 
     /// `PATCH /contacts/{id}` (handles are not changed this way).
@@ -174,12 +181,13 @@ impl FrontClient {
         self.http.send(Request::delete(BUCKET, &path)).await.map(drop)
     }
 
-    /// `GET /accounts/{id or alt:external_id:…}`; `None` on 404.
+    /// `GET /accounts/{id, alt:ext_id:… or alt:domain:…}`; `None` on 404.
     pub async fn account(&self, id_or_alias: &str) -> Result<Option<Account>, HttpError> {
         found(self.get(&format!("accounts/{}", path_segment(id_or_alias))).await)
     }
 
-    /// `POST /accounts` (409 when the external id exists).
+    /// `POST /accounts` (refused, with a status Front does not document, when the external id
+    /// exists).
     pub async fn create_account(&self, body: &AccountBody) -> Result<Account, HttpError> {
         self.http.send(Request::post_json(BUCKET, "accounts", to_json(body)?)).await?.json()
     }
@@ -340,7 +348,7 @@ mod tests {
     #[test]
     fn aliases_survive_as_one_path_segment() {
         assert_eq!(path_segment("alt:email:a+b@c.d"), "alt:email:a+b@c.d");
-        assert_eq!(path_segment("alt:external_id:x/y z"), "alt:external_id:x%2Fy%20z");
+        assert_eq!(path_segment("alt:ext_id:x/y z"), "alt:ext_id:x%2Fy%20z");
     }
 
     #[test]

@@ -6,16 +6,20 @@
 //! polled (imports are asynchronous) until Front shows it, which names the conversation; then
 //! each private comment is one `POST /conversations/{id}/comments`; then, only if needed, one
 //! `PATCH /conversations/{id}` (spam/deleted, custom fields). The minimum Front allows is one
-//! request per message and note plus one to learn the conversation id.
+//! request per message and note plus one to learn the conversation id (plus one to list the
+//! notes already there, next paragraph).
 //!
-//! Crash safety: a repeated import is dropped by Front (same `external_id`) and threads into
-//! the same conversation (same `thread_ref`), so re-running a half-written ticket never
-//! duplicates a message. Comments have no key: when the conversation may already hold some (the
-//! ledger knew it, `find_ticket` was asked, or this process touched the ticket before), the
-//! comments are listed once and those whose marker is present are matched, not posted again.
+//! Nothing is created twice, with or without the ledger: a repeated import is dropped by Front
+//! (same `external_id`) and threads into the same conversation (same `thread_ref`), so
+//! re-running a ticket never duplicates a message. Comments have no key: before a ticket's
+//! notes are posted, the conversation's comments are listed once and those whose marker is
+//! present are matched, not posted again, because a conversation found by its imports may hold
+//! them even when the ledger knows nothing of it (lost, or another operator's). That listing is
+//! the one request per ticket with notes beyond the minimum below.
+//!
+//! Contacts and accounts: `people.rs`.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::collections::HashMap;
 
 use deskferry_extractor::http::{HttpError, Op};
 use deskferry_extractor::platforms::front::FrontClient;
@@ -50,8 +54,6 @@ pub struct FrontTarget {
     pub(super) inbox_id: OnceCell<String>,
     pub(super) meta: OnceCell<Meta>,
     pub(super) tags: tokio::sync::Mutex<Option<HashMap<String, String>>>,
-    /// Tickets (external ids) whose conversation may already hold comments.
-    pub(super) suspect: Mutex<HashSet<String>>,
 }
 
 /// The conversion of a failed request, by the core classification; every Front request serves
@@ -112,7 +114,6 @@ impl FrontTarget {
             inbox_id: OnceCell::new(),
             meta: OnceCell::new(),
             tags: tokio::sync::Mutex::new(None),
-            suspect: Mutex::new(HashSet::new()),
         })
     }
 
@@ -209,6 +210,7 @@ impl Target for FrontTarget {
                 "Front: status is archived/open plus spam/deleted; spam reads back as deleted; pending/on-hold/solved become archived or open per the mapping".into(),
                 "Front: messages keep no external id that can be read back; they are matched by order".into(),
                 "Front: user tags and organization tags have no place in Front and are not loaded".into(),
+                "Front: a contact handle belongs to one contact: a user's secondary email or phone that another contact already has is not added to it, and a phone without a country code (+…) is not added at all (both reported per user)".into(),
                 "Front: a conversation's first message comes from one contact: a ticket's CCs and further requesters are not loaded".into(),
                 "Front: the knowledge base is not loaded by this tool".into(),
             ],
@@ -261,27 +263,7 @@ impl Target for FrontTarget {
         org: &Organization,
         prior: Option<&str>,
     ) -> Result<Written, WriteError> {
-        let meta = self.meta().await?;
-        let body = map::account(org, &meta.account_fields);
-        let err = || http("organizations", &org.id);
-        if let Some(id) = prior {
-            match self.client.update_account(id, &body).await {
-                Ok(()) => return Ok(Written::Migrated(id.to_string())),
-                Err(e) if e.status() == Some(404) => {} // deleted at the target: create again
-                Err(e) => return Err(err()(e)),
-            }
-        }
-        match self.client.create_account(&body).await {
-            Ok(a) => Ok(Written::Migrated(a.id)),
-            Err(e) if e.status() == Some(409) => {
-                let alias = format!("alt:external_id:{}", map::account_external_id(org));
-                let found = self.client.account(&alias).await.map_err(err())?;
-                let a = found.ok_or_else(|| other("organizations", &org.id, "Front refused the account as a duplicate but has none with its external id"))?;
-                self.client.update_account(&a.id, &body).await.map_err(err())?;
-                Ok(Written::Matched(a.id))
-            }
-            Err(e) => Err(err()(e)),
-        }
+        self.write_account(org, prior).await
     }
 
     async fn write_user(
@@ -289,56 +271,7 @@ impl Target for FrontTarget {
         user: &MappedUser,
         prior: Option<&str>,
     ) -> Result<Written, WriteError> {
-        let id = user.user.id.as_str();
-        if user.user.kind == deskferry_format::UserKind::Agent {
-            return Ok(match &user.matched_agent {
-                Some(t) => Written::Matched(t.clone()),
-                None => Written::Skipped(
-                    "agent without a Front teammate: Front cannot create teammates through the API (invite them, or their messages go to the default agent)".into(),
-                ),
-            });
-        }
-        let meta = self.meta().await?;
-        let err = || http("users", id);
-        let body = map::contact(user, &meta.contact_fields, true);
-        let mut target = None;
-        if let Some(p) = prior {
-            match self.client.update_contact(p, &body).await {
-                Ok(()) => target = Some(Written::Migrated(p.to_string())),
-                Err(e) if e.status() == Some(404) => {}
-                Err(e) => return Err(err()(e)),
-            }
-        }
-        let written = match target {
-            Some(w) => w,
-            None => match self.client.create_contact(&body).await {
-                Ok(c) => Written::Migrated(c.id),
-                Err(e) if e.status() == Some(409) => {
-                    // Another contact holds one of the handles: the same person (emails differ
-                    // only by case, or a re-run), matched by the primary handle; else one of the
-                    // secondary handles is someone else's, so create without them.
-                    match self.client.contact(&map::contact_alias(user)).await.map_err(err())? {
-                        Some(c) => Written::Matched(c.id),
-                        None => {
-                            let plain = map::contact(user, &meta.contact_fields, false);
-                            Written::Migrated(
-                                self.client.create_contact(&plain).await.map_err(err())?.id,
-                            )
-                        }
-                    }
-                }
-                Err(e) => return Err(err()(e)),
-            },
-        };
-        if let (Some(account), Written::Migrated(c) | Written::Matched(c)) =
-            (&user.organization, &written)
-        {
-            self.client
-                .add_account_contacts(account, std::slice::from_ref(c))
-                .await
-                .map_err(err())?;
-        }
-        Ok(written)
+        self.write_contact(user, prior).await
     }
 
     async fn write_kb_item(

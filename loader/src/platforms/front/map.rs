@@ -414,25 +414,65 @@ fn with_unknown(description: Option<String>, unknown: &[(String, String)]) -> Op
     (!text.is_empty()).then_some(text)
 }
 
-/// The contact for an end user. `with_extra_handles` adds secondary emails and the phone
-/// (left out on a retry when one of them belongs to another contact).
-pub fn contact(u: &MappedUser, defs: &[CustomField], with_extra_handles: bool) -> ContactBody {
+/// A user's handles as Front takes them: the primary one (the contact is found by it), the
+/// secondary ones to add when no other contact holds them, and why any other could not be
+/// given to Front at all (worded without the value, which is personal data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactHandles {
+    /// The email, else the custom handle `deskferry:user:ID`.
+    pub primary: Handle,
+    /// Further emails and the phone, in the bundle's order, without repeats.
+    pub extra: Vec<Handle>,
+    /// What Front cannot take, one sentence each.
+    pub refused: Vec<String>,
+}
+
+/// The handles of an end user.
+pub fn contact_handles(u: &MappedUser) -> ContactHandles {
     let user = &u.user;
-    let mut handles = Vec::new();
-    match user.email.as_deref().filter(|e| !e.trim().is_empty()) {
-        Some(e) => handles.push(Handle { handle: e.to_string(), source: "email".into() }),
-        None => handles.push(Handle { handle: custom_handle(&user.id), source: "custom".into() }),
-    }
-    if with_extra_handles {
-        for e in &user.other_emails {
-            if !handles.iter().any(|h| h.handle.eq_ignore_ascii_case(e)) && !e.trim().is_empty() {
-                handles.push(Handle { handle: e.clone(), source: "email".into() });
-            }
-        }
-        if let Some(p) = user.phone.as_deref().filter(|p| p.starts_with('+')) {
-            handles.push(Handle { handle: p.to_string(), source: "phone".into() });
+    let primary = match user.email.as_deref().filter(|e| !e.trim().is_empty()) {
+        Some(e) => Handle { handle: e.to_string(), source: "email".into() },
+        None => Handle { handle: custom_handle(&user.id), source: "custom".into() },
+    };
+    let mut extra: Vec<Handle> = Vec::new();
+    for e in user.other_emails.iter().filter(|e| !e.trim().is_empty()) {
+        let known = std::iter::once(&primary)
+            .chain(&extra)
+            .any(|h| h.source == "email" && h.handle.eq_ignore_ascii_case(e));
+        if !known {
+            extra.push(Handle { handle: e.clone(), source: "email".into() });
         }
     }
+    let mut refused = Vec::new();
+    match user.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        // Front's spec: a phone handle carries its country code after a plus sign.
+        Some(p) if p.starts_with('+') => {
+            extra.push(Handle { handle: p.to_string(), source: "phone".into() })
+        }
+        Some(_) => refused.push(
+            "phone not added: Front takes phone handles only with a country code (+…), and this one has none".into(),
+        ),
+        None => {}
+    }
+    ContactHandles { primary, extra, refused }
+}
+
+/// The alias a contact holding `h` is looked up by: `alt:{source}:{handle}`.
+pub fn handle_alias(h: &Handle) -> String {
+    format!("alt:{}:{}", h.source, h.handle)
+}
+
+/// Why a secondary handle was not added: another contact already has it.
+pub fn handle_taken(h: &Handle, owner: &str) -> String {
+    let what = if h.source == "phone" { "phone" } else { "secondary email" };
+    format!(
+        "{what} handle not added: Front gives a handle to one contact only, and contact {owner} already has it"
+    )
+}
+
+/// The contact for an end user with `handles` (the primary first).
+pub fn contact(u: &MappedUser, defs: &[CustomField], handles: Vec<Handle>) -> ContactBody {
+    let user = &u.user;
     let (known, unknown) = custom_fields(&pairs(&user.custom_fields), defs);
     ContactBody {
         name: user.name.clone().filter(|n| !n.is_empty()),
@@ -443,17 +483,16 @@ pub fn contact(u: &MappedUser, defs: &[CustomField], with_extra_handles: bool) -
     }
 }
 
-/// The alias a contact is looked up by (its primary handle).
-pub fn contact_alias(u: &MappedUser) -> String {
-    match u.user.email.as_deref().filter(|e| !e.trim().is_empty()) {
-        Some(e) => format!("alt:email:{e}"),
-        None => format!("alt:custom:{}", custom_handle(&u.user.id)),
-    }
-}
-
 /// External id of an organization's account.
 pub fn account_external_id(org: &Organization) -> String {
     format!("deskferry-org-{}", org.id)
+}
+
+/// The alias an organization's account is looked up by: its external id, as `alt:ext_id:`,
+/// the spelling Front documents for accounts (dev.frontapp.com/docs/resource-aliases-1; the
+/// other is `alt:domain:`).
+pub fn account_alias(org: &Organization) -> String {
+    format!("alt:ext_id:{}", account_external_id(org))
 }
 
 /// The account for an organization.

@@ -259,8 +259,12 @@ fn user(email: Option<&str>) -> MappedUser {
 fn contacts_get_email_or_a_custom_handle() {
     let defs: Vec<CustomField> =
         serde_json::from_value(json!([{"id": "fld_9", "name": "Plan", "type": "string"}])).unwrap();
-    let c = contact(&user(Some("cust@example.org")), &defs, true);
-    let v = serde_json::to_value(&c).unwrap();
+    let u = user(Some("cust@example.org"));
+    let h = contact_handles(&u);
+    assert_eq!(handle_alias(&h.primary), "alt:email:cust@example.org");
+    let mut all = vec![h.primary.clone()];
+    all.extend(h.extra.clone());
+    let v = serde_json::to_value(contact(&u, &defs, all)).unwrap();
     assert_eq!(
         v["handles"],
         json!([{"handle": "cust@example.org", "source": "email"},
@@ -269,13 +273,29 @@ fn contacts_get_email_or_a_custom_handle() {
     );
     assert_eq!(v["custom_fields"], json!({"Plan": "pro"}));
     assert!(v.get("description").is_none());
-    let bare = contact(&user(None), &[], false);
+    assert!(h.refused.is_empty());
+    let bare = contact_handles(&user(None));
     assert_eq!(
-        bare.handles,
-        vec![Handle { handle: "deskferry:user:100".into(), source: "custom".into() }]
+        bare.primary,
+        Handle { handle: "deskferry:user:100".into(), source: "custom".into() }
     );
-    assert_eq!(bare.description.as_deref(), Some("plan: pro"));
-    assert_eq!(contact_alias(&user(None)), "alt:custom:deskferry:user:100");
+    assert_eq!(handle_alias(&bare.primary), "alt:custom:deskferry:user:100");
+    assert_eq!(contact(&user(None), &[], vec![]).description.as_deref(), Some("plan: pro"));
+}
+
+#[test]
+fn handles_front_cannot_take_are_named_without_their_value() {
+    let mut u = user(Some("cust@example.org"));
+    u.user.other_emails = vec!["CUST@example.org".into(), "b@x.y".into(), "B@X.Y".into()];
+    u.user.phone = Some("555 0100".into());
+    let h = contact_handles(&u);
+    assert_eq!(h.extra, vec![Handle { handle: "b@x.y".into(), source: "email".into() }]);
+    assert_eq!(h.refused.len(), 1);
+    assert!(h.refused[0].contains("country code") && !h.refused[0].contains("555"), "{h:?}");
+    let taken =
+        handle_taken(&Handle { handle: "+15550100".into(), source: "phone".into() }, "crd_7");
+    assert!(taken.starts_with("phone handle not added") && taken.contains("crd_7"), "{taken}");
+    assert!(!taken.contains("5550100"));
 }
 
 #[test]
@@ -296,6 +316,8 @@ fn accounts_carry_an_external_id_and_notes() {
         v,
         json!({"name": "Acme", "description": "Roadrunner supplies", "domains": ["acme.test"], "external_id": "deskferry-org-1001"})
     );
+    // The spelling Front documents for an account's external id.
+    assert_eq!(account_alias(&org), "alt:ext_id:deskferry-org-1001");
 }
 
 #[test]

@@ -55,8 +55,6 @@ impl FrontTarget {
         &self,
         ticket: &MappedTicket,
     ) -> Result<Option<String>, WriteError> {
-        // Whatever is found, the conversation may hold comments of the earlier attempt.
-        self.mark_suspect(&ticket.external_id);
         let tid = ticket.ticket.id.as_str();
         let inbox = self.inbox_id().await?.to_string();
         // Front has no lookup by external id or thread_ref. The conversations an interrupted

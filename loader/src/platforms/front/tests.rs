@@ -16,12 +16,16 @@ use crate::target::{
 };
 
 async fn sim(max_attachment_bytes: usize) -> FrontServer {
+    sim_with(FrontConfig { max_attachment_bytes, ..FrontConfig::default() }).await
+}
+
+/// A simulated Front with `config`, fast and without limits.
+async fn sim_with(config: FrontConfig) -> FrontServer {
     let config = FrontConfig {
         plan: FrontPlan::Custom(100_000),
         processing_delay: Duration::from_millis(30),
         burst_per_second: None,
-        max_attachment_bytes,
-        ..FrontConfig::default()
+        ..config
     };
     let options = SimOptions { seed: 3, ..SimOptions::default() };
     front::start(&options, config, &FrontSeed::minimal(), 0).await.expect("start front sim")
@@ -220,7 +224,7 @@ async fn front_ticket_threads_into_one_conversation_and_reads_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn front_rerun_after_a_crash_creates_nothing_twice() {
+async fn front_rerun_after_a_crash_or_without_the_ledger_creates_nothing_twice() {
     let server = sim(25_000_000).await;
     let first = target(&server, 25_000_000);
     let cs = with_teammate(
@@ -232,9 +236,10 @@ async fn front_rerun_after_a_crash_creates_nothing_twice() {
         ],
     )
     .await;
-    let mt = ticket("1", "archived");
+    let mut mt = ticket("1", "archived");
+    mt.note_fields = vec![("Region".into(), "EMEA".into())];
     // The crash: the first attempt wrote everything, the ledger kept nothing.
-    let (w, _) = first.write_ticket(&mt, None, &cs).await.unwrap();
+    let (w, written) = first.write_ticket(&mt, None, &cs).await.unwrap();
     let Written::Migrated(cnv) = w else { panic!() };
     let before = server.state.counters();
 
@@ -254,11 +259,22 @@ async fn front_rerun_after_a_crash_creates_nothing_twice() {
     let (w, _) = third.write_ticket(&renamed, None, &cs).await.unwrap();
     assert_eq!(w, Written::Migrated(cnv.clone()));
 
+    // Another operator, or the ledger lost: no prior id and no crash recovery asked. The imports
+    // find the conversation; its notes are found before any is posted.
+    let fourth = target(&server, 25_000_000);
+    let (w, outcomes) = fourth.write_ticket(&mt, None, &cs).await.unwrap();
+    assert_eq!(w, Written::Migrated(cnv.clone()));
+    assert!(matches!(outcomes[1], Ok(Written::Matched(_))), "{:?}", outcomes[1]);
+    assert_eq!(ok_ids(&outcomes)[1], ok_ids(&written)[1], "the same note");
+
     let after = server.state.counters();
     assert_eq!(after.imports_accepted, before.imports_accepted, "no message imported twice");
-    assert_eq!(after.imports_deduplicated, before.imports_deduplicated + 4);
+    assert_eq!(after.imports_deduplicated, before.imports_deduplicated + 6);
     let read = again.read_ticket(&cnv).await.unwrap();
-    assert_eq!(read.comments.len(), 3, "{:?}", read.comments);
+    let notes: Vec<Option<&str>> =
+        read.comments.iter().filter(|c| !c.public).map(|c| c.external_id.as_deref()).collect();
+    assert_eq!(notes, [Some("test-t1-fields"), Some("test-c2")], "no note twice");
+    assert_eq!(read.comments.len(), 4, "{:?}", read.comments);
     let all: Vec<serde_json::Value> = again.client().list_all("conversations").await.unwrap();
     assert_eq!(all.len(), 1);
     server.running.stop().await.unwrap();
@@ -337,19 +353,11 @@ fn user(id: &str, email: Option<&str>, org: Option<String>) -> MappedUser {
 async fn front_contacts_and_accounts_are_created_once() {
     let server = sim(25_000_000).await;
     let t = target(&server, 25_000_000);
-    let org = Organization {
-        id: "1001".into(),
-        name: "Acme".into(),
-        domains: vec!["acme.test".into()],
-        notes: None,
-        tags: vec![],
-        custom_fields: vec![],
-        created_at: None,
-        updated_at: None,
-        raw: "{}".into(),
-    };
+    let org =
+        Organization { name: "Acme".into(), domains: vec!["acme.test".into()], ..org("1001") };
     let Written::Migrated(acc) = t.write_organization(&org, None).await.unwrap() else { panic!() };
-    // A crash before the ledger kept the id: the external id finds it.
+    // A crash before the ledger kept the id: the external id finds it (by `alt:ext_id:`, the
+    // alias Front documents; the simulator refuses any other spelling).
     assert_eq!(t.write_organization(&org, None).await.unwrap(), Written::Matched(acc.clone()));
     assert_eq!(
         t.write_organization(&org, Some(&acc)).await.unwrap(),
@@ -383,5 +391,100 @@ async fn front_contacts_and_accounts_are_created_once() {
     assert_eq!(contacts.len(), 2);
     assert_eq!(t.apply_tombstone("users", &c3).await.unwrap(), Written::Migrated(c3.clone()));
     assert_eq!(t.apply_tombstone("users", &c3).await.unwrap(), Written::Matched(c3));
+    server.running.stop().await.unwrap();
+}
+
+fn org(id: &str) -> Organization {
+    Organization {
+        id: id.into(),
+        name: format!("Org {id}"),
+        domains: vec![],
+        notes: None,
+        tags: vec![],
+        custom_fields: vec![],
+        created_at: None,
+        updated_at: None,
+        raw: "{}".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn front_duplicates_are_found_whatever_status_front_refuses_them_with() {
+    // Front documents no answer for a taken handle or external id: the loader must find the
+    // existing record before creating, not wait for a 409.
+    for status in [400u16, 422, 409] {
+        let config = FrontConfig {
+            duplicate_status: reqwest::StatusCode::from_u16(status).unwrap(),
+            ..FrontConfig::default()
+        };
+        let server = sim_with(config).await;
+        let (first, second) = (target(&server, 1_000), target(&server, 1_000));
+        let Written::Migrated(acc) = first.write_organization(&org("7"), None).await.unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            second.write_organization(&org("7"), None).await.unwrap(),
+            Written::Matched(acc.clone()),
+            "{status}"
+        );
+        let u = user("1", Some("a@example.org"), Some(acc.clone()));
+        let Written::Migrated(c) = first.write_user(&u, None).await.unwrap() else { panic!() };
+        assert_eq!(second.write_user(&u, None).await.unwrap(), Written::Matched(c), "{status}");
+        let contacts: Vec<serde_json::Value> = second.client().list_all("contacts").await.unwrap();
+        let accounts: Vec<serde_json::Value> = second.client().list_all("accounts").await.unwrap();
+        assert_eq!((contacts.len(), accounts.len()), (1, 1), "{status}");
+        let refused = server.running.log.entries().iter().filter(|e| e.status == status).count();
+        assert_eq!(refused, 0, "{status}: nothing was sent that Front had to refuse");
+        // Users are written concurrently: two addresses differing only by case race for one
+        // handle, and whichever loses finds the winner's contact.
+        let (a, b) =
+            (user("2", Some("Twin@Example.org"), None), user("3", Some("twin@example.org"), None));
+        let (wa, wb) = tokio::join!(first.write_user(&a, None), second.write_user(&b, None));
+        let ids: std::collections::BTreeSet<String> =
+            [wa.unwrap(), wb.unwrap()].iter().map(|w| w.target_id().unwrap().to_string()).collect();
+        assert_eq!(ids.len(), 1, "{status}: one contact for both");
+        server.running.stop().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn front_handles_another_contact_holds_are_reported_per_user() {
+    let server = sim(1_000).await;
+    let t = target(&server, 1_000);
+    let mut first = user("1", Some("first@example.org"), None);
+    first.user.phone = Some("+1 555 0100".into());
+    let Written::Migrated(owner) = t.write_user(&first, None).await.unwrap() else { panic!() };
+
+    // The same phone on someone else: the contact is created without it, and the record says so.
+    let mut second = user("2", Some("second@example.org"), None);
+    second.user.phone = Some("+1 555 0100".into());
+    second.user.other_emails = vec!["FIRST@example.org".into(), "second.alt@example.org".into()];
+    let w = t.write_user(&second, None).await.unwrap();
+    let Written::Limited(c2, what) = &w else { panic!("{w:?}") };
+    assert!(what.contains("phone handle not added") && what.contains(&owner), "{what}");
+    assert!(what.contains("secondary email handle not added"), "{what}");
+    assert!(!what.contains("555"), "no personal data in the report: {what}");
+    let got = t.client().contact(c2).await.unwrap().unwrap();
+    let handles: Vec<&str> = got.handles.iter().map(|h| h.handle.as_str()).collect();
+    assert_eq!(handles, ["second@example.org", "second.alt@example.org"]);
+
+    // A re-run without the ledger says the same, and changes nothing.
+    assert_eq!(t.write_user(&second, None).await.unwrap(), w);
+
+    // A contact found by its email gets the phone no one else has; one without a country code is
+    // not sent, and said so.
+    let mut third = user("3", Some("third@example.org"), None);
+    let Written::Migrated(c3) = t.write_user(&third, None).await.unwrap() else { panic!() };
+    third.user.phone = Some("+44 20 7946 0000".into());
+    assert_eq!(t.write_user(&third, None).await.unwrap(), Written::Matched(c3.clone()));
+    let got = t.client().contact("alt:phone:+44 20 7946 0000").await.unwrap().unwrap();
+    assert_eq!(got.id, c3);
+    third.user.phone = Some("020 7946 0000".into());
+    let w = t.write_user(&third, Some(&c3)).await.unwrap();
+    assert!(
+        matches!(&w, Written::Limited(id, what) if *id == c3 && what.contains("country code")),
+        "{w:?}"
+    );
     server.running.stop().await.unwrap();
 }

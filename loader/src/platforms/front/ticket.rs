@@ -77,12 +77,6 @@ impl FrontTarget {
         Ok(ids)
     }
 
-    /// Notes that this ticket's conversation may hold comments; true when it was noted before.
-    pub(super) fn mark_suspect(&self, ext: &str) -> bool {
-        let mut s = self.suspect.lock().unwrap_or_else(|e| e.into_inner());
-        !s.insert(ext.to_string())
-    }
-
     /// Polls an import's uid until Front shows the message (bounded by `import_wait`).
     async fn wait_for(&self, uid: &str, ticket: &str) -> Result<Message, WriteError> {
         let deadline = Instant::now() + self.opts.import_wait;
@@ -138,8 +132,6 @@ impl FrontTarget {
             teammates: &meta.teammates,
             max_attachment_bytes: self.opts.max_attachment_bytes,
         };
-        let touched_before = self.mark_suspect(&ticket.external_id);
-        let may_hold_comments = prior.is_some() || touched_before;
         if !ticket.tags.is_empty() {
             self.ensure_tags(&ticket.tags, tid).await?;
         }
@@ -214,7 +206,11 @@ impl FrontTarget {
         // Built every time: after a crash the ticket may come back through `find_ticket` (so
         // `prior` is set) without its fields note; the marker check below keeps it single.
         let fields_note = map::fields_note(ticket);
-        let existing = if may_hold_comments && (!notes.is_empty() || fields_note.is_some()) {
+        // Comments have no key Front dedupes on, and the conversation may hold this ticket's
+        // notes already whatever the ledger says (a lost ledger, a second operator: the imports
+        // threaded into the existing conversation and Front dropped the repeated messages).
+        // So its comments are listed before any note is posted; those with a marker are matched.
+        let existing = if !notes.is_empty() || fields_note.is_some() {
             self.existing_markers(&conversation, tid).await?
         } else {
             HashMap::new()
