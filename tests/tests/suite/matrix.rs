@@ -3,7 +3,8 @@
 //! driven through the binaries a user runs: extract → verify → load run → reconcile → run again.
 //!
 //! Every direction must account for every row, read back what it migrated equal, and write
-//! nothing on the second run. A platform that gains a side in the registry joins the matrix
+//! nothing on the second run; a target with a vendor OpenAPI file has its whole wire checked
+//! against it. A platform that gains a side in the registry joins the matrix
 //! (`every_direction_of_the_registry_is_in_the_matrix` fails until it has its test here).
 
 use std::path::Path;
@@ -32,6 +33,14 @@ fn every_direction_of_the_registry_is_in_the_matrix() {
     }
 }
 
+/// A target's OpenAPI file (in its `vendor_specs` folder) and the validator's arguments.
+fn wire_spec(target: &str) -> Option<(&'static str, &'static [&'static str])> {
+    match target {
+        "front" => Some(("core-api.json", crate::front_sim::FRONT_OPENAPI)),
+        _ => None,
+    }
+}
+
 fn tool(tools: &Tools, dir: &Path, name: &str, args: &[&str]) -> Ran {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     run_tool(tools, name, &args, dir, &[], false, Output::Capture).expect("run tool")
@@ -40,7 +49,7 @@ fn tool(tools: &Tools, dir: &Path, name: &str, args: &[&str]) -> Ran {
 /// One direction on the tiny dataset, through the binaries.
 fn direction(source: &str, target: &str) {
     let what = format!("{source} → {target}");
-    let opts = WorldOptions::default();
+    let opts = WorldOptions { record_wire: true, ..WorldOptions::default() };
     let src = start_world(source, Role::Source, &opts).unwrap_or_else(|e| panic!("{what}: {e:#}"));
     let dst = start_world(target, Role::Target, &opts).unwrap_or_else(|e| panic!("{what}: {e:#}"));
     let dir = tempfile::tempdir().expect("tempdir");
@@ -112,6 +121,15 @@ fn direction(source: &str, target: &str) {
     let again = load("run", "reports/again");
     assert_eq!(again["run"]["counts"]["migrated"], 0, "{what}: a re-run wrote again: {again}");
     assert_eq!(again["run"]["counts"]["failed"], 0, "{what}: {again}");
+
+    // What the loader sent and the target answered, on the wire, against the vendor's OpenAPI
+    // file where it publishes one (skipped, and said so, without the file).
+    if let (Some(log), Some(args)) = (dst.log(), wire_spec(target)) {
+        if let Some(specs) = deskferry_tests::vendor_specs(target) {
+            let cov = deskferry_tests::openapi_check(log, &specs.join(args.0), args.1);
+            assert!(cov.gets > 0 && cov.requests > cov.gets, "{what}: {cov:?}");
+        }
+    }
 
     src.stop().expect("stop the source");
     dst.stop().expect("stop the target");
