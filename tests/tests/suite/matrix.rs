@@ -124,11 +124,11 @@ fn direction(source: &str, target: &str) {
 
     // What the loader sent and the target answered, on the wire, against the vendor's OpenAPI
     // file where it publishes one (skipped, and said so, without the file).
-    if let (Some(log), Some(args)) = (dst.log(), wire_spec(target)) {
-        if let Some(specs) = deskferry_tests::vendor_specs(target) {
-            let cov = deskferry_tests::openapi_check(log, &specs.join(args.0), args.1);
-            assert!(cov.gets > 0 && cov.requests > cov.gets, "{what}: {cov:?}");
-        }
+    if let (Some(log), Some(args)) = (dst.log(), wire_spec(target))
+        && let Some(specs) = deskferry_tests::vendor_specs(target)
+    {
+        let cov = deskferry_tests::openapi_check(log, &specs.join(args.0), args.1);
+        assert!(cov.gets > 0 && cov.requests > cov.gets, "{what}: {cov:?}");
     }
 
     src.stop().expect("stop the source");
