@@ -35,7 +35,7 @@ use deskferry_extractor::platforms::zendesk::ZendeskSource;
 use deskferry_extractor::progress::ProgressMode;
 use deskferry_fixtures::dataset::{Dataset, Size};
 use deskferry_fixtures::sim::zendesk::{self, ZendeskConfig, ZendeskSim};
-use deskferry_fixtures::sim::{SimOptions, Store};
+use deskferry_fixtures::sim::{Desk, SimOptions, Store};
 use deskferry_format::{Recipients, SigningKey, keygen};
 
 const SEED: u64 = 42;
@@ -158,7 +158,7 @@ async fn requests_run(dir: &Path, size: Size, scale: f64) -> Result<RequestsRun>
     let ds = Dataset::generate(SEED, size);
     let options = SimOptions { time_scale: scale, seed: SEED, ..SimOptions::default() };
     let sim = zendesk::start(
-        small_files(Store::from_dataset(ds.clone())),
+        Desk::new(small_files(Store::from_dataset(ds.clone()))),
         ZendeskConfig { options, ..Default::default() },
     )
     .await?;
@@ -295,8 +295,10 @@ fn child_serve(size: &str, scale: f64) -> Result<()> {
     let ds = Dataset::generate(SEED, size);
     let options = SimOptions { time_scale: scale, seed: SEED, ..SimOptions::default() };
     let store = small_files(Store::from_dataset(ds));
-    let sim: ZendeskSim =
-        rt.block_on(zendesk::start(store, ZendeskConfig { options, ..Default::default() }))?;
+    let sim: ZendeskSim = rt.block_on(zendesk::start(
+        Desk::new(store),
+        ZendeskConfig { options, ..Default::default() },
+    ))?;
     println!("{} {} {}", sim.url(), sim.email, sim.token);
     let mut sink = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut sink);

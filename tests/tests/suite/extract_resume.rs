@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use deskferry_fixtures::dataset::{Dataset, Size};
 use deskferry_fixtures::sim::zendesk::{self, Plan, ZendeskConfig, ZendeskSim};
-use deskferry_fixtures::sim::{SimOptions, Store};
+use deskferry_fixtures::sim::{Desk, SimOptions, Store};
 use deskferry_format::{
     BundleReader, Identities, KeygenPaths, SignerKey, Table, VerifyOptions, keygen,
 };
@@ -42,7 +42,7 @@ async fn start_sim() -> ZendeskSim {
     // Rate-limit windows scaled 60×: Zendesk's 10 incremental requests a minute become 10 a second.
     let options = SimOptions { time_scale: 60.0, seed: 1, ..SimOptions::default() };
     let config = ZendeskConfig { options, plan: Plan::Enterprise, ..ZendeskConfig::default() };
-    zendesk::start(store, config).await.expect("start the simulated Zendesk")
+    zendesk::start(Desk::new(store), config).await.expect("start the simulated Zendesk")
 }
 
 /// source.toml for the simulator, 0600, with the client's buckets matching the scaled limits.

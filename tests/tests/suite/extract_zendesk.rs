@@ -26,8 +26,9 @@ use deskferry_extractor::pipeline::{self, ExtractOptions, ExtractSummary};
 use deskferry_extractor::platforms::zendesk::ZendeskSource;
 use deskferry_extractor::progress::ProgressMode;
 use deskferry_fixtures::dataset::{Dataset, Size};
+use deskferry_fixtures::sim::zendesk::state::View;
 use deskferry_fixtures::sim::zendesk::{self, ZdState, ZendeskConfig, ZendeskSim, wire as zwire};
-use deskferry_fixtures::sim::{FaultSpec, SimOptions, Store};
+use deskferry_fixtures::sim::{Desk, FaultSpec, SimOptions, Store};
 use deskferry_format::model::{
     Attachment, AttachmentState, Comment, CustomField, FieldEntity, Group, KbItem, Organization,
     Ticket, TicketStatus, User,
@@ -56,7 +57,7 @@ fn rate_limits() -> String {
 async fn start_sim(ds: &Dataset, faults: FaultSpec) -> ZendeskSim {
     let options = SimOptions { faults, time_scale: TIME_SCALE, seed: SEED };
     let config = ZendeskConfig { options, ..ZendeskConfig::default() };
-    zendesk::start(Store::from_dataset(ds.clone()), config)
+    zendesk::start(Desk::new(Store::from_dataset(ds.clone())), config)
         .await
         .expect("start the simulated Zendesk")
 }
@@ -203,7 +204,7 @@ fn check_warnings(ds: &Dataset, r: &BundleReader) {
 }
 
 /// Compares every table of the bundle with the dataset.
-fn compare(ds: &Dataset, st: &ZdState, r: &BundleReader) {
+fn compare(ds: &Dataset, st: &View, r: &BundleReader) {
     let mut d = Diff::default();
     let losses = Losses::of(ds);
 
@@ -366,7 +367,7 @@ fn compare(ds: &Dataset, st: &ZdState, r: &BundleReader) {
     let comments = by_id(rows::<Comment>(r), |x| &x.id);
     d.eq("comments count", "", comments.len(), ds.comments.len());
     let index: BTreeMap<&str, usize> =
-        st.store.comments.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+        st.store().comments.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
     for w in &ds.comments {
         let Some(g) = comments.get(&w.id) else {
             d.0.push(format!("comment {} missing", w.id));
@@ -529,13 +530,13 @@ async fn round_trip(
     check_warnings(ds, &reader);
 
     let st = ZdState::new(
-        Store::from_dataset(ds.clone()),
+        Desk::new(Store::from_dataset(ds.clone())),
         sim.url(),
         sim.cdn_url(),
         sim.email.clone(),
         sim.token.clone(),
     );
-    compare(ds, &st, &reader);
+    compare(ds, &st.view(), &reader);
 
     // The CDN never saw credentials; the API saw few requests per ticket.
     let cdn = sim.cdn.log.entries();
@@ -684,7 +685,7 @@ async fn delta_reads_only_changes_and_tombstones_deletions() {
         api_port: port,
         ..ZendeskConfig::default()
     };
-    let sim = zendesk::start(Store::from_dataset(ds2.clone()), config).await.unwrap();
+    let sim = zendesk::start(Desk::new(Store::from_dataset(ds2.clone())), config).await.unwrap();
     let out = dir.path().join("delta.dfb");
     let recipients = Recipients::from_file(&keys.recipient).unwrap();
     let signer = SigningKey::from_file(&keys.sign_key).unwrap();

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use deskferry_extractor::http::{Auth, Http, HttpConfig};
 use deskferry_fixtures::dataset::{Dataset, Size};
 use deskferry_fixtures::sim::zendesk::{self, ZendeskConfig, ZendeskSim};
-use deskferry_fixtures::sim::{Fault, FaultSpec, SimOptions, Store};
+use deskferry_fixtures::sim::{Desk, Fault, FaultSpec, SimOptions, Store};
 use reqwest::Url;
 use serde_json::Value;
 
@@ -19,9 +19,10 @@ async fn start(seed: u64, faults: &str) -> (ZendeskSim, Dataset) {
     // Time scale 10: the account budget (700 per scaled minute) is never what limits this test.
     let options = SimOptions { faults, time_scale: 10.0, seed };
     let config = ZendeskConfig { options, ..ZendeskConfig::default() };
-    let sim = zendesk::start(Store::from_dataset(Dataset::generate(1, Size::Tiny)), config)
-        .await
-        .expect("start the simulated Zendesk");
+    let sim =
+        zendesk::start(Desk::new(Store::from_dataset(Dataset::generate(1, Size::Tiny))), config)
+            .await
+            .expect("start the simulated Zendesk");
     (sim, Dataset::generate(1, Size::Tiny))
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use deskferry_fixtures::dataset::{Dataset, Size};
 use deskferry_fixtures::sim::zendesk::{self, Plan, ZendeskConfig, ZendeskSim};
-use deskferry_fixtures::sim::{Fault, FaultSpec, SimOptions, Store};
+use deskferry_fixtures::sim::{Desk, Fault, FaultSpec, SimOptions, Store};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -19,7 +19,7 @@ fn root() -> PathBuf {
 async fn start(options: SimOptions, plan: Plan) -> ZendeskSim {
     let store = Store::from_dataset(Dataset::generate(1, Size::Tiny));
     let config = ZendeskConfig { options, plan, ..ZendeskConfig::default() };
-    zendesk::start(store, config).await.expect("start the simulated Zendesk")
+    zendesk::start(Desk::new(store), config).await.expect("start the simulated Zendesk")
 }
 
 /// A client that waits out 429s (the incremental budget is 10 per scaled minute).
