@@ -26,7 +26,7 @@ use deskferry_format::model::{
 };
 use serde_json::Value;
 
-use super::wire::{CfValues, custom_field_values, flag, num, ref_num, text, time};
+use super::wire::{self, CfValues, custom_field_values, flag, num, ref_num, text, time};
 
 /// What ticket mapping needs to know about the account's custom fields, by RT id.
 #[derive(Debug, Clone, Default)]
@@ -78,7 +78,7 @@ pub fn user(v: &Value) -> Option<User> {
         custom_fields: Vec::new(),
         created_at: time(v, "Created"),
         updated_at: time(v, "LastUpdated"),
-        raw: v.to_string(),
+        raw: wire::raw(v),
     })
 }
 
@@ -112,7 +112,7 @@ pub fn group(v: &Value) -> Option<Group> {
         description: text(v, "Description"),
         is_deleted: flag(v, "Disabled"),
         created_at: time(v, "Created"),
-        raw: v.to_string(),
+        raw: wire::raw(v),
     })
 }
 
@@ -142,7 +142,7 @@ pub fn custom_field(v: &Value, values: &[Value]) -> Option<CustomField> {
         options,
         required: text(v, "Pattern").is_some_and(|p| p.contains("(?#Mandatory)")),
         active: !flag(v, "Disabled"),
-        raw: v.to_string(),
+        raw: wire::raw(v),
     })
 }
 
@@ -264,7 +264,7 @@ pub fn ticket(v: &Value, fields: &FieldInfo, names: &BTreeMap<String, i64>) -> O
         due_at: time(v, "Due"),
         is_deleted,
         is_spam: false,
-        raw: v.to_string(),
+        raw: wire::raw(v),
     })
 }
 
@@ -365,7 +365,7 @@ pub fn comment(
             .filter_map(|p| num(&p["id"]))
             .map(|n| n.to_string())
             .collect(),
-        raw: txn.to_string(),
+        raw: wire::raw(txn),
     })
 }
 
@@ -394,7 +394,7 @@ pub fn attachment(part: &Value, ticket_id: &str, comment_id: &str) -> Option<Att
         inline: header(part, "Content-ID").is_some(),
         state: AttachmentState::Failed,
         error: None,
-        raw: part.to_string(),
+        raw: wire::raw(part),
     })
 }
 

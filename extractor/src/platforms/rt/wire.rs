@@ -39,6 +39,33 @@ impl Page {
     }
 }
 
+/// A record's `raw` column: RT's JSON with every value as RT sent it, the keys of each object
+/// sorted and a `CustomFields` list by field id. RT (Perl) writes an object's keys, and builds
+/// that list, in a random order per process, so the order RT happened to use carries nothing and would make two extractions of the same RT differ (the
+/// same content id for the same data is a promise of the bundle).
+pub fn raw(v: &Value) -> String {
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut pairs: Vec<(&String, &Value)> = m.iter().collect();
+                pairs.sort_by(|a, b| a.0.cmp(b.0));
+                let field = |(k, v): (&String, &Value)| {
+                    let mut v = sorted(v);
+                    // RT builds this list from a hash as well (see custom_field_values).
+                    if let ("CustomFields", Value::Array(list)) = (k.as_str(), &mut v) {
+                        list.sort_by_key(|cf| num(&cf["id"]));
+                    }
+                    (k.clone(), v)
+                };
+                Value::Object(pairs.into_iter().map(field).collect())
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    sorted(v).to_string()
+}
+
 /// An integer that REST 2 sends as a number, a float (`0.0`) or a numeric string.
 pub fn num(v: &Value) -> Option<i64> {
     match v {
@@ -154,3 +181,24 @@ pub const TXN_FIELDS: &str =
 
 /// The fields asked for on attachment (MIME part) pages, without `Content`.
 pub const PART_FIELDS: &str = "TransactionId,MessageId,Subject,Filename,ContentType,ContentEncoding,Headers,Created,ContentLength";
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    /// Two answers RT gave for the same ticket in two processes: keys and the CustomFields list
+    /// in another order, the same values. Their raw columns are equal; a list elsewhere keeps
+    /// its order.
+    #[test]
+    fn raw_is_the_same_whatever_order_rt_used() {
+        let a = json!({"id": 5, "Requestor": [{"id": "b"}, {"id": "a"}], "CustomFields": [
+            {"id": "9", "name": "Multi", "values": ["x", "y"]}, {"id": "3", "name": "Text", "values": []}]});
+        let b = json!({"CustomFields": [{"values": [], "name": "Text", "id": "3"},
+            {"values": ["x", "y"], "id": "9", "name": "Multi"}], "Requestor": [{"id": "b"}, {"id": "a"}], "id": 5});
+        assert_eq!(super::raw(&a), super::raw(&b));
+        assert_eq!(
+            super::raw(&a),
+            r#"{"CustomFields":[{"id":"3","name":"Text","values":[]},{"id":"9","name":"Multi","values":["x","y"]}],"Requestor":[{"id":"b"},{"id":"a"}],"id":5}"#
+        );
+    }
+}
