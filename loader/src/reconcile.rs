@@ -1,6 +1,7 @@
 //! `reconcile`: reads every migrated ticket back from the target and compares it with the
 //! bundle — comment count and order, authors, public/private, tags, timestamps where the target
-//! keeps them, attachment bytes by SHA-256. Differences a documented target limit explains are
+//! keeps them, attachment bytes by SHA-256 — then every migrated user (name, address; an agent
+//! matched to the target's own, among its agents) and organization (name) the target holds. Differences a documented target limit explains are
 //! reported as limits, not as differences.
 
 use std::collections::{HashMap, HashSet};
@@ -15,7 +16,7 @@ use crate::mapping::{Mapping, Resolver};
 use crate::progress::Progress;
 use crate::rows::{self, Conversations};
 use crate::run::migrated_targets;
-use crate::target::{Capabilities, Inventory, ReadComment, ReadTicket, Target};
+use crate::target::{Capabilities, Inventory, ReadComment, ReadTicket, ReadUser, Readback, Target};
 
 /// How one check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,11 +44,13 @@ impl Verdict {
     }
 }
 
-/// One check of one ticket (or of one of its comments).
+/// One check of one record: a ticket (or one of its comments), a user, an organization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
-    /// Source ticket id.
-    pub ticket: String,
+    /// The bundle table of the record checked (`tickets`, `users`, `organizations`).
+    pub entity: String,
+    /// Source id of the record (for a comment's checks, its ticket's).
+    pub record: String,
     /// Target ticket id.
     pub target_id: String,
     /// Source comment id, when the check is about a comment.
@@ -93,6 +96,14 @@ pub struct Totals {
     pub attachments: u64,
     /// Attachments whose bytes were found at the target.
     pub attachments_ok: u64,
+    /// Migrated users read back (`None`: the target keeps none of its own to read).
+    pub users: Option<u64>,
+    /// Users found with their name and address (or what a documented limit explains).
+    pub users_ok: u64,
+    /// Migrated organizations read back (`None`: the target keeps none of its own to read).
+    pub organizations: Option<u64>,
+    /// Organizations found with their name.
+    pub organizations_ok: u64,
 }
 
 impl Totals {
@@ -173,7 +184,8 @@ fn compare(
                expected: String,
                actual: String,
                note: &str| Check {
-        ticket: source_id.to_string(),
+        entity: "tickets".into(),
+        record: source_id.to_string(),
         target_id: read.id.clone(),
         comment: comment.map(str::to_string),
         check: check.to_string(),
@@ -475,7 +487,8 @@ pub async fn reconcile<T: Target>(
                         .map(|c| (c.id.clone(), 0))
                         .collect();
                     let failed = vec![Check {
-                        ticket: sid.to_string(),
+                        entity: "tickets".into(),
+                        record: sid.to_string(),
                         target_id: tid.clone(),
                         comment: None,
                         check: "read".into(),
@@ -552,12 +565,221 @@ pub async fn reconcile<T: Target>(
         rec.checks.extend(checks);
     }
     progress.finish();
+    reconcile_people(
+        target,
+        &resolver,
+        &index,
+        ledger,
+        &inventory,
+        mapping.options.concurrency,
+        progress,
+        &mut rec,
+    )
+    .await?;
     rec.checks.sort_by(|a, b| {
-        deskferry_format::model::id_order(&a.ticket, &b.ticket)
+        a.entity
+            .cmp(&b.entity)
+            .then_with(|| deskferry_format::model::id_order(&a.record, &b.record))
             .then_with(|| a.comment.cmp(&b.comment))
             .then_with(|| a.check.cmp(&b.check))
     });
     Ok(rec)
+}
+
+/// Spaces as a target keeps them (line breaks and runs of blanks become one space).
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// One user's or organization's checks. Names and addresses are compared, never written into
+/// the report (it holds ids, counts, times and hashes only).
+fn compare_person(
+    entity: &str,
+    source_id: &str,
+    target_id: &str,
+    want_name: Option<&str>,
+    want_email: Option<&str>,
+    read: Readback<ReadUser>,
+    limit: Option<&str>,
+) -> Vec<Check> {
+    let row = |check: &str, verdict, expected: &str, actual: &str, note: &str| Check {
+        entity: entity.into(),
+        record: source_id.into(),
+        target_id: target_id.into(),
+        comment: None,
+        check: check.into(),
+        verdict,
+        expected: expected.into(),
+        actual: actual.into(),
+        note: note.into(),
+    };
+    // A difference the record's own reported target limit explains is that limit.
+    let differs = |check: &str, expected: &str, actual: &str| match limit {
+        Some(l) => row(check, Verdict::Limit, expected, actual, l),
+        None => row(check, Verdict::Difference, expected, actual, ""),
+    };
+    let read = match read {
+        Readback::Found(r) => r,
+        Readback::Missing => return vec![differs("present", "present", "absent")],
+        Readback::NotHeld => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    if let Some(want) = want_name.map(squash).filter(|n| !n.is_empty()) {
+        match read.name.as_deref().map(squash) {
+            Some(got) if got == want => {}
+            Some(_) => out.push(differs("name", "name as in the bundle", "another name")),
+            None => out.push(differs("name", "name as in the bundle", "none")),
+        }
+    }
+    if let Some(want) = want_email.filter(|m| !m.trim().is_empty())
+        && !read.emails.iter().any(|m| m.trim().eq_ignore_ascii_case(want.trim()))
+    {
+        let actual = if read.emails.is_empty() { "none" } else { "other addresses" };
+        out.push(differs("email", "address as in the bundle", actual));
+    }
+    if out.is_empty() {
+        out.push(row("all", Verdict::Ok, "name and address", "equal", ""));
+    }
+    out
+}
+
+/// Reads every migrated user and organization back. An agent the mapping matched to one of
+/// the target's own agents is checked to be among them; other users (end users, and agents the
+/// target created) are read and compared by name and address; organizations by name.
+#[allow(clippy::too_many_arguments)]
+async fn reconcile_people<T: Target>(
+    target: &T,
+    resolver: &Resolver<'_>,
+    index: &crate::mapping::BundleIndex,
+    ledger: &Ledger,
+    inventory: &Inventory,
+    concurrency: usize,
+    progress: &Progress,
+    rec: &mut Reconciliation,
+) -> Result<(), LoadError> {
+    let agents: HashSet<&str> = inventory.agents.iter().map(|a| a.id.as_str()).collect();
+    let limit_of = |e: &crate::ledger::Entry| {
+        e.reason.as_deref().filter(|r| r.starts_with("target limit:")).map(str::to_string)
+    };
+    for entity in ["users", "organizations"] {
+        let mut todo: Vec<crate::ledger::Entry> = ledger
+            .entity(entity)?
+            .into_values()
+            .filter(|e| e.outcome == Outcome::Migrated && e.target_id.is_some())
+            .filter(|e| match entity {
+                "users" => index.users.contains_key(&e.source_id),
+                _ => index.organizations.contains_key(&e.source_id),
+            })
+            .collect();
+        todo.sort_by(|a, b| deskferry_format::model::id_order(&a.source_id, &b.source_id));
+        progress.stage(&format!("reconcile {entity}"), todo.len() as u64);
+        let mut stream = futures_util::stream::iter(todo.into_iter().map(|e| {
+            let agents = &agents;
+            let resolver = &resolver;
+            let limit = limit_of(&e);
+            async move {
+                let tid = e.target_id.clone().unwrap_or_default();
+                let sid = e.source_id.as_str();
+                let read_err = |err: crate::error::WriteError| {
+                    vec![Check {
+                        entity: entity.into(),
+                        record: sid.into(),
+                        target_id: tid.clone(),
+                        comment: None,
+                        check: "read".into(),
+                        verdict: Verdict::Error,
+                        expected: String::new(),
+                        actual: String::new(),
+                        note: crate::ledger::scrub(&err.to_string()),
+                    }]
+                };
+                if entity == "organizations" {
+                    let org = &index.organizations[sid];
+                    let read = match target.read_organization(&tid).await {
+                        Ok(Readback::Found(o)) => {
+                            Readback::Found(ReadUser { name: o.name, emails: vec![] })
+                        }
+                        Ok(Readback::Missing) => Readback::Missing,
+                        Ok(Readback::NotHeld) => Readback::NotHeld,
+                        Err(err) => return (read_err(err), true),
+                    };
+                    let held = read != Readback::NotHeld;
+                    let checks = compare_person(
+                        entity,
+                        sid,
+                        &tid,
+                        Some(&org.name),
+                        None,
+                        read,
+                        limit.as_deref(),
+                    );
+                    return (checks, held);
+                }
+                let user = &index.users[sid];
+                let matched = user.kind == deskferry_format::UserKind::Agent
+                    && resolver.map_user(user, &HashMap::new()).matched_agent.is_some();
+                if matched {
+                    // One of the target's own agents: its name and address are the target's.
+                    let verdict = if agents.contains(tid.as_str()) {
+                        (Verdict::Ok, "found among the target's agents")
+                    } else {
+                        (Verdict::Difference, "not among the target's agents")
+                    };
+                    let row = Check {
+                        entity: entity.into(),
+                        record: sid.into(),
+                        target_id: tid.clone(),
+                        comment: None,
+                        check: "agent".into(),
+                        verdict: verdict.0,
+                        expected: "a target agent".into(),
+                        actual: verdict.1.into(),
+                        note: String::new(),
+                    };
+                    return (vec![row], true);
+                }
+                match target.read_user(&tid).await {
+                    Ok(read) => {
+                        let held = read != Readback::NotHeld;
+                        let checks = compare_person(
+                            entity,
+                            sid,
+                            &tid,
+                            user.name.as_deref(),
+                            user.email.as_deref(),
+                            read,
+                            limit.as_deref(),
+                        );
+                        (checks, held)
+                    }
+                    Err(err) => (read_err(err), true),
+                }
+            }
+        }))
+        .buffer_unordered(concurrency.max(1));
+        let (mut read, mut ok) = (0u64, 0u64);
+        let mut held = false;
+        while let Some((checks, h)) = stream.next().await {
+            progress.inc(1);
+            if !h {
+                continue;
+            }
+            held = true;
+            read += 1;
+            if !checks.iter().any(|c| matches!(c.verdict, Verdict::Difference | Verdict::Error)) {
+                ok += 1;
+            }
+            rec.checks.extend(checks);
+        }
+        progress.finish();
+        let t = &mut rec.totals;
+        if entity == "users" {
+            (t.users, t.users_ok) = (held.then_some(read), ok);
+        } else {
+            (t.organizations, t.organizations_ok) = (held.then_some(read), ok);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -639,5 +861,49 @@ mod tests {
         t.created_at = at(1);
         let checks = compare("7", &t, &[], &[], at(1), &[], &caps);
         assert!(checks.iter().all(|c| c.verdict == Verdict::Ok), "{checks:#?}");
+    }
+}
+
+#[cfg(test)]
+mod people_tests {
+    use super::*;
+
+    fn found(name: Option<&str>, emails: &[&str]) -> Readback<ReadUser> {
+        Readback::Found(ReadUser {
+            name: name.map(str::to_string),
+            emails: emails.iter().map(|s| s.to_string()).collect(),
+        })
+    }
+
+    fn verdicts(c: &[Check]) -> Vec<(&str, Verdict)> {
+        c.iter().map(|c| (c.check.as_str(), c.verdict)).collect()
+    }
+
+    /// Equal up to case of the address and runs of blanks in the name; a difference a record's
+    /// own reported limit explains is that limit; a record gone is a difference; a target that
+    /// holds no such records gives no row.
+    #[test]
+    fn a_person_read_back_is_compared_by_name_and_address() {
+        let p = |read, limit| {
+            compare_person(
+                "users",
+                "7",
+                "42",
+                Some("Ana  María\nRuiz"),
+                Some("Ana@X.org"),
+                read,
+                limit,
+            )
+        };
+        let ok = p(found(Some("Ana María Ruiz"), &["ana@x.org"]), None);
+        assert_eq!(verdicts(&ok), [("all", Verdict::Ok)]);
+        let renamed = p(found(Some("Ana Ruiz"), &["ana@x.org", "b@x.org"]), None);
+        assert_eq!(verdicts(&renamed), [("name", Verdict::Difference)]);
+        assert!(!renamed[0].actual.contains("Ana"), "no personal data in the report");
+        let limited = p(found(Some("Ana María Ruiz"), &[]), Some("target limit: no address"));
+        assert_eq!(verdicts(&limited), [("email", Verdict::Limit)]);
+        assert_eq!(limited[0].note, "target limit: no address");
+        assert_eq!(verdicts(&p(Readback::Missing, None)), [("present", Verdict::Difference)]);
+        assert!(p(Readback::NotHeld, None).is_empty());
     }
 }

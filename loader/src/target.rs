@@ -219,6 +219,34 @@ pub struct ReadComment {
     pub attachments: Vec<(String, String, u64)>,
 }
 
+/// A person as read back from the target, for reconciliation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadUser {
+    /// Name, where the target keeps one.
+    pub name: Option<String>,
+    /// Every email address the target holds for them.
+    pub emails: Vec<String>,
+}
+
+/// An organization as read back from the target, for reconciliation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadOrganization {
+    /// Name.
+    pub name: Option<String>,
+}
+
+/// What a target answers when asked for a record to compare.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Readback<T> {
+    /// The record as the target holds it.
+    Found(T),
+    /// The target has no such record (any more).
+    Missing,
+    /// The target keeps no record of this kind of its own (Request Tracker's organizations
+    /// live on users), so there is nothing to read.
+    NotHeld,
+}
+
 /// A ticket as read back from the target, for reconciliation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReadTicket {
@@ -317,4 +345,16 @@ pub trait Target: Send + Sync {
         &self,
         target_id: &str,
     ) -> impl Future<Output = Result<ReadTicket, WriteError>> + Send;
+
+    /// Reads a migrated user (an end user, or an agent the target created) back.
+    fn read_user(
+        &self,
+        target_id: &str,
+    ) -> impl Future<Output = Result<Readback<ReadUser>, WriteError>> + Send;
+
+    /// Reads a migrated organization back.
+    fn read_organization(
+        &self,
+        target_id: &str,
+    ) -> impl Future<Output = Result<Readback<ReadOrganization>, WriteError>> + Send;
 }

@@ -14,8 +14,8 @@ use deskferry_format::{
 
 use crate::error::WriteError;
 use crate::target::{
-    Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadComment, ReadTicket,
-    Target, TargetAgent, TargetGroup, Written,
+    Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadComment,
+    ReadOrganization, ReadTicket, ReadUser, Readback, Target, TargetAgent, TargetGroup, Written,
 };
 
 /// A sealed, verified bundle of a generated dataset.
@@ -239,6 +239,17 @@ impl Target for MemoryTarget {
             .iter()
             .find(|(_, s)| s.external_id == ticket.external_id)
             .map(|(id, _)| id.clone()))
+    }
+
+    async fn read_user(&self, _target_id: &str) -> Result<Readback<ReadUser>, WriteError> {
+        Ok(Readback::NotHeld)
+    }
+
+    async fn read_organization(
+        &self,
+        _target_id: &str,
+    ) -> Result<Readback<ReadOrganization>, WriteError> {
+        Ok(Readback::NotHeld)
     }
 
     async fn read_ticket(&self, target_id: &str) -> Result<ReadTicket, WriteError> {

@@ -63,11 +63,12 @@ pub fn write_records(path: &Path, rows: &[Entry]) -> Result<(), LoadError> {
     w.flush().map_err(|e| err(path, e))
 }
 
-/// reconcile.csv: ticket, target id, comment, check, verdict, expected, actual, note.
+/// reconcile.csv: record (the source id of a ticket, user or organization), target id, comment,
+/// check, verdict, expected, actual, note, entity (the bundle table of the record).
 pub fn write_reconcile(path: &Path, rec: Option<&Reconciliation>) -> Result<(), LoadError> {
     let mut w = writer(path)?;
     w.write_record([
-        "ticket",
+        "record",
         "target_id",
         "comment",
         "check",
@@ -75,11 +76,12 @@ pub fn write_reconcile(path: &Path, rec: Option<&Reconciliation>) -> Result<(), 
         "expected",
         "actual",
         "note",
+        "entity",
     ])
     .map_err(|e| err(path, e))?;
     for c in rec.map(|r| r.checks.as_slice()).unwrap_or(&[]) {
         w.write_record([
-            cell(&c.ticket),
+            cell(&c.record),
             cell(&c.target_id),
             cell(c.comment.as_deref().unwrap_or("")),
             c.check.clone(),
@@ -87,6 +89,7 @@ pub fn write_reconcile(path: &Path, rec: Option<&Reconciliation>) -> Result<(), 
             cell(&c.expected),
             cell(&c.actual),
             cell(&c.note),
+            c.entity.clone(),
         ])
         .map_err(|e| err(path, e))?;
     }

@@ -80,6 +80,18 @@ fn summary_chart(rows: &[SummaryRow]) -> String {
 }
 
 /// Bars of reconciliation verdicts.
+/// The users and organizations part of the reconciliation line, where the target holds them.
+fn people(t: &crate::reconcile::Totals) -> String {
+    let mut s = String::new();
+    if let Some(n) = t.users {
+        s.push_str(&format!(", users {} of {n}", t.users_ok));
+    }
+    if let Some(n) = t.organizations {
+        s.push_str(&format!(", organizations {} of {n}", t.organizations_ok));
+    }
+    s
+}
+
 fn verdict_chart(counts: &[(&str, usize, &str)]) -> String {
     let max = counts.iter().map(|c| c.1).max().unwrap_or(1).max(1) as f64;
     let mut s = String::from(
@@ -177,23 +189,24 @@ pub fn render(d: &ReportData) -> String {
         let t = &r.totals;
         let _ = write!(
             h,
-            "<h2>Reconciliation</h2><p>{} tickets read back. Matched: tickets {} of {}, comments {} of {}, attachments {} of {} (SHA-256 of the bytes).</p>",
+            "<h2>Reconciliation</h2><p>{} tickets read back. Matched: tickets {} of {}, comments {} of {}, attachments {} of {} (SHA-256 of the bytes){}.</p>",
             r.tickets,
             t.tickets_ok,
             t.tickets,
             t.comments_ok,
             t.comments,
             t.attachments_ok,
-            t.attachments
+            t.attachments,
+            people(t)
         );
         h.push_str(&verdict_chart(&counts));
-        h.push_str("<table><tr><th>ticket</th><th>target id</th><th>comment</th><th>check</th><th>verdict</th><th>expected</th><th>actual</th><th>note</th></tr>");
+        h.push_str("<table><tr><th>record</th><th>target id</th><th>comment</th><th>check</th><th>verdict</th><th>expected</th><th>actual</th><th>note</th></tr>");
         for c in r.checks.iter().filter(|c| c.verdict != Verdict::Ok).take(MAX_ROWS) {
             let _ = write!(
                 h,
                 "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 c.verdict.as_str(),
-                esc(&c.ticket),
+                esc(&format!("{} {}", c.entity, c.record)),
                 esc(&c.target_id),
                 esc(c.comment.as_deref().unwrap_or("")),
                 esc(&c.check),
@@ -274,7 +287,8 @@ mod tests {
             reconcile: Some(Reconciliation {
                 tickets: 1,
                 checks: vec![Check {
-                    ticket: evil.into(),
+                    entity: "tickets".into(),
+                    record: evil.into(),
                     target_id: evil.into(),
                     comment: Some(evil.into()),
                     check: evil.into(),

@@ -148,6 +148,8 @@ impl ReportData {
                 "tickets" => Some(t.tickets_ok),
                 "comments" => Some(t.comments_ok),
                 "attachments" => Some(t.attachments_ok),
+                "users" => t.users.map(|_| t.users_ok),
+                "organizations" => t.organizations.map(|_| t.organizations_ok),
                 _ => None,
             };
         }

@@ -34,8 +34,8 @@ use super::options::FrontOptions;
 use crate::config::TargetConfig;
 use crate::error::WriteError;
 use crate::target::{
-    Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadTicket, Target,
-    TargetAgent, TargetField, TargetGroup, Written,
+    Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadOrganization, ReadTicket,
+    ReadUser, Readback, Target, TargetAgent, TargetField, TargetGroup, Written,
 };
 
 #[derive(Debug, Default)]
@@ -211,6 +211,7 @@ impl Target for FrontTarget {
                 "Front: messages keep no external id that can be read back; they are matched by order".into(),
                 "Front: user tags and organization tags have no place in Front and are not loaded".into(),
                 "Front: a contact handle belongs to one contact: a user's secondary email or phone that another contact already has is not added to it, and a phone without a country code (+…) is not added at all (both reported per user)".into(),
+                "Front: a contact handle belongs to one contact, without regard to case: a user whose address another contact of another name holds (an address differing only by case) shares that contact, which keeps its own name and fields (reported per user)".into(),
                 "Front: a conversation's first message comes from one contact: a ticket's CCs and further requesters are not loaded".into(),
                 "Front: the knowledge base is not loaded by this tool".into(),
             ],
@@ -322,5 +323,33 @@ impl Target for FrontTarget {
 
     async fn read_ticket(&self, target_id: &str) -> Result<ReadTicket, WriteError> {
         self.read_conversation(target_id).await
+    }
+
+    async fn read_user(&self, target_id: &str) -> Result<Readback<ReadUser>, WriteError> {
+        let found = self.client.contact(target_id).await.map_err(http("users", target_id))?;
+        Ok(match found {
+            Some(c) => Readback::Found(ReadUser {
+                name: c.name,
+                emails: c
+                    .handles
+                    .into_iter()
+                    .filter(|h| h.source == "email")
+                    .map(|h| h.handle)
+                    .collect(),
+            }),
+            None => Readback::Missing,
+        })
+    }
+
+    async fn read_organization(
+        &self,
+        target_id: &str,
+    ) -> Result<Readback<ReadOrganization>, WriteError> {
+        let found =
+            self.client.account(target_id).await.map_err(http("organizations", target_id))?;
+        Ok(match found {
+            Some(a) => Readback::Found(ReadOrganization { name: Some(a.name) }),
+            None => Readback::Missing,
+        })
     }
 }

@@ -150,11 +150,23 @@ impl FrontTarget {
         // The contact holding the primary handle is this user's (a re-run, a lost ledger, an
         // address differing only by case); a second round follows a create that failed.
         let mut second_round = false;
+        let mut shared = None;
         let (contact, lost) = loop {
             if existing.is_none()
                 && let Some(c) = self.client.contact(&primary).await.map_err(err())?
             {
-                self.client.update_contact(&c.id, &body).await.map_err(err())?;
+                // A contact that holds the address under another name is someone else's (an
+                // address differing only by case, or a contact the target had): it keeps its
+                // own name and fields, and this user shares it.
+                let name = user.user.name.as_deref().filter(|n| !n.is_empty());
+                if c.name.is_some() && name.is_some() && c.name.as_deref() != name {
+                    shared = Some(format!(
+                        "Front keeps one contact per address, without regard to case: this user shares contact {} with its own name and fields",
+                        c.id
+                    ));
+                } else {
+                    self.client.update_contact(&c.id, &body).await.map_err(err())?;
+                }
                 existing = Some(c.id);
                 matched = true;
             }
@@ -178,6 +190,8 @@ impl FrontTarget {
                 .await
                 .map_err(err())?;
         }
+        let mut lost = lost;
+        lost.extend(shared);
         Ok(if !lost.is_empty() {
             Written::Limited(contact, lost.join("; "))
         } else if matched {

@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 
 use super::{FrontOptions, FrontTarget};
 use crate::target::{
-    AttachmentData, Author, MappedComment, MappedTicket, MappedUser, Target, Written,
+    AttachmentData, Author, MappedComment, MappedTicket, MappedUser, ReadUser, Readback, Target,
+    Written,
 };
 
 async fn sim(max_attachment_bytes: usize) -> FrontServer {
@@ -369,9 +370,26 @@ async fn front_contacts_and_accounts_are_created_once() {
     else {
         panic!()
     };
-    // Same address in another case: the same contact, matched.
+    // Same address in another case, another person: the contact is shared and keeps its own
+    // name (reported with the user).
+    match t.write_user(&user("2", Some("cust@example.org"), None), None).await.unwrap() {
+        Written::Limited(c, why) => {
+            assert_eq!(c, c1);
+            assert!(why.contains("shares contact"), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let read = t.read_user(&c1).await.unwrap();
     assert_eq!(
-        t.write_user(&user("2", Some("cust@example.org"), None), None).await.unwrap(),
+        read,
+        Readback::Found(ReadUser {
+            name: Some("User 1".into()),
+            emails: vec!["Cust@Example.org".into()]
+        })
+    );
+    // The same person again without the ledger (a lost ledger): found and matched.
+    assert_eq!(
+        t.write_user(&user("1", Some("cust@example.org"), Some(acc.clone())), None).await.unwrap(),
         Written::Matched(c1.clone())
     );
     let Written::Migrated(c3) = t.write_user(&user("3", None, None), None).await.unwrap() else {

@@ -33,7 +33,7 @@ use std::sync::Mutex;
 
 use deskferry_extractor::http::HttpError;
 use deskferry_extractor::platforms::rt::client::RtClient;
-use deskferry_extractor::platforms::rt::wire::{num, time};
+use deskferry_extractor::platforms::rt::wire::{num, text, time};
 use deskferry_format::{KbItem, Organization};
 use reqwest::Url;
 use secrecy::SecretString;
@@ -42,8 +42,8 @@ use serde_json::{Map, Value, json};
 use super::map::{self, TAGS_FIELD, encode_id, iso_time, rt_time};
 use crate::error::WriteError;
 use crate::target::{
-    Author, Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadTicket, Target,
-    Written,
+    Author, Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadOrganization,
+    ReadTicket, ReadUser, Readback, Target, Written,
 };
 
 pub(super) const BODY_QUERY: &str = r#"[{"field":"Filename","operator":"IS","value":"NULL"},{"field":"ContentType","operator":"LIKE","value":"text/"}]"#;
@@ -609,6 +609,29 @@ impl Target for RtTarget {
 
     async fn read_ticket(&self, target_id: &str) -> Result<ReadTicket, WriteError> {
         self.read_back(target_id).await
+    }
+
+    async fn read_user(&self, target_id: &str) -> Result<Readback<ReadUser>, WriteError> {
+        let v = self
+            .api
+            .get_opt(&format!("user/{target_id}"))
+            .await
+            .map_err(|e| http_err("users", target_id, e))?;
+        Ok(match v {
+            Some(v) => Readback::Found(ReadUser {
+                name: text(&v, "RealName"),
+                emails: text(&v, "EmailAddress").into_iter().collect(),
+            }),
+            None => Readback::Missing,
+        })
+    }
+
+    /// RT has no organizations: their names live on users (`Organization`).
+    async fn read_organization(
+        &self,
+        _target_id: &str,
+    ) -> Result<Readback<ReadOrganization>, WriteError> {
+        Ok(Readback::NotHeld)
     }
 }
 
