@@ -643,8 +643,9 @@ fn compare_person(
     out
 }
 
-/// Reads every migrated user and organization back. An agent the mapping matched to one of
-/// the target's own agents is checked to be among them; other users (end users, and agents the
+/// Reads every migrated user and organization back whose version at the target is this
+/// bundle's (the ledger's content hash). An agent the mapping matched to one of the target's
+/// own agents is checked to be among them; other users (end users, and agents the
 /// target created) are read and compared by name and address; organizations by name.
 #[allow(clippy::too_many_arguments)]
 async fn reconcile_people<T: Target>(
@@ -666,9 +667,14 @@ async fn reconcile_people<T: Target>(
             .entity(entity)?
             .into_values()
             .filter(|e| e.outcome == Outcome::Migrated && e.target_id.is_some())
-            .filter(|e| match entity {
-                "users" => index.users.contains_key(&e.source_id),
-                _ => index.organizations.contains_key(&e.source_id),
+            // The version at the target is this bundle's: a later bundle (a delta) that
+            // changed the record is the one to check it against.
+            .filter(|e| {
+                let hash = match entity {
+                    "users" => index.users.get(&e.source_id).map(crate::ledger::content_hash),
+                    _ => index.organizations.get(&e.source_id).map(crate::ledger::content_hash),
+                };
+                hash.is_some_and(|h| h == e.content_hash)
             })
             .collect();
         todo.sort_by(|a, b| deskferry_format::model::id_order(&a.source_id, &b.source_id));

@@ -10,7 +10,7 @@
 //! Per direction: `plan`; `run` killed with SIGKILL at seeded points of its progress (the
 //! ledger's growth, the same for a simulator and the real Request Tracker) and rerun to the end;
 //! `reconcile` with every row accounted for, nothing failed, everything migrated read back
-//! equal, no difference; a further `run` that writes nothing; a target with a vendor OpenAPI
+//! equal (users and organizations too, where the target holds them), no difference; a further `run` that writes nothing; a target with a vendor OpenAPI
 //! file has its whole wire checked against it.
 //!
 //! The matrix with its verdicts and figures is printed (`tests/run -- matrix --nocapture`).
@@ -301,8 +301,17 @@ fn target_checks(b: &Bench, source: &str, target: &'static str, rng: &mut Rng) -
         wire = format!("{} requests valid against the spec", cov.requests);
     }
     dst.stop().expect("stop the target");
+    // Users and organizations are read back where the target holds them as records.
+    let reconciled =
+        |entity: &str| s.entities.iter().find(|e| e.entity == entity).and_then(|e| e.reconciled);
+    let users = reconciled("users");
+    assert!(users.unwrap_or(0) > 0, "{what}: no user read back: {s:?}");
+    let people = match reconciled("organizations") {
+        Some(n) => format!("{} users, {n} organizations", users.unwrap_or(0)),
+        None => format!("{} users (organizations are not records there)", users.unwrap_or(0)),
+    };
     format!(
-        "load killed {kills}× then finished in {:.1}s; {} tickets, {} comments, {} attachments read back equal; re-run wrote 0; {wire}",
+        "load killed {kills}× then finished in {:.1}s; {} tickets, {} comments, {} attachments, {people} read back equal; re-run wrote 0; {wire}",
         took.as_secs_f64(),
         count("tickets").unwrap_or(0),
         count("comments").unwrap_or(0),
