@@ -237,11 +237,22 @@ impl RtTarget {
                 )
                 .await
                 .map_err(e)?;
+            let comment = format!("{USER_MARKER} (source user {sid})");
             if let Some(v) = found.items.first() {
                 let id = num(&v["id"]).map(|n| n.to_string()).unwrap_or_default();
-                remember(&id);
-                let ours = v["Comments"].as_str().is_some_and(|c| c.contains(USER_MARKER));
-                return Ok(if ours { Written::Migrated(id) } else { Written::Matched(id) });
+                let note = v["Comments"].as_str().unwrap_or_default();
+                if note == comment {
+                    // This very user, created by an earlier run that did not record it.
+                    remember(&id);
+                    return Ok(Written::Migrated(id));
+                }
+                if !note.contains(USER_MARKER) {
+                    // Someone the target had: matched by address.
+                    remember(&id);
+                    return Ok(Written::Matched(id));
+                }
+                // Another source user this tool created holds the address but for case (RT's
+                // search ignores case): this one gets a user of its own below.
             }
         }
         let comment = format!("{USER_MARKER} (source user {sid})");
@@ -253,8 +264,16 @@ impl RtTarget {
                 // knew (users without an address are found by name only).
                 Some(v) if v["Comments"].as_str() == Some(comment.as_str()) => {
                     let id = num(&v["id"]).ok_or_else(|| other("users", sid, "user without id"))?;
-                    remember(&id.to_string());
-                    return Ok(Written::Migrated(id.to_string()));
+                    let id = id.to_string();
+                    remember(&id);
+                    // Created without the address RT refused (see below): still say so.
+                    if email.is_some() && text(&v, "EmailAddress").is_none() {
+                        return Ok(Written::Limited(
+                            id,
+                            "RT refused the address (another user has it but for case): created without an address".into(),
+                        ));
+                    }
+                    return Ok(Written::Migrated(id));
                 }
                 Some(_) => continue,
                 None => break,
