@@ -224,11 +224,39 @@ pub fn starting_mapping(
         inventory.statuses.join(", ")
     );
     let _ = writeln!(out, "# The statuses of this bundle's tickets, as the loader maps them now:");
+    // One line per word of the source: a word that stands for several canonical statuses (a
+    // deleted Zendesk ticket was solved or closed) gets a line only when the loader maps all
+    // of them alike, since one key cannot say more (TOML refuses a key twice).
+    let mut by_raw: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (raw, word) in &index.statuses {
-        let note = if raw == word { String::new() } else { format!("   # canonical: {word}") };
-        match r.status_of(Some(raw), word) {
+        by_raw.entry(raw.as_str()).or_default().push(word.as_str());
+    }
+    for (raw, words) in by_raw {
+        let others: Vec<&str> = words.iter().copied().filter(|w| *w != raw).collect();
+        let note = if others.is_empty() {
+            String::new()
+        } else {
+            format!("   # canonical: {}", others.join(", "))
+        };
+        let targets: Vec<Option<String>> =
+            words.iter().map(|w| r.status_of(Some(raw), w)).collect();
+        if targets.windows(2).any(|p| p[0] != p[1]) {
+            let how: Vec<String> = words
+                .iter()
+                .zip(&targets)
+                .map(|(w, t)| format!("{w} → {}", t.as_deref().unwrap_or("none")))
+                .collect();
+            let _ = writeln!(
+                out,
+                "# {}: mapped by its canonical status ({}); a line here would map them all alike",
+                q(raw),
+                how.join(", ")
+            );
+            continue;
+        }
+        match &targets[0] {
             Some(v) => {
-                let _ = writeln!(out, "{} = {}{note}", q(raw), q(&v));
+                let _ = writeln!(out, "{} = {}{note}", q(raw), q(v));
             }
             None => {
                 let _ = writeln!(out, "# {} = \"…\"   # no target status found{note}", q(raw));
