@@ -14,28 +14,7 @@ use deskferry_format::{
     BundleReader, Identities, KeygenPaths, SignerKey, Table, VerifyOptions, keygen,
 };
 
-/// A fixed clock for both runs (the reproducible-builds convention the extractor follows).
-fn fixed_epoch() -> String {
-    // Recent enough that the bundle is not past its purge date when read back.
-    let now = chrono::Utc::now().timestamp();
-    (now - now % 86_400).to_string()
-}
-
-/// xorshift64*: seeded, repeatable choices without another dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// Uniform in [lo, hi].
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1).max(1)
-    }
-}
+use crate::support::{Rng, fixed_epoch};
 
 async fn start_sim() -> ZendeskSim {
     let store = Store::from_dataset(Dataset::generate(1, Size::Tiny));

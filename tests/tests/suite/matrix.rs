@@ -24,23 +24,7 @@ use deskferry_fixtures::demo::tools::{Output, Ran, Tools, run_tool};
 use deskferry_fixtures::kit::{WorldOptions, start_world};
 use serde_json::Value;
 
-use crate::support::{assert_accounted_and_clean, check, json_of};
-
-/// xorshift64*: seeded, repeatable kill points.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// Uniform in [lo, hi].
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi.saturating_sub(lo) + 1).max(1)
-    }
-}
+use crate::support::{Rng, assert_accounted_and_clean, check, fixed_epoch, json_of};
 
 /// One cell of the matrix.
 struct Cell {
@@ -55,13 +39,6 @@ fn wire_spec(target: &str) -> Option<(&'static str, &'static [&'static str])> {
         "front" => Some(("core-api.json", crate::front_sim::FRONT_OPENAPI)),
         _ => None,
     }
-}
-
-/// A fixed clock for every extraction of a source (the extractor's reproducible-builds
-/// convention), recent enough that the bundle is not past its purge date.
-fn fixed_epoch() -> String {
-    let now = chrono::Utc::now().timestamp();
-    (now - now % 86_400).to_string()
 }
 
 struct Bench {

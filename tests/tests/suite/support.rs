@@ -84,3 +84,27 @@ pub fn private(path: &Path, text: &str) {
         .expect("create private file");
     std::io::Write::write_all(&mut f, text.as_bytes()).expect("write");
 }
+
+/// xorshift64*: seeded, repeatable choices (kill points, delays) without another dependency.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next value.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform in [lo, hi].
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi.saturating_sub(lo) + 1).max(1)
+    }
+}
+
+/// A fixed clock for every extraction a test compares (the extractor's reproducible-builds
+/// convention, `SOURCE_DATE_EPOCH`), recent enough that the bundle is not past its purge date.
+pub fn fixed_epoch() -> String {
+    let now = chrono::Utc::now().timestamp();
+    (now - now % 86_400).to_string()
+}

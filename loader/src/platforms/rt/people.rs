@@ -28,6 +28,13 @@ fn derived_password(token: &SecretString, name: &str) -> SecretString {
     SecretString::from(format!("df-{}", hex::encode(h.finalize())))
 }
 
+/// What a user loses when RT holds another user's name but for case (the report keeps no
+/// names or addresses).
+const NAME_TAKEN: &str = "RT has a user of this name already (RT compares names without regard to case): created under the name with the source id appended";
+/// What a user loses when RT refuses its address as another user's but for case.
+const ADDRESS_REFUSED: &str =
+    "RT refused the address (another user has it but for case): created without an address";
+
 impl RtTarget {
     /// RT user name of a target user id (role members are given by name).
     pub(super) async fn user_name(&self, id: &str) -> Result<Option<String>, HttpError> {
@@ -268,10 +275,7 @@ impl RtTarget {
                     remember(&id);
                     // Created without the address RT refused (see below): still say so.
                     if email.is_some() && text(&v, "EmailAddress").is_none() {
-                        return Ok(Written::Limited(
-                            id,
-                            "RT refused the address (another user has it but for case): created without an address".into(),
-                        ));
+                        return Ok(Written::Limited(id, ADDRESS_REFUSED.into()));
                     }
                     return Ok(Written::Migrated(id));
                 }
@@ -306,14 +310,10 @@ impl RtTarget {
             };
             let suffixed = format!("{}-{}", email.as_deref().unwrap_or(&name), encode_id(sid));
             if err.to_string().contains("Name in use") && name != suffixed {
-                kept.push(format!(
-                    "RT has a user named {name} already (RT compares names without regard to case): created as {suffixed}"
-                ));
+                kept.push(NAME_TAKEN.to_string());
                 name = suffixed;
-            } else if let Some(m) = email.as_ref().filter(|_| body.contains_key("EmailAddress")) {
-                kept.push(format!(
-                    "RT refused the address {m} (another user has it but for case): created without an address"
-                ));
+            } else if email.is_some() && body.contains_key("EmailAddress") {
+                kept.push(ADDRESS_REFUSED.to_string());
                 body.remove("EmailAddress");
             } else {
                 return Err(e(err));
