@@ -104,6 +104,10 @@ pub struct Totals {
     pub organizations: Option<u64>,
     /// Organizations found with their name.
     pub organizations_ok: u64,
+    /// Migrated groups looked for among the target's groups (inboxes, queues).
+    pub groups: u64,
+    /// Groups found at the target.
+    pub groups_ok: u64,
 }
 
 impl Totals {
@@ -576,6 +580,7 @@ pub async fn reconcile<T: Target>(
         &mut rec,
     )
     .await?;
+    reconcile_groups(&index, ledger, &inventory, &mut rec)?;
     rec.checks.sort_by(|a, b| {
         a.entity
             .cmp(&b.entity)
@@ -788,6 +793,48 @@ async fn reconcile_people<T: Target>(
     Ok(())
 }
 
+/// Every migrated group (a queue created, an inbox matched) is looked for among the target's
+/// groups as the target lists them now (the inventory reconcile reads first): one list for all.
+fn reconcile_groups(
+    index: &crate::mapping::BundleIndex,
+    ledger: &Ledger,
+    inventory: &Inventory,
+    rec: &mut Reconciliation,
+) -> Result<(), LoadError> {
+    let held: HashMap<&str, &str> =
+        inventory.groups.iter().map(|g| (g.id.as_str(), g.name.as_str())).collect();
+    let mut todo: Vec<crate::ledger::Entry> = ledger
+        .entity("groups")?
+        .into_values()
+        .filter(|e| e.outcome == Outcome::Migrated && e.target_id.is_some())
+        .filter(|e| index.groups.contains_key(&e.source_id))
+        .collect();
+    todo.sort_by(|a, b| deskferry_format::model::id_order(&a.source_id, &b.source_id));
+    for e in todo {
+        let tid = e.target_id.clone().unwrap_or_default();
+        let (verdict, actual) = match held.get(tid.as_str()) {
+            Some(_) => (Verdict::Ok, "found among the target's groups"),
+            None => (Verdict::Difference, "not among the target's groups"),
+        };
+        rec.totals.groups += 1;
+        if verdict == Verdict::Ok {
+            rec.totals.groups_ok += 1;
+        }
+        rec.checks.push(Check {
+            entity: "groups".into(),
+            record: e.source_id.clone(),
+            target_id: tid,
+            comment: None,
+            check: "group".into(),
+            verdict,
+            expected: "a target group".into(),
+            actual: actual.into(),
+            note: String::new(),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -873,6 +920,49 @@ mod tests {
 #[cfg(test)]
 mod people_tests {
     use super::*;
+
+    #[test]
+    fn a_migrated_group_is_looked_for_among_the_targets_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.ledger")).unwrap();
+        let mut index = crate::mapping::BundleIndex::default();
+        for id in ["1", "2", "3"] {
+            let g = deskferry_format::Group {
+                id: id.into(),
+                name: format!("Group {id}"),
+                kind: deskferry_format::GroupKind::Group,
+                description: None,
+                is_deleted: false,
+                created_at: None,
+                raw: String::new(),
+            };
+            index.groups.insert(id.into(), g);
+        }
+        let entry = |id: &str, outcome, target: Option<&str>| {
+            crate::ledger::Entry::new("groups", id, outcome, "b", "h")
+                .target(target.map(str::to_string))
+        };
+        ledger
+            .put(
+                &[
+                    entry("1", Outcome::Migrated, Some("q1")),
+                    entry("2", Outcome::Migrated, Some("q-gone")),
+                    entry("3", Outcome::Skipped, None),
+                ],
+                None,
+            )
+            .unwrap();
+        let inventory = Inventory {
+            groups: vec![crate::target::TargetGroup { id: "q1".into(), name: "Group 1".into() }],
+            ..Inventory::default()
+        };
+        let mut rec = Reconciliation::default();
+        reconcile_groups(&index, &ledger, &inventory, &mut rec).unwrap();
+        let got: Vec<(&str, Verdict)> =
+            rec.checks.iter().map(|c| (c.record.as_str(), c.verdict)).collect();
+        assert_eq!(got, [("1", Verdict::Ok), ("2", Verdict::Difference)]);
+        assert_eq!((rec.totals.groups, rec.totals.groups_ok), (2, 1));
+    }
 
     fn found(name: Option<&str>, emails: &[&str]) -> Readback<ReadUser> {
         Readback::Found(ReadUser {

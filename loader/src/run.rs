@@ -11,6 +11,7 @@
 //! repeat harmless).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use deskferry_format::{Attachment, BundleReader, Comment, Ticket};
 use serde::Serialize;
@@ -84,6 +85,11 @@ struct Ctx<'a, T: Target> {
     caps: Capabilities,
     resolver: Resolver<'a>,
     demo: bool,
+    /// Users whose write failed in this run for a reason that passes (the target unreachable,
+    /// an answer lost): a ticket that names one waits for the next run rather than go in with
+    /// a stand-in, which the target would keep for good (an author it cannot change later, an
+    /// address the target then makes a user of its own).
+    waiting: Arc<Mutex<HashSet<String>>>,
 }
 
 #[derive(Default)]
@@ -169,6 +175,7 @@ impl<'a, T: Target> Loader<'a, T> {
             caps,
             resolver: Resolver::new(&index, self.mapping, &inventory, &caps_for_resolver),
             demo: matches!(mode, Mode::Demo { .. }),
+            waiting: Arc::default(),
         };
         let index = &index;
         let mut tally = Tally::default();
@@ -202,6 +209,7 @@ impl<'a, T: Target> Loader<'a, T> {
                 caps: ctx.caps.clone(),
                 resolver: Resolver::new(index, self.mapping, &refreshed, &caps_for_resolver),
                 demo: ctx.demo,
+                waiting: ctx.waiting.clone(),
             };
             &ctx2
         } else {

@@ -11,6 +11,12 @@ use deskferry_format::{
 
 use crate::error::WriteError;
 
+/// Attempts at a message whose write ended in doubt ([`deskferry_extractor::http::HttpError::in_doubt`]):
+/// before each further attempt the target is read for the message's marker, so a message that
+/// did arrive is taken as written and never posted twice. Where the target orders messages by
+/// when they were posted, this keeps a flaky connection from reordering a conversation.
+pub const IN_DOUBT_ATTEMPTS: usize = 3;
+
 /// What a target can and cannot do; every `false` / limit is listed in the report.
 #[derive(Debug, Clone, Default)]
 pub struct Capabilities {

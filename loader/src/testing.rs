@@ -2,7 +2,7 @@
 //! that keeps records by external id the way Front and RT do (used to test the ledger protocol;
 //! the real targets are tested against the simulator and the real RT server).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -84,6 +84,8 @@ pub struct MemoryTarget {
     pub writes: AtomicUsize,
     /// After this many ticket writes, further ones reach the store but answer an error (lost answer).
     pub lose_answers_after: Mutex<Option<usize>>,
+    /// Source ids of users whose write fails as an unreachable target does (a reset).
+    pub unreachable_users: Mutex<HashSet<String>>,
     ticket_writes: AtomicUsize,
 }
 
@@ -139,6 +141,19 @@ impl Target for MemoryTarget {
         _prior: Option<&str>,
     ) -> Result<Written, WriteError> {
         self.writes.fetch_add(1, Ordering::SeqCst);
+        if self.unreachable_users.lock().unwrap().contains(&user.user.id) {
+            let reset = deskferry_extractor::http::HttpError::Transport {
+                method: "POST".into(),
+                url: "http://memory/users".into(),
+                message: "connection reset".into(),
+            };
+            return Err(WriteError::http(
+                "users",
+                &user.user.id,
+                reset,
+                deskferry_extractor::http::Op::Write,
+            ));
+        }
         let mut p = self.people.lock().unwrap();
         let n = p.len();
         let id =

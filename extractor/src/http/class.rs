@@ -68,6 +68,12 @@ impl HttpError {
     pub fn class(&self, op: Op) -> ErrorClass {
         classify(self, op)
     }
+
+    /// A write that failed this way may have been carried out all the same (the answer was lost
+    /// on the way back, or the server failed midway): look at the target before writing again.
+    pub fn in_doubt(&self) -> bool {
+        self.class(Op::Write) == ErrorClass::Retryable
+    }
 }
 
 #[cfg(test)]
@@ -96,6 +102,24 @@ mod tests {
             message: "connection reset".into(),
         };
         assert_eq!(reset.class(Op::Write), ErrorClass::Retryable);
+    }
+
+    #[test]
+    fn a_write_is_in_doubt_only_when_its_answer_may_have_been_lost() {
+        for s in [429, 500, 502, 503] {
+            assert!(status(s).in_doubt(), "{s}");
+        }
+        let reset = HttpError::Transport {
+            method: "POST".into(),
+            url: "http://h/x".into(),
+            message: "connection closed before message completed".into(),
+        };
+        assert!(reset.in_doubt());
+        for s in [400, 401, 403, 404, 409, 422] {
+            assert!(!status(s).in_doubt(), "{s}: the server said what it did");
+        }
+        let decode = HttpError::Decode { url: "http://h/x".into(), message: "eof".into() };
+        assert!(!decode.in_doubt(), "a whole answer that does not parse was still an answer");
     }
 
     #[test]

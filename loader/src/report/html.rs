@@ -89,6 +89,9 @@ fn people(t: &crate::reconcile::Totals) -> String {
     if let Some(n) = t.organizations {
         s.push_str(&format!(", organizations {} of {n}", t.organizations_ok));
     }
+    if t.groups > 0 {
+        s.push_str(&format!(", groups {} of {}", t.groups_ok, t.groups));
+    }
     s
 }
 

@@ -150,6 +150,7 @@ impl ReportData {
                 "attachments" => Some(t.attachments_ok),
                 "users" => t.users.map(|_| t.users_ok),
                 "organizations" => t.organizations.map(|_| t.organizations_ok),
+                "groups" => Some(t.groups_ok),
                 _ => None,
             };
         }

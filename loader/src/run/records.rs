@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use deskferry_extractor::http::ErrorClass;
 use deskferry_format::{User, UserKind};
 use futures_util::StreamExt;
 
@@ -117,7 +118,12 @@ impl<T: Target> Ctx<'_, T> {
         self.put(&[Entry::new(entity, id, Outcome::Pending, &self.bundle_id, hash)])?;
         let e = match write.await {
             Ok(w) => (entry_for_written(entity, id, &self.bundle_id, hash, &w), None),
-            Err(err) => (entry_for_error(entity, id, &self.bundle_id, hash, &err), Some(err)),
+            Err(err) => {
+                if entity == "users" && err.class() == ErrorClass::Retryable {
+                    self.waiting.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string());
+                }
+                (entry_for_error(entity, id, &self.bundle_id, hash, &err), Some(err))
+            }
         };
         self.put(std::slice::from_ref(&e.0))?;
         Ok(e)

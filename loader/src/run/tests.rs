@@ -98,6 +98,46 @@ fn rerun_after_success_writes_nothing_and_lost_answers_never_duplicate() {
 }
 
 #[test]
+fn a_ticket_waits_for_a_person_whose_write_failed_for_a_passing_reason() {
+    let b = bundle(3, Size::Tiny);
+    let rig = Rig::new(Mapping::default());
+    let live: Vec<&Ticket> = b.dataset.tickets.iter().filter(|t| !t.is_deleted).collect();
+    let who = live.iter().find_map(|t| t.requester_id.clone()).expect("a ticket with a requester");
+    let naming = |t: &Ticket| {
+        [&t.requester_id, &t.submitter_id, &t.assignee_id].into_iter().flatten().any(|p| *p == who)
+            || [&t.other_requester_ids, &t.cc_ids, &t.follower_ids].iter().any(|v| v.contains(&who))
+            || b.dataset.comments_of(&t.id).iter().any(|c| c.author_id.as_ref() == Some(&who))
+    };
+    let (waiting, others): (Vec<&&Ticket>, Vec<&&Ticket>) = live.iter().partition(|t| naming(t));
+    rig.target.unreachable_users.lock().unwrap().insert(who.clone());
+    let first = rig.run(&b.reader, Mode::Run);
+    assert!(first.counts.failed > 0, "{:?}", first.counts);
+    let tickets = rig.ledger.entity("tickets").unwrap();
+    for t in &waiting {
+        let e = &tickets[&t.id];
+        assert_eq!(e.outcome, Outcome::Failed, "ticket {} names user {who}", t.id);
+        assert!(
+            e.reason.as_deref().unwrap_or("").contains(&format!("waits for user {who}")),
+            "{e:?}"
+        );
+    }
+    for t in &others {
+        assert_eq!(
+            tickets[&t.id].outcome,
+            Outcome::Migrated,
+            "ticket {} does not name {who}",
+            t.id
+        );
+    }
+    assert_eq!(count(&rig.target).0, others.len(), "no ticket went in with a stand-in");
+
+    rig.target.unreachable_users.lock().unwrap().clear();
+    let second = rig.run(&b.reader, Mode::Run);
+    assert_eq!(second.counts.failed, 0, "{:?}", second.counts);
+    assert_eq!(count(&rig.target).0, live.len(), "the waiting tickets went in after their person");
+}
+
+#[test]
 fn demo_sample_is_deterministic_tagged_and_later_run_does_not_duplicate() {
     let b = bundle(5, Size::Tiny);
     let rig = Rig::new(Mapping::default());

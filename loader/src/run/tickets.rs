@@ -75,6 +75,25 @@ impl<T: Target> Ctx<'_, T> {
         })
     }
 
+    /// The first person the ticket's write would name (requesters, submitter, assignee, CCs,
+    /// followers, the authors of the comments to write) whose own write failed in this run for
+    /// a reason that passes (see `Ctx::waiting`).
+    fn waits_for(&self, t: &Ticket, todo: &[(&Comment, String)]) -> Option<String> {
+        let waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        if waiting.is_empty() {
+            return None;
+        }
+        [&t.requester_id, &t.submitter_id, &t.assignee_id]
+            .into_iter()
+            .flatten()
+            .chain(&t.other_requester_ids)
+            .chain(&t.cc_ids)
+            .chain(&t.follower_ids)
+            .chain(todo.iter().filter_map(|(c, _)| c.author_id.as_ref()))
+            .find(|id| waiting.contains(*id))
+            .cloned()
+    }
+
     pub(super) async fn tickets(
         &self,
         selected: &[&Ticket],
@@ -141,6 +160,20 @@ impl<T: Target> Ctx<'_, T> {
             && prev.is_some_and(|e| e.outcome == Outcome::Migrated || e.notable);
         if ticket_same && todo.is_empty() {
             return Ok((vec![(Outcome::Migrated, false); 1 + comments.len()], None));
+        }
+        if let Some(who) = self.waits_for(t, &todo) {
+            let why = format!(
+                "waits for user {who}, whose write failed in this run for a reason that passes; the next run writes the ticket after it"
+            );
+            let mut entries =
+                vec![Entry::new("tickets", &t.id, Outcome::Failed, b, &hash).reason(&why, true)];
+            entries.extend(todo.iter().map(|(c, h)| {
+                Entry::new("comments", &c.id, Outcome::Failed, b, h)
+                    .reason(&why, true)
+                    .parent(&t.id)
+            }));
+            self.put(&entries)?;
+            return Ok((vec![(Outcome::Failed, true); entries.len()], None));
         }
         let mapped = self.resolver.map_ticket(t, users, self.demo);
         let mut prior = prev.and_then(|e| e.target_id.clone());

@@ -3,28 +3,51 @@
 //! as `deskferry-sim serve --role`), driven through the binaries a user runs. A platform that
 //! gains a side in the registry joins it without new test code.
 //!
-//! Per source (once): an uninterrupted extraction, then the same extraction killed with SIGKILL
-//! at seeded moments and rerun until it finishes, which must hold every record of the
-//! uninterrupted one unchanged (`deskferry-bundle diff`); full verification of the bundle.
+//! Per source (once): an uninterrupted extraction (its requests per 1,000 tickets printed), then
+//! the same extraction under injected faults ([`FAULTS`]: 429s, 500s, resets, slow and truncated
+//! answers), killed with SIGKILL at seeded moments and rerun until it finishes, which must hold
+//! every record of the uninterrupted one unchanged (`deskferry-bundle diff`); full verification
+//! of the bundle; a delta round (`World::change`: a reply, a new ticket, a deletion, then
+//! `deskferry-extract --since`) whose bundle holds exactly those tickets and the tombstone.
 //!
-//! Per direction: `plan`; `run` killed with SIGKILL at seeded points of its progress (the
-//! ledger's growth, the same for a simulator and the real Request Tracker) and rerun to the end;
-//! `reconcile` with every row accounted for, nothing failed, everything migrated read back
-//! equal (users and organizations too, where the target holds them), no difference; a further `run` that writes nothing; a target with a vendor OpenAPI
-//! file has its whole wire checked against it.
+//! Per direction: `plan`; `run` under the same faults, killed with SIGKILL at seeded points of
+//! its progress (the ledger's growth, the same for a simulator and the real Request Tracker) and
+//! rerun until nothing failed; then, the faults off, `reconcile` with every row accounted for,
+//! nothing failed, everything migrated read back equal (users, organizations where the target
+//! holds them, groups), no difference; a further `run` that writes nothing; a target with a
+//! vendor OpenAPI file has its whole wire (faulted answers included) checked against it.
 //!
 //! The matrix with its verdicts and figures is printed (`tests/run -- matrix --nocapture`).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use deskferry_extractor::platforms::registry::{self, Role};
 use deskferry_fixtures::demo::tools::{Output, Ran, Tools, run_tool};
-use deskferry_fixtures::kit::{WorldOptions, start_world};
+use deskferry_fixtures::kit::{World, WorldOptions, start_world};
+use deskferry_fixtures::sim::FaultSpec;
+use deskferry_format::model::{Comment, Ticket, Tombstone};
+use deskferry_format::{BundleReader, Identities, Mode, SignerKey, VerifyOptions};
 use serde_json::Value;
 
 use crate::support::{Rng, assert_accounted_and_clean, check, fixed_epoch, json_of};
+
+/// What the worlds inject while the extraction and the load are killed and rerun (a simulator
+/// through its layer, the real Request Tracker through the proxy in front of it).
+const FAULTS: FaultSpec = FaultSpec {
+    too_many_requests: 0.02,
+    server_error: 0.02,
+    reset: 0.02,
+    slow: 0.01,
+    truncate: 0.02,
+};
+
+/// The faults the world injected from request number `from` on.
+fn injected(world: &dyn World, from: usize) -> usize {
+    world.log().entries().iter().skip(from).filter(|e| e.fault.is_some()).count()
+}
 
 /// One cell of the matrix.
 struct Cell {
@@ -135,17 +158,23 @@ fn summary(what: &str, o: &std::process::Output, codes: &[i32]) -> Value {
 }
 
 /// The source's checks; leaves `a/b.dfb` (the uninterrupted extraction) for the targets.
-fn source_checks(b: &Bench, source: &str, rng: &mut Rng) -> String {
+fn source_checks(b: &Bench, src: &dyn World, rng: &mut Rng) -> String {
+    let source = src.platform();
     check(&b.tool("deskferry-bundle", &["keygen", "--out-dir", "keys"]), "keygen", &[0]);
     std::fs::create_dir_all(b.dir.join("a")).unwrap();
     std::fs::create_dir_all(b.dir.join("k")).unwrap();
     let t0 = Instant::now();
+    let before = src.log().len();
     let a = b.command("deskferry-extract", &Bench::extract_args("a/b.dfb")).output().unwrap();
     let took = t0.elapsed();
     // A source may note what it kept with a remark (exit 1 only for a lost record).
     let want = summary(&format!("{source}: deskferry-extract"), &a, &[0]);
+    let requests = src.log().len() - before;
+    let tickets = src.dataset().tickets.len().max(1);
 
-    // The same extraction, killed at seeded moments and rerun until it finishes.
+    // The same extraction under faults, killed at seeded moments and rerun until it finishes.
+    let from = src.log().len();
+    src.set_faults(FAULTS);
     let ms = took.as_millis() as u64;
     let mut kills = 0;
     let got = loop {
@@ -167,7 +196,10 @@ fn source_checks(b: &Bench, source: &str, rng: &mut Rng) -> String {
         }
         assert!(kills < 10);
     };
+    src.set_faults(FaultSpec::none());
+    let faults = injected(src, from);
     assert!(kills > 0, "{source}: the extraction ended before the first kill point");
+    assert!(faults > 0, "{source}: no fault was injected");
     // Every record of every table the same as the uninterrupted run's (attachments by their
     // SHA-256). The envelope may differ where a source's delta cursor is the clock's time the
     // stream started (Request Tracker), not a position the source gives.
@@ -206,11 +238,66 @@ fn source_checks(b: &Bench, source: &str, rng: &mut Rng) -> String {
         &format!("{source}: full verify"),
         &[0],
     );
+    let delta = delta_round(b, src);
     format!(
-        "extract {:.1}s, killed {kills}× then every record the same (resumed: {}; content id {})",
+        "extract {:.1}s, {:.0} requests per 1,000 tickets; under {faults} faults killed {kills}× then every record the same (resumed: {}; content id {}); {delta}",
         took.as_secs_f64(),
+        requests as f64 * 1000.0 / tickets as f64,
         got["resumed"],
         if same_id { "the same" } else { "differs, every table equal" }
+    )
+}
+
+/// The source changes as an account does (a reply, a new ticket, a deletion); a delta from
+/// the full bundle holds exactly the three tickets, the reply, and the deletion's tombstone.
+fn delta_round(b: &Bench, src: &dyn World) -> String {
+    let source = src.platform();
+    let ch = src.change().unwrap_or_else(|e| panic!("{source}: changing the source: {e:#}"));
+    std::fs::create_dir_all(b.dir.join("d")).unwrap();
+    let mut args = Bench::extract_args("d/delta.dfb");
+    args.extend(["--since", "a/b.dfb.json"]);
+    let before = src.log().len();
+    let o = b.command("deskferry-extract", &args).output().unwrap();
+    summary(&format!("{source}: delta extraction"), &o, &[0]);
+    let requests = src.log().len() - before;
+    let signer = SignerKey::from_file(&b.dir.join("keys/sign.pub")).expect("signer");
+    let ids = Identities::from_file(&b.dir.join("keys/identity.txt")).expect("identity");
+    let r =
+        BundleReader::open(&b.dir.join("d/delta.dfb"), &signer, &ids, &VerifyOptions::default())
+            .unwrap_or_else(|e| panic!("{source}: the delta bundle: {e}"));
+    assert_eq!(r.envelope().mode, Mode::Delta, "{source}");
+    let tickets: BTreeSet<String> =
+        r.records::<Ticket>().expect("tickets").map(|t| t.expect("ticket").id).collect();
+    let want: BTreeSet<String> =
+        [&ch.answered, &ch.created, &ch.deleted].into_iter().cloned().collect();
+    assert_eq!(tickets, want, "{source}: the delta's tickets ({ch:?})");
+    let comments: Vec<Comment> =
+        r.records().expect("comments").map(|c| c.expect("comment")).collect();
+    let reply = |t: &str| {
+        comments.iter().any(|c| {
+            c.ticket_id == t
+                && [&c.body_text, &c.body_html]
+                    .iter()
+                    .any(|b| b.as_deref().is_some_and(|b| b.contains(&ch.reply)))
+        })
+    };
+    assert!(reply(&ch.answered), "{source}: no reply on {} in the delta", ch.answered);
+    assert!(!comments.is_empty() && comments.len() < 20, "{source}: {} comments", comments.len());
+    let tombs: Vec<(String, String)> = r
+        .records::<Tombstone>()
+        .expect("tombstones")
+        .map(|t| t.expect("tombstone"))
+        .map(|t| (t.entity, t.id))
+        .collect();
+    assert!(
+        tombs.contains(&("tickets".to_string(), ch.deleted.clone())),
+        "{source}: no tombstone for ticket {}: {tombs:?}",
+        ch.deleted
+    );
+    format!(
+        "delta after a reply, a new ticket and a deletion: those 3 tickets, {} comments, {} tombstone(s), {requests} requests",
+        comments.len(),
+        tombs.len()
     )
 }
 
@@ -239,7 +326,10 @@ fn target_checks(b: &Bench, source: &str, target: &'static str, rng: &mut Rng) -
     };
     load("plan", &format!("reports/{target}"));
 
-    // `run`, killed at seeded points of its progress, then run to the end.
+    // `run` under faults, killed at seeded points of its progress, then run until nothing
+    // failed (a request the target processed whose answer was lost may fail its record once).
+    let from = dst.log().len();
+    dst.set_faults(FAULTS);
     let mut kills = 0;
     let t0 = Instant::now();
     for attempt in 0..3 {
@@ -254,9 +344,19 @@ fn target_checks(b: &Bench, source: &str, target: &'static str, rng: &mut Rng) -
         }
     }
     assert!(kills > 0, "{what}: the load ended before the first kill point");
-    let run = load("run", &format!("reports/{target}"));
+    let mut reruns = 0;
+    let run = loop {
+        let run = load("run", &format!("reports/{target}"));
+        reruns += 1;
+        if run["run"]["counts"]["failed"] == 0 || reruns == 4 {
+            break run;
+        }
+    };
+    dst.set_faults(FaultSpec::none());
+    let faults = injected(dst.as_ref(), from);
     let took = t0.elapsed();
-    assert_eq!(run["run"]["counts"]["failed"], 0, "{what}: {run}");
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{what}: failed after {reruns} runs: {run}");
+    assert!(faults > 0, "{what}: no fault was injected");
     load("reconcile", &format!("reports/{target}"));
     let s = assert_accounted_and_clean(&b.dir.join(format!("reports/{target}")), &what);
     let count = |entity: &str| s.entities.iter().find(|e| e.entity == entity).map(|e| e.migrated);
@@ -270,10 +370,10 @@ fn target_checks(b: &Bench, source: &str, target: &'static str, rng: &mut Rng) -
     // What the loader sent and the target answered, on the wire, against the vendor's OpenAPI
     // file where it publishes one (skipped, and said so, without the file).
     let mut wire = String::from("no vendor OpenAPI file");
-    if let (Some(log), Some(args)) = (dst.log(), wire_spec(target))
+    if let Some(args) = wire_spec(target)
         && let Some(specs) = deskferry_tests::vendor_specs(target)
     {
-        let cov = deskferry_tests::openapi_check(log, &specs.join(args.0), args.1);
+        let cov = deskferry_tests::openapi_check(dst.log(), &specs.join(args.0), args.1);
         assert!(cov.gets > 0 && cov.requests > cov.gets, "{what}: {cov:?}");
         wire = format!("{} requests valid against the spec", cov.requests);
     }
@@ -283,12 +383,17 @@ fn target_checks(b: &Bench, source: &str, target: &'static str, rng: &mut Rng) -
         |entity: &str| s.entities.iter().find(|e| e.entity == entity).and_then(|e| e.reconciled);
     let users = reconciled("users");
     assert!(users.unwrap_or(0) > 0, "{what}: no user read back: {s:?}");
+    let groups = reconciled("groups").unwrap_or(0);
+    assert!(groups > 0, "{what}: no group read back: {s:?}");
     let people = match reconciled("organizations") {
-        Some(n) => format!("{} users, {n} organizations", users.unwrap_or(0)),
-        None => format!("{} users (organizations are not records there)", users.unwrap_or(0)),
+        Some(n) => format!("{} users, {n} organizations, {groups} groups", users.unwrap_or(0)),
+        None => format!(
+            "{} users, {groups} groups (organizations are not records there)",
+            users.unwrap_or(0)
+        ),
     };
     format!(
-        "load killed {kills}× then finished in {:.1}s; {} tickets, {} comments, {} attachments, {people} read back equal; re-run wrote 0; {wire}",
+        "load under {faults} faults killed {kills}×, {reruns} run(s) to finish, {:.1}s; {} tickets, {} comments, {} attachments, {people} read back equal; re-run wrote 0; {wire}",
         took.as_secs_f64(),
         count("tickets").unwrap_or(0),
         count("comments").unwrap_or(0),
@@ -296,7 +401,8 @@ fn target_checks(b: &Bench, source: &str, target: &'static str, rng: &mut Rng) -
     )
 }
 
-fn message(p: Box<dyn std::any::Any + Send>) -> String {
+/// A panic's message.
+pub(crate) fn message(p: Box<dyn std::any::Any + Send>) -> String {
     p.downcast_ref::<String>()
         .cloned()
         .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
@@ -322,7 +428,7 @@ fn source_row(source: &'static str, seed: u64) -> Row {
     };
     let mut rng = Rng(seed ^ 0x9E37_79B9_7F4A_7C15);
     let src_verdict = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        source_checks(&b, source, &mut rng)
+        source_checks(&b, src.as_ref(), &mut rng)
     }))
     .map_err(message);
     let mut cells = Vec::new();

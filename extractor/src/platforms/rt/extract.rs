@@ -10,12 +10,15 @@
 //!   full run also asks for each id missing between the listed ones (and a few past the last).
 //!
 //! Delta (`--since`): tickets with `LastUpdated` at or after the parent's `tickets` cursor, which
-//! is the time the parent's ticket stream started, less a margin for clock skew.
+//! is the time the parent's ticket stream started, less a margin for clock skew; then, since
+//! ticket searches never list deleted tickets, the tickets whose status changed to `deleted`
+//! since (a transaction search), each with its tombstone.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use deskferry_format::Warning;
+use deskferry_format::model::Tombstone;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use reqwest::Url;
 use secrecy::SecretString;
@@ -52,6 +55,10 @@ struct TicketCursor {
     after: i64,
     /// When the stream first started (kept across restarts; the next delta starts here).
     start: DateTime<Utc>,
+    /// A delta's second pass: every deletion up to this transaction id is in the bundle (see
+    /// `RtSource::deleted_since`).
+    #[serde(default)]
+    deleted_after: i64,
 }
 
 /// Reads a Request Tracker 5 through REST 2.
@@ -216,18 +223,22 @@ impl RtSource {
         let mut cur = match resume.cursor("tickets") {
             Some(c) => serde_json::from_str::<TicketCursor>(c)
                 .map_err(|e| self.err("tickets", "cursor", format!("unreadable cursor: {e}")))?,
-            None => TicketCursor { after: 0, start: Utc::now() },
+            None => TicketCursor { after: 0, start: Utc::now(), deleted_after: 0 },
         };
         let since = resume.since("tickets").map(str::to_string);
-        let since_sql = match &since {
-            Some(s) => {
-                let t = DateTime::parse_from_rfc3339(s)
+        // The parent's cursor as RT's SQL writes a time.
+        let since_time = match &since {
+            Some(s) => Some(
+                DateTime::parse_from_rfc3339(s)
                     .map_err(|e| self.err("tickets", "since", format!("parent cursor {s:?}: {e}")))?
-                    .with_timezone(&Utc);
-                format!(" AND LastUpdated >= '{}'", t.format("%Y-%m-%d %H:%M:%S"))
-            }
-            None => String::new(),
+                    .with_timezone(&Utc)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string(),
+            ),
+            None => None,
         };
+        let since_sql =
+            since_time.as_ref().map(|t| format!(" AND LastUpdated >= '{t}'")).unwrap_or_default();
         // Deleted tickets are invisible to searches; a full run asks for the missing ids.
         let probe = since.is_none();
         let role_ids = [
@@ -286,8 +297,71 @@ impl RtSource {
                 id += 1;
             }
         }
+        if let Some(t) = &since_time {
+            self.deleted_since(sink, &mut cur, t, info, names).await?;
+        }
         let next = cur.start - chrono::Duration::seconds(DELTA_MARGIN_SECS);
         done(sink, "tickets", next.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).await
+    }
+
+    /// A delta's second pass: the tickets deleted since the parent, each with its tombstone.
+    /// REST 2's ticket searches never list a deleted ticket (not even for `Status = 'deleted'`),
+    /// so the deletions are found among the transactions: a status change to `deleted` since the
+    /// parent's cursor. A ticket restored since is no longer deleted and came with the first
+    /// pass.
+    async fn deleted_since(
+        &self,
+        sink: &Sink,
+        cur: &mut TicketCursor,
+        since: &str,
+        info: &FieldInfo,
+        names: &BTreeMap<String, i64>,
+    ) -> Result<(), ExtractError> {
+        loop {
+            let query = format!(
+                "ObjectType = 'RT::Ticket' AND Type = 'Status' AND NewValue = 'deleted' AND id > {} AND Created >= '{since}'",
+                cur.deleted_after
+            );
+            let q = [
+                ("query", query.as_str()),
+                ("fields", "ObjectId,Created"),
+                ("orderby", "id"),
+                ("order", "ASC"),
+            ];
+            let page = self.client.page("transactions", &q, 1).await?;
+            if page.items.is_empty() {
+                return Ok(());
+            }
+            for txn in &page.items {
+                let id = num(&txn["id"])
+                    .ok_or_else(|| self.err("tickets", "deletions", "transaction without id"))?;
+                if id <= cur.deleted_after {
+                    return Err(self.err("tickets", id, "RT returned transactions out of order"));
+                }
+                if let Some(ticket) = num(&txn["ObjectId"]) {
+                    // As the full run's probe reads a deleted ticket: the ticket itself, then its
+                    // history and files; gone since (shredded): the tombstone alone.
+                    let full = self.client.get_opt(&format!("ticket/{ticket}")).await?;
+                    let still =
+                        full.as_ref().is_none_or(|f| f["Status"].as_str() == Some("deleted"));
+                    if still {
+                        if let Some(full) = &full {
+                            self.ticket(sink, full, info, names).await?;
+                        }
+                        let t = Tombstone {
+                            entity: "tickets".into(),
+                            id: ticket.to_string(),
+                            deleted_at: super::wire::time(txn, "Created"),
+                        };
+                        sink.send(Item::Tombstone(t)).await?;
+                    }
+                }
+                cur.deleted_after = id;
+                let text = serde_json::to_string(&*cur).unwrap_or_default();
+                sink.send(Item::Cursor { stream: "tickets".into(), cursor: text, done: false })
+                    .await?;
+            }
+        }
     }
 
     /// Asks for ticket `id` directly; extracts it when it is a deleted ticket (searches never

@@ -199,6 +199,7 @@ impl Target for FrontTarget {
             max_attachments_per_message: None,
             limits: vec![
                 "Front: private notes become comments, which cannot be back-dated: they carry the import time and sort after the messages; their original author and time head the note".into(),
+                "Front: comments are listed in the order they were posted, so once a ticket's note fails, its later notes wait for the next run, which posts them in order".into(),
                 "Front: comments can only be authored by teammates; a note by anyone else is posted as the API token's owner and names the original author".into(),
                 "Front: teammates cannot be created through the API; unmatched agents' messages are credited to the default agent".into(),
                 "Front: custom field definitions cannot be created through the API; values go to existing fields by name, the rest into a private note".into(),

@@ -9,7 +9,7 @@ use deskferry_extractor::platforms::front::wire::{Message, Tag};
 use super::load::{FrontTarget, http, http_into, other};
 use super::map::{self, Ctx};
 use crate::error::WriteError;
-use crate::target::{MappedComment, MappedTicket, Written};
+use crate::target::{IN_DOUBT_ATTEMPTS, MappedComment, MappedTicket, Written};
 
 /// Spaces the writes into one conversation (Front's burst tier), with a quarter's margin for
 /// the server's window boundaries.
@@ -115,6 +115,35 @@ impl FrontTarget {
             .into_iter()
             .filter_map(|c| map::parse_marker(&c.body).map(|m| (m, c.id)))
             .collect())
+    }
+
+    /// Posts one note. A post that ended in doubt is looked for by its marker before it is
+    /// posted again ([`IN_DOUBT_ATTEMPTS`]).
+    async fn write_note(
+        &self,
+        conversation: &str,
+        ticket: &str,
+        c: &MappedComment,
+        pace: &mut Pace,
+    ) -> Result<Written, WriteError> {
+        let (files, refused) =
+            map::split_attachments(&c.attachments, self.opts.max_attachment_bytes);
+        let body = map::note(c, &refused);
+        let mut attempt = 1;
+        loop {
+            pace.tick().await;
+            match self.client.create_comment(conversation, &body, &map::uploads(&files)).await {
+                Ok(cm) => return Ok(Written::Migrated(cm.id)),
+                Err(e) if e.in_doubt() && attempt < IN_DOUBT_ATTEMPTS => {
+                    attempt += 1;
+                    let now = self.existing_markers(conversation, ticket).await?;
+                    if let Some(id) = now.get(&c.external_id) {
+                        return Ok(Written::Migrated(id.clone()));
+                    }
+                }
+                Err(e) => return Err(http("comments", &c.comment.id)(e)),
+            }
+        }
     }
 
     /// [`crate::target::Target::write_ticket`].
@@ -224,23 +253,30 @@ impl FrontTarget {
                 .await
                 .map_err(http("tickets", tid))?;
         }
+        // Front lists notes in the order they were posted: once one fails, the ticket's later
+        // notes wait for the next run, which posts them all in order.
+        let mut failed: Option<&str> = None;
         for i in notes {
             let c = &new_comments[i];
             if let Some(id) = existing.get(&c.external_id) {
                 outcomes[i] = Some(Ok(Written::Matched(id.clone())));
                 continue;
             }
-            let (files, refused) =
-                map::split_attachments(&c.attachments, self.opts.max_attachment_bytes);
-            let body = map::note(c, &refused);
-            pace.tick().await;
-            outcomes[i] = Some(
-                self.client
-                    .create_comment(&conversation, &body, &map::uploads(&files))
-                    .await
-                    .map(|cm| Written::Migrated(cm.id))
-                    .map_err(http("comments", &c.comment.id)),
-            );
+            if let Some(first) = failed {
+                outcomes[i] = Some(Err(other(
+                    "comments",
+                    &c.comment.id,
+                    format!(
+                        "not posted: note {first} of this ticket failed before it, and Front orders notes by when they are posted (the next run posts both, in order)"
+                    ),
+                )));
+                continue;
+            }
+            let r = self.write_note(&conversation, tid, c, &mut pace).await;
+            if r.is_err() {
+                failed = Some(c.comment.id.as_str());
+            }
+            outcomes[i] = Some(r);
         }
 
         let update = map::conversation_update(ticket, &meta.conversation_fields, prior.is_some());

@@ -42,8 +42,8 @@ use serde_json::{Map, Value, json};
 use super::map::{self, TAGS_FIELD, encode_id, iso_time, rt_time};
 use crate::error::WriteError;
 use crate::target::{
-    Author, Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadOrganization,
-    ReadTicket, ReadUser, Readback, Target, Written,
+    Author, Capabilities, IN_DOUBT_ATTEMPTS, Inventory, MappedComment, MappedTicket, MappedUser,
+    ReadOrganization, ReadTicket, ReadUser, Readback, Target, Written,
 };
 
 pub(super) const BODY_QUERY: &str = r#"[{"field":"Filename","operator":"IS","value":"NULL"},{"field":"ContentType","operator":"LIKE","value":"text/"}]"#;
@@ -325,21 +325,41 @@ impl RtTarget {
             return Ok(Written::Matched(txn.to_string()));
         }
         let kind = if c.public { "correspond" } else { "comment" };
-        let (resp, _) = self
-            .post_as(&c.author, &format!("ticket/{ticket}/{kind}"), &[], |as_author| {
-                Value::Object(map::message(c, (!as_author).then_some(&c.author)))
-            })
-            .await
-            .map_err(|e| http_err("comments", sid, e))?;
+        let mut attempt = 1;
+        let resp = loop {
+            let posted = self
+                .post_as(&c.author, &format!("ticket/{ticket}/{kind}"), &[], |as_author| {
+                    Value::Object(map::message(c, (!as_author).then_some(&c.author)))
+                })
+                .await;
+            match posted {
+                Ok((resp, _)) => break resp,
+                Err(err) if err.in_doubt() && attempt < IN_DOUBT_ATTEMPTS => {
+                    attempt += 1;
+                    // RT may hold it already: its marker says so.
+                    let now =
+                        self.markers(ticket).await.map_err(|e| http_err("comments", sid, e))?;
+                    if let Some(txn) = now.get(&encode_id(&c.external_id)) {
+                        return Ok(Self::comment_written(c, txn.to_string()));
+                    }
+                }
+                Err(err) => return Err(http_err("comments", sid, err)),
+            }
+        };
         let txn = RtClient::created_id(&resp)
             .ok_or_else(|| other("comments", sid, "no transaction id"))?
             .to_string();
+        Ok(Self::comment_written(c, txn))
+    }
+
+    /// A message RT holds as transaction `txn`, with what it could not keep of it.
+    fn comment_written(c: &MappedComment, txn: String) -> Written {
         let losses = map::message_losses(c);
-        Ok(if losses.is_empty() {
+        if losses.is_empty() {
             Written::Migrated(txn)
         } else {
             Written::Limited(txn, losses.join("; "))
-        })
+        }
     }
 
     async fn finish_ticket(&self, id: &str, t: &MappedTicket) -> Result<(), HttpError> {

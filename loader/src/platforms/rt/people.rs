@@ -189,6 +189,18 @@ impl RtTarget {
         res
     }
 
+    /// Disables target user `id` when the source user is inactive, deleted or suspended.
+    async fn disable_if_departed(
+        &self,
+        u: &deskferry_format::User,
+        id: &str,
+    ) -> Result<(), HttpError> {
+        if departed(u) {
+            self.api.put(&format!("user/{id}"), json!({ "Disabled": 1 })).await?;
+        }
+        Ok(())
+    }
+
     /// See `Target::write_user`: matched agent, an earlier run's user, a user with the same
     /// email address, else a new one (privileged for agents, disabled when inactive).
     pub(super) async fn write_user_impl(
@@ -249,7 +261,9 @@ impl RtTarget {
                 let id = num(&v["id"]).map(|n| n.to_string()).unwrap_or_default();
                 let note = v["Comments"].as_str().unwrap_or_default();
                 if note == comment {
-                    // This very user, created by an earlier run that did not record it.
+                    // This very user, created by an earlier run that did not record it (and
+                    // that may have stopped before disabling it).
+                    self.disable_if_departed(u, &id).await.map_err(e)?;
                     remember(&id);
                     return Ok(Written::Migrated(id));
                 }
@@ -272,6 +286,7 @@ impl RtTarget {
                 Some(v) if v["Comments"].as_str() == Some(comment.as_str()) => {
                     let id = num(&v["id"]).ok_or_else(|| other("users", sid, "user without id"))?;
                     let id = id.to_string();
+                    self.disable_if_departed(u, &id).await.map_err(e)?;
                     remember(&id);
                     // Created without the address RT refused (see below): still say so.
                     if email.is_some() && text(&v, "EmailAddress").is_none() {
@@ -326,10 +341,8 @@ impl RtTarget {
             .map_err(e)?
             .ok_or_else(|| other("users", sid, "created user not found"))?;
         let id = num(&v["id"]).ok_or_else(|| other("users", sid, "user without id"))?.to_string();
-        let disabled = !u.active || u.is_deleted || u.suspended;
-        if disabled {
-            self.api.put(&format!("user/{id}"), json!({ "Disabled": 1 })).await.map_err(e)?;
-        }
+        let disabled = departed(u);
+        self.disable_if_departed(u, &id).await.map_err(e)?;
         let client = RtClient::with_password(&self.url, &name, pw).map_err(e)?;
         self.logins
             .lock()
@@ -343,4 +356,9 @@ impl RtTarget {
             Written::Limited(id, kept.join("; "))
         })
     }
+}
+
+/// A source user RT keeps disabled: inactive, deleted or suspended.
+fn departed(u: &deskferry_format::User) -> bool {
+    !u.active || u.is_deleted || u.suspended
 }
