@@ -801,8 +801,7 @@ fn reconcile_groups(
     inventory: &Inventory,
     rec: &mut Reconciliation,
 ) -> Result<(), LoadError> {
-    let held: HashMap<&str, &str> =
-        inventory.groups.iter().map(|g| (g.id.as_str(), g.name.as_str())).collect();
+    let held: HashSet<&str> = inventory.groups.iter().map(|g| g.id.as_str()).collect();
     let mut todo: Vec<crate::ledger::Entry> = ledger
         .entity("groups")?
         .into_values()
@@ -812,9 +811,10 @@ fn reconcile_groups(
     todo.sort_by(|a, b| deskferry_format::model::id_order(&a.source_id, &b.source_id));
     for e in todo {
         let tid = e.target_id.clone().unwrap_or_default();
-        let (verdict, actual) = match held.get(tid.as_str()) {
-            Some(_) => (Verdict::Ok, "found among the target's groups"),
-            None => (Verdict::Difference, "not among the target's groups"),
+        let (verdict, actual) = if held.contains(tid.as_str()) {
+            (Verdict::Ok, "found among the target's groups")
+        } else {
+            (Verdict::Difference, "not among the target's groups")
         };
         rec.totals.groups += 1;
         if verdict == Verdict::Ok {

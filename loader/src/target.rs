@@ -5,17 +5,68 @@
 use std::future::Future;
 
 use bytes::Bytes;
+use deskferry_extractor::http::HttpError;
 use deskferry_format::{
     Comment, CustomField, Group, KbItem, Organization, Ticket, Timestamp, User,
 };
 
 use crate::error::WriteError;
 
-/// Attempts at a message whose write ended in doubt ([`deskferry_extractor::http::HttpError::in_doubt`]):
-/// before each further attempt the target is read for the message's marker, so a message that
-/// did arrive is taken as written and never posted twice. Where the target orders messages by
-/// when they were posted, this keeps a flaky connection from reordering a conversation.
+/// Attempts at a message whose write ended in doubt ([`HttpError::in_doubt`]); see
+/// [`post_unless_found`].
 pub const IN_DOUBT_ATTEMPTS: usize = 3;
+
+/// What [`post_unless_found`] came to.
+#[derive(Debug)]
+pub enum Posted<R> {
+    /// The target answered the post.
+    Answered(R),
+    /// A post ended in doubt and the record was found at the target after all (its id there).
+    Found(String),
+}
+
+/// Posts a record that has no key the target de-duplicates on (a message, a note), at most
+/// [`IN_DOUBT_ATTEMPTS`] times. Before each further attempt after a post that ended in doubt
+/// (the answer lost, the server failed midway) the target is read for the record (`find`, by
+/// its marker), so a record that did arrive is taken as written and never posted twice. Where
+/// the target orders messages by when they were posted, this also keeps a flaky connection from
+/// reordering a conversation. Any other failure, or the last one, goes through `to_err`.
+pub async fn post_unless_found<R, P, F>(
+    post: impl Fn() -> P,
+    find: impl Fn() -> F,
+    to_err: impl FnOnce(HttpError) -> WriteError,
+) -> Result<Posted<R>, WriteError>
+where
+    P: Future<Output = Result<R, HttpError>>,
+    F: Future<Output = Result<Option<String>, WriteError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match post().await {
+            Ok(r) => return Ok(Posted::Answered(r)),
+            Err(e) if e.in_doubt() && attempt < IN_DOUBT_ATTEMPTS => {
+                attempt += 1;
+                if let Some(id) = find().await? {
+                    return Ok(Posted::Found(id));
+                }
+            }
+            Err(e) => return Err(to_err(e)),
+        }
+    }
+}
+
+/// The outcome of a message left unposted because an earlier `kind` (message, note) of its
+/// ticket failed, on a target that orders them by when they are posted (`target` names it):
+/// the next run posts both, in order.
+pub fn after_failed(comment_id: &str, first: &str, kind: &str, target: &str) -> WriteError {
+    WriteError::Other {
+        entity: "comments".into(),
+        source_id: comment_id.into(),
+        message: format!(
+            "not posted: {kind} {first} of this ticket failed before it, and {target} orders {kind}s by when they are posted (the next run posts both, in order)"
+        ),
+    }
+}
 
 /// What a target can and cannot do; every `false` / limit is listed in the report.
 #[derive(Debug, Clone, Default)]
@@ -363,4 +414,82 @@ pub trait Target: Send + Sync {
         &self,
         target_id: &str,
     ) -> impl Future<Output = Result<Readback<ReadOrganization>, WriteError>> + Send;
+}
+
+#[cfg(test)]
+mod in_doubt_tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn status(s: u16) -> HttpError {
+        HttpError::Status {
+            method: "POST".into(),
+            url: "http://t/x".into(),
+            status: s,
+            body: "".into(),
+        }
+    }
+
+    fn to_err(e: HttpError) -> WriteError {
+        WriteError::http("comments", "7", e, deskferry_extractor::http::Op::Write)
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    }
+
+    #[test]
+    fn a_post_in_doubt_is_looked_for_before_it_is_sent_again() {
+        let (posts, finds) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        // The first answer is lost, but the message arrived: found, never posted twice.
+        let got = rt().block_on(post_unless_found(
+            || async {
+                posts.fetch_add(1, Ordering::SeqCst);
+                Err::<(), _>(status(502))
+            },
+            || async {
+                finds.fetch_add(1, Ordering::SeqCst);
+                Ok(Some("txn-9".to_string()))
+            },
+            to_err,
+        ));
+        assert!(matches!(got, Ok(Posted::Found(ref id)) if id == "txn-9"), "{got:?}");
+        assert_eq!((posts.load(Ordering::SeqCst), finds.load(Ordering::SeqCst)), (1, 1));
+
+        // Never arrived: posted again, at most IN_DOUBT_ATTEMPTS times in all.
+        let (posts, finds) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let got = rt().block_on(post_unless_found(
+            || async {
+                posts.fetch_add(1, Ordering::SeqCst);
+                Err::<(), _>(status(500))
+            },
+            || async {
+                finds.fetch_add(1, Ordering::SeqCst);
+                Ok(None)
+            },
+            to_err,
+        ));
+        assert!(got.is_err());
+        assert_eq!(posts.load(Ordering::SeqCst), IN_DOUBT_ATTEMPTS);
+        assert_eq!(finds.load(Ordering::SeqCst), IN_DOUBT_ATTEMPTS - 1);
+    }
+
+    #[test]
+    fn a_refused_post_is_not_looked_for_nor_sent_again() {
+        let (posts, finds) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let got = rt().block_on(post_unless_found(
+            || async {
+                posts.fetch_add(1, Ordering::SeqCst);
+                Err::<(), _>(status(422))
+            },
+            || async {
+                finds.fetch_add(1, Ordering::SeqCst);
+                Ok(None)
+            },
+            to_err,
+        ));
+        assert!(got.is_err());
+        assert_eq!((posts.load(Ordering::SeqCst), finds.load(Ordering::SeqCst)), (1, 0));
+    }
 }

@@ -9,13 +9,15 @@ use deskferry_extractor::platforms::front::wire::{Message, Tag};
 use super::load::{FrontTarget, http, http_into, other};
 use super::map::{self, Ctx};
 use crate::error::WriteError;
-use crate::target::{IN_DOUBT_ATTEMPTS, MappedComment, MappedTicket, Written};
+use crate::target::{
+    MappedComment, MappedTicket, Posted, Written, after_failed, post_unless_found,
+};
 
 /// Spaces the writes into one conversation (Front's burst tier), with a quarter's margin for
 /// the server's window boundaries.
 struct Pace {
     interval: Duration,
-    next: Option<Instant>,
+    next: std::sync::Mutex<Option<Instant>>,
 }
 
 impl Pace {
@@ -25,14 +27,15 @@ impl Pace {
         } else {
             Duration::ZERO
         };
-        Pace { interval, next: None }
+        Pace { interval, next: std::sync::Mutex::new(None) }
     }
 
-    async fn tick(&mut self) {
-        if let Some(at) = self.next {
+    async fn tick(&self) {
+        let next = *self.next.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = next {
             tokio::time::sleep_until(at.into()).await;
         }
-        self.next = Some(Instant::now() + self.interval);
+        *self.next.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + self.interval);
     }
 }
 
@@ -117,33 +120,33 @@ impl FrontTarget {
             .collect())
     }
 
-    /// Posts one note. A post that ended in doubt is looked for by its marker before it is
-    /// posted again ([`IN_DOUBT_ATTEMPTS`]).
+    /// Posts one note; one whose post ended in doubt is looked for by its marker before it is
+    /// posted again ([`post_unless_found`]).
     async fn write_note(
         &self,
         conversation: &str,
         ticket: &str,
         c: &MappedComment,
-        pace: &mut Pace,
+        pace: &Pace,
     ) -> Result<Written, WriteError> {
         let (files, refused) =
             map::split_attachments(&c.attachments, self.opts.max_attachment_bytes);
         let body = map::note(c, &refused);
-        let mut attempt = 1;
-        loop {
-            pace.tick().await;
-            match self.client.create_comment(conversation, &body, &map::uploads(&files)).await {
-                Ok(cm) => return Ok(Written::Migrated(cm.id)),
-                Err(e) if e.in_doubt() && attempt < IN_DOUBT_ATTEMPTS => {
-                    attempt += 1;
-                    let now = self.existing_markers(conversation, ticket).await?;
-                    if let Some(id) = now.get(&c.external_id) {
-                        return Ok(Written::Migrated(id.clone()));
-                    }
-                }
-                Err(e) => return Err(http("comments", &c.comment.id)(e)),
-            }
-        }
+        let posted = post_unless_found(
+            || async {
+                pace.tick().await;
+                self.client.create_comment(conversation, &body, &map::uploads(&files)).await
+            },
+            || async {
+                Ok(self.existing_markers(conversation, ticket).await?.remove(&c.external_id))
+            },
+            http("comments", &c.comment.id),
+        )
+        .await?;
+        Ok(Written::Migrated(match posted {
+            Posted::Answered(cm) => cm.id,
+            Posted::Found(id) => id,
+        }))
     }
 
     /// [`crate::target::Target::write_ticket`].
@@ -165,7 +168,7 @@ impl FrontTarget {
             self.ensure_tags(&ticket.tags, tid).await?;
         }
 
-        let mut pace = Pace::new(self.opts.burst_per_second);
+        let pace = Pace::new(self.opts.burst_per_second);
         let mut outcomes: Vec<Option<Result<Written, WriteError>>> =
             (0..new_comments.len()).map(|_| None).collect();
         let mut last_uid: Option<String> = None;
@@ -263,16 +266,10 @@ impl FrontTarget {
                 continue;
             }
             if let Some(first) = failed {
-                outcomes[i] = Some(Err(other(
-                    "comments",
-                    &c.comment.id,
-                    format!(
-                        "not posted: note {first} of this ticket failed before it, and Front orders notes by when they are posted (the next run posts both, in order)"
-                    ),
-                )));
+                outcomes[i] = Some(Err(after_failed(&c.comment.id, first, "note", "Front")));
                 continue;
             }
-            let r = self.write_note(&conversation, tid, c, &mut pace).await;
+            let r = self.write_note(&conversation, tid, c, &pace).await;
             if r.is_err() {
                 failed = Some(c.comment.id.as_str());
             }

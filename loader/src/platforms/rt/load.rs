@@ -42,8 +42,9 @@ use serde_json::{Map, Value, json};
 use super::map::{self, TAGS_FIELD, encode_id, iso_time, rt_time};
 use crate::error::WriteError;
 use crate::target::{
-    Author, Capabilities, IN_DOUBT_ATTEMPTS, Inventory, MappedComment, MappedTicket, MappedUser,
-    ReadOrganization, ReadTicket, ReadUser, Readback, Target, Written,
+    Author, Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, Posted,
+    ReadOrganization, ReadTicket, ReadUser, Readback, Target, Written, after_failed,
+    post_unless_found,
 };
 
 pub(super) const BODY_QUERY: &str = r#"[{"field":"Filename","operator":"IS","value":"NULL"},{"field":"ContentType","operator":"LIKE","value":"text/"}]"#;
@@ -325,30 +326,27 @@ impl RtTarget {
             return Ok(Written::Matched(txn.to_string()));
         }
         let kind = if c.public { "correspond" } else { "comment" };
-        let mut attempt = 1;
-        let resp = loop {
-            let posted = self
-                .post_as(&c.author, &format!("ticket/{ticket}/{kind}"), &[], |as_author| {
+        let posted = post_unless_found(
+            || async {
+                self.post_as(&c.author, &format!("ticket/{ticket}/{kind}"), &[], |as_author| {
                     Value::Object(map::message(c, (!as_author).then_some(&c.author)))
                 })
-                .await;
-            match posted {
-                Ok((resp, _)) => break resp,
-                Err(err) if err.in_doubt() && attempt < IN_DOUBT_ATTEMPTS => {
-                    attempt += 1;
-                    // RT may hold it already: its marker says so.
-                    let now =
-                        self.markers(ticket).await.map_err(|e| http_err("comments", sid, e))?;
-                    if let Some(txn) = now.get(&encode_id(&c.external_id)) {
-                        return Ok(Self::comment_written(c, txn.to_string()));
-                    }
-                }
-                Err(err) => return Err(http_err("comments", sid, err)),
-            }
+                .await
+            },
+            // RT may hold it already: its marker says so.
+            || async {
+                let now = self.markers(ticket).await.map_err(|e| http_err("comments", sid, e))?;
+                Ok(now.get(&encode_id(&c.external_id)).map(i64::to_string))
+            },
+            |e| http_err("comments", sid, e),
+        )
+        .await?;
+        let txn = match posted {
+            Posted::Answered((resp, _)) => RtClient::created_id(&resp)
+                .ok_or_else(|| other("comments", sid, "no transaction id"))?
+                .to_string(),
+            Posted::Found(txn) => txn,
         };
-        let txn = RtClient::created_id(&resp)
-            .ok_or_else(|| other("comments", sid, "no transaction id"))?
-            .to_string();
         Ok(Self::comment_written(c, txn))
     }
 
@@ -546,13 +544,7 @@ impl Target for RtTarget {
         let mut failed: Option<&str> = None;
         for c in new_comments {
             if let Some(first) = failed {
-                results.push(Err(other(
-                    "comments",
-                    &c.comment.id,
-                    format!(
-                        "not posted: message {first} of this ticket failed before it, and RT orders messages by when they are posted (the next run posts both, in order)"
-                    ),
-                )));
+                results.push(Err(after_failed(&c.comment.id, first, "message", "RT")));
                 continue;
             }
             let r = self.write_comment(&id, c, &present).await;
