@@ -356,6 +356,21 @@ fn rt_bundle_loads_into_an_empty_rt_unchanged() {
     let last = d.comments[&t.id].last().expect("messages");
     assert_eq!(last.body_text.as_deref(), Some("one more reply"));
     assert!(d.tickets.len() <= b2.tickets.len());
+
+    // A follower RT refuses as AdminCc (a stock RT grants no one WatchAsAdminCc) is reported
+    // with its ticket, never dropped in silence.
+    let t = b.tickets.iter().find(|t| !t.is_deleted).expect("a live ticket");
+    let mut mt = plan.ticket(&b, t);
+    let agent =
+        b.users.values().find(|u| u.kind == deskferry_format::UserKind::Agent).expect("an agent");
+    mt.ticket.follower_ids = vec![agent.id.clone()];
+    mt.external_id = format!("{}:with-follower", mt.external_id);
+    let (w, _) =
+        runtime.block_on(target.write_ticket(&mt, None, &[])).expect("ticket with a follower");
+    assert!(
+        matches!(&w, Written::Limited(_, why) if why.contains("refused follower") && why.contains(&agent.id)),
+        "{w:?}"
+    );
     eprintln!("load_rt: done in {:.1} s", started.elapsed().as_secs_f64());
 }
 

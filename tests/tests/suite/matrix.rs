@@ -3,7 +3,9 @@
 //! as `deskferry-sim serve --role`), driven through the binaries a user runs. A platform that
 //! gains a side in the registry joins it without new test code.
 //!
-//! Per source (once): an uninterrupted extraction (its requests per 1,000 tickets printed), then
+//! Per source (once): an uninterrupted extraction, compared field by field with the dataset as
+//! the platform shows it minus the losses it declares (`World::expected`, attachments by
+//! SHA-256), its requests per 1,000 tickets against the API's floor (`World::request_floor`); then
 //! the same extraction under injected faults ([`SOURCE_FAULTS`]: 429s, 500s, resets, slow and
 //! truncated answers), killed with SIGKILL at seeded moments and rerun until it finishes, which
 //! must hold every record of the uninterrupted one unchanged (`deskferry-bundle diff`); full
@@ -28,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use deskferry_extractor::platforms::registry::{self, Role};
 use deskferry_fixtures::demo::tools::{Output, Ran, Tools, run_tool};
-use deskferry_fixtures::kit::{World, WorldOptions, start_world};
+use deskferry_fixtures::kit::{World, WorldOptions, compare, start_world};
 use deskferry_fixtures::sim::FaultSpec;
 use deskferry_format::model::{Comment, Ticket, Tombstone};
 use deskferry_format::{BundleReader, Identities, Mode, SignerKey, VerifyOptions};
@@ -99,6 +101,14 @@ impl Bench {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         c
+    }
+
+    /// Opens a bundle of the bench, verified.
+    fn open(&self, bundle: &str) -> BundleReader {
+        let signer = SignerKey::from_file(&self.dir.join("keys/sign.pub")).expect("signer");
+        let ids = Identities::from_file(&self.dir.join("keys/identity.txt")).expect("identity");
+        BundleReader::open(&self.dir.join(bundle), &signer, &ids, &VerifyOptions::default())
+            .unwrap_or_else(|e| panic!("{bundle}: {e}"))
     }
 
     fn extract_args(out: &str) -> Vec<&str> {
@@ -185,6 +195,18 @@ fn source_checks(b: &Bench, src: &dyn World, rng: &mut Rng) -> String {
     let want = summary(&format!("{source}: deskferry-extract"), &a, &[0]);
     let requests = src.log().len() - before;
     let tickets = src.dataset().tickets.len().max(1);
+    // Every field of every record as the dataset has it, but for what the platform declares.
+    let expected = src.expected().unwrap_or_else(|e| panic!("{source}: its expectation: {e:#}"));
+    let same = compare(&expected, &b.open("a/b.dfb")).expect("read the bundle");
+    assert!(
+        same.differences.is_empty(),
+        "{source}: the extraction differs from the dataset: {same}"
+    );
+    let floor = src.request_floor().unwrap_or_else(|| panic!("{source}: no request floor"));
+    assert!(
+        requests >= floor.requests,
+        "{source}: {requests} requests, fewer than the API's floor {floor}: the floor is wrong"
+    );
 
     // The same extraction under faults, killed at seeded moments and rerun until it finishes.
     let from = src.log().len();
@@ -254,9 +276,10 @@ fn source_checks(b: &Bench, src: &dyn World, rng: &mut Rng) -> String {
     );
     let delta = delta_round(b, src);
     format!(
-        "extract {:.1}s, {:.0} requests per 1,000 tickets; under {faults} faults killed {kills}× then every record the same (resumed: {}; content id {}); {delta}",
+        "extract {:.1}s, equal to the dataset: {same}; {requests} requests ({:.0} per 1,000 tickets) = {:.2}× the API's floor of {floor}; under {faults} faults killed {kills}× then every record the same (resumed: {}; content id {}); {delta}",
         took.as_secs_f64(),
         requests as f64 * 1000.0 / tickets as f64,
+        requests as f64 / floor.requests.max(1) as f64,
         got["resumed"],
         if same_id { "the same" } else { "differs, every table equal" }
     )
@@ -274,11 +297,7 @@ fn delta_round(b: &Bench, src: &dyn World) -> String {
     let o = b.command("deskferry-extract", &args).output().unwrap();
     summary(&format!("{source}: delta extraction"), &o, &[0]);
     let requests = src.log().len() - before;
-    let signer = SignerKey::from_file(&b.dir.join("keys/sign.pub")).expect("signer");
-    let ids = Identities::from_file(&b.dir.join("keys/identity.txt")).expect("identity");
-    let r =
-        BundleReader::open(&b.dir.join("d/delta.dfb"), &signer, &ids, &VerifyOptions::default())
-            .unwrap_or_else(|e| panic!("{source}: the delta bundle: {e}"));
+    let r = b.open("d/delta.dfb");
     assert_eq!(r.envelope().mode, Mode::Delta, "{source}");
     let tickets: BTreeSet<String> =
         r.records::<Ticket>().expect("tickets").map(|t| t.expect("ticket").id).collect();

@@ -354,6 +354,7 @@ fn check_losses(ds: &Dataset, map: &SeedMap) {
             "line breaks",
             "file name that is empty",
             "not an agent",
+            "WatchAsAdminCc",
         ];
         assert!(known.iter().any(|k| l.what.contains(k)), "unexpected loss: {l:?}");
     }

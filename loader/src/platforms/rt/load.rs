@@ -266,19 +266,39 @@ impl RtTarget {
     }
 
     /// What RT did not keep of a ticket just created: its creation time, which REST 2 drops
-    /// from the create request since Debian's 5.0.3+dfsg-3~deb12u7.
-    async fn created_loss(&self, id: &str, t: &MappedTicket) -> Result<Option<String>, HttpError> {
-        let Some(want) = t.ticket.created_at else { return Ok(None) };
-        let v = self.api.get(&format!("ticket/{id}"), &[("fields", "Created")]).await?;
-        let got = time(&v, "Created");
-        Ok((got.map(|g| g.timestamp()) != Some(want.timestamp())).then(|| {
-            format!(
-                "RT set the ticket's Created to {} (REST 2 drops Created on create); the original, {}, is in the ticket custom field \"{}\" and in the first message's header line",
-                got.map(|g| iso_time(&g)).unwrap_or_else(|| "nothing".into()),
-                iso_time(&want),
-                map::ORIGINAL_CREATED_FIELD,
-            )
-        }))
+    /// from the create request since Debian's 5.0.3+dfsg-3~deb12u7, and followers RT refused
+    /// as AdminCc (it takes only users with the WatchAsAdminCc right, and says nothing).
+    async fn created_losses(&self, id: &str, t: &MappedTicket) -> Result<Vec<String>, HttpError> {
+        let mut out = Vec::new();
+        let v = self.api.get(&format!("ticket/{id}"), &[]).await?;
+        if let Some(want) = t.ticket.created_at {
+            let got = time(&v, "Created");
+            if got.map(|g| g.timestamp()) != Some(want.timestamp()) {
+                out.push(format!(
+                    "RT set the ticket's Created to {} (REST 2 drops Created on create); the original, {}, is in the ticket custom field \"{}\" and in the first message's header line",
+                    got.map(|g| iso_time(&g)).unwrap_or_else(|| "nothing".into()),
+                    iso_time(&want),
+                    map::ORIGINAL_CREATED_FIELD,
+                ));
+            }
+        }
+        let kept: Vec<String> = v["AdminCc"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["id"].as_str().map(str::to_lowercase))
+            .collect();
+        for src in &t.ticket.follower_ids {
+            if let Some(target) = self.target_user(src)
+                && let Some(name) = self.user_name(&target).await?
+                && !kept.contains(&name.to_lowercase())
+            {
+                out.push(format!(
+                    "RT refused follower {src} ({name}) as AdminCc: RT takes only users with the WatchAsAdminCc right (grant it to Privileged users before the load to keep followers)"
+                ));
+            }
+        }
+        Ok(out)
     }
 
     async fn field_values(
@@ -417,6 +437,11 @@ impl Target for RtTarget {
                  address differs from another's only by case gets a name of its own and, where \
                  RT refuses the address, none (reported per user)"
                     .into(),
+                "RT takes a follower as AdminCc only when the user has the WatchAsAdminCc right \
+                 (no one has it in a stock RT) and refuses others silently: grant it (globally or \
+                 on the queues) before the load to keep followers; each follower RT refused is \
+                 reported with its ticket"
+                    .into(),
                 "RT has no organizations (the name goes into users' Organization attribute) and \
                  no tags (they go into a ticket custom field \"Tags\")"
                     .into(),
@@ -538,7 +563,7 @@ impl Target for RtTarget {
         // A ticket new to the ledger (created now, or by a run that crashed before recording
         // it) is checked for what RT did not keep of it.
         if prior != Some(id.as_str()) {
-            limits.extend(self.created_loss(&id, t).await.map_err(e)?);
+            limits.extend(self.created_losses(&id, t).await.map_err(e)?);
         }
         let mut results = Vec::with_capacity(new_comments.len());
         let mut failed: Option<&str> = None;
