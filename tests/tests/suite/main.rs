@@ -19,3 +19,4 @@ mod rt;
 mod rt_specials;
 mod support;
 mod zendesk_sim;
+mod zendesk_write;
