@@ -372,3 +372,102 @@ async fn people_and_structure_are_created_once_then_updated() {
     );
     sim.stop().await.unwrap();
 }
+
+/// Help Center: categories, sections, articles, translations and article attachments are
+/// created as Zendesk creates them and read back in every locale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_center_is_written_in_every_locale() {
+    let (ds, desk) = tiny_desk();
+    let sim = start(desk.clone(), false).await;
+    let api = Api::new(&sim);
+    let before = desk.census().counts();
+    let author = ds.users.iter().find(|u| u.role_raw.as_deref() == Some("agent")).expect("agent");
+
+    let (s, c) = api
+        .post(
+            "/api/v2/help_center/categories",
+            json!({ "category": { "name": "Kit guides", "locale": "en-us", "position": 3 } }),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+    let cid = c["category"]["id"].as_u64().unwrap();
+    let (s, sec) = api
+        .post(
+            &format!("/api/v2/help_center/categories/{cid}/sections"),
+            json!({ "section": { "name": "Setup", "locale": "en-us" } }),
+        )
+        .await;
+    assert_eq!(s, 201, "{sec}");
+    assert_eq!(sec["section"]["category_id"].as_u64(), Some(cid));
+    let sid = sec["section"]["id"].as_u64().unwrap();
+    let article = json!({ "article": { "title": "Install", "body": "<p>Run it.</p>", "locale": "en-us",
+        "author_id": author.id, "permission_group_id": 1, "user_segment_id": null, "label_names": ["setup"], "draft": true } });
+    let (s, e) = api
+        .post(
+            &format!("/api/v2/help_center/sections/{sid}/articles"),
+            json!({ "article": { "title": "No group" } }),
+        )
+        .await;
+    assert_eq!(s, 422, "an article needs a permission group: {e}");
+    let (s, a) = api.post(&format!("/api/v2/help_center/sections/{sid}/articles"), article).await;
+    assert_eq!(s, 201, "{a}");
+    let aid = a["article"]["id"].as_u64().unwrap();
+    assert_eq!(
+        (a["article"]["draft"].as_bool(), a["article"]["author_id"].to_string()),
+        (Some(true), author.id.clone())
+    );
+
+    let tr = json!({ "translation": { "locale": "de", "title": "Installieren", "body": "<p>Ausführen.</p>" } });
+    let (s, t) =
+        api.post(&format!("/api/v2/help_center/articles/{aid}/translations"), tr.clone()).await;
+    assert_eq!(s, 201, "{t}");
+    let (s, e) = api.post(&format!("/api/v2/help_center/articles/{aid}/translations"), tr).await;
+    assert_eq!(s, 422, "one translation a locale: {e}");
+    let list = api.get(&format!("/api/v2/help_center/articles/{aid}/translations")).await;
+    let locales: Vec<&str> = list["translations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["locale"].as_str())
+        .collect();
+    assert_eq!(locales, ["en-us", "de"], "{list}");
+
+    let png = vec![0x89u8, b'P', b'N', b'G', 1, 2, 3];
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(png.clone())
+                .file_name("shot.png")
+                .mime_str("image/png")
+                .unwrap(),
+        )
+        .text("inline", "true");
+    let (s, att) = api
+        .send(
+            api.http
+                .post(format!("{}/api/v2/help_center/articles/{aid}/attachments", api.base))
+                .multipart(form),
+        )
+        .await;
+    assert_eq!(s, 201, "{att}");
+    assert_eq!(att["article_attachment"]["inline"], true);
+    let listed = api.get(&format!("/api/v2/help_center/articles/{aid}/attachments")).await;
+    let url =
+        listed["article_attachments"][0]["content_url"].as_str().expect("content_url").to_string();
+    let bytes = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(bytes.as_ref(), png.as_slice());
+
+    let after = desk.census().counts();
+    assert_eq!(after["kb_categories"], before["kb_categories"] + 1);
+    assert_eq!(after["kb_sections"], before["kb_sections"] + 1);
+    assert_eq!(after["kb_articles"], before["kb_articles"] + 2, "the article and its translation");
+    validate(
+        &sim,
+        &[
+            "POST /api/v2/help_center/categories",
+            "POST /api/v2/help_center/sections/{section_id}/articles",
+            "POST /api/v2/help_center/articles/{article_id}/translations",
+        ],
+    );
+    sim.stop().await.unwrap();
+}
