@@ -907,3 +907,276 @@ async fn injected_faults_speak_front_errors() {
     assert_eq!(server.running.log.len(), 1);
     validate(&server);
 }
+
+/// One file as compared: its name and the SHA-256 of its bytes.
+type File = (String, String);
+
+/// One message or comment as compared, whichever side it was read from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Entry {
+    /// Unix seconds (messages; comments are dated by `posted_at`, compared the same way).
+    at: i64,
+    /// Messages: received from an end user.
+    inbound: bool,
+    /// The teammate's email, when a teammate wrote it.
+    author: Option<String>,
+    body: String,
+    files: Vec<File>,
+}
+
+/// One conversation as compared.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Conv {
+    subject: String,
+    created_ms: i64,
+    status: String,
+    /// Oldest first.
+    messages: Vec<Entry>,
+    /// Oldest first.
+    comments: Vec<Entry>,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// What a Front holding `ds` must show for each ticket, worked out from the dataset alone:
+/// public comments are messages (inbound unless an agent wrote them), private ones comments.
+fn expected_conversations(ds: &deskferry_fixtures::dataset::Dataset) -> Vec<Conv> {
+    use deskferry_format::model::{TicketStatus, UserKind};
+    use std::io::Read;
+    let mut out: Vec<Conv> = ds
+        .tickets
+        .iter()
+        .map(|t| {
+            let status = if t.is_deleted || t.is_spam {
+                "deleted"
+            } else if matches!(t.status, TicketStatus::Solved | TicketStatus::Closed) {
+                "archived"
+            } else if t.assignee_id.is_some() {
+                "assigned"
+            } else {
+                "unassigned"
+            };
+            let (mut messages, mut comments) = (Vec::new(), Vec::new());
+            for c in ds.comments_of(&t.id) {
+                let author = c.author_id.as_deref().and_then(|a| ds.user(a));
+                let agent = author.filter(|u| u.kind == UserKind::Agent);
+                let files = c
+                    .attachment_ids
+                    .iter()
+                    .map(|a| {
+                        let a = ds.attachment(a).expect("attachment row");
+                        let mut bytes = Vec::new();
+                        ds.attachment_bytes(a).read_to_end(&mut bytes).unwrap();
+                        (a.file_name.clone(), sha256_hex(&bytes))
+                    })
+                    .collect();
+                let at = c.created_at.map_or(0, |t| t.timestamp());
+                let author = agent.map(|u| u.email.clone().unwrap_or_default());
+                if c.public {
+                    let body = c.body_html.clone().unwrap_or_else(|| {
+                        let t = c.body_text.clone().unwrap_or_default();
+                        t.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+                    });
+                    messages.push(Entry { at, inbound: agent.is_none(), author, body, files });
+                } else {
+                    let body = c.body_text.clone().unwrap_or_default();
+                    comments.push(Entry { at, inbound: false, author, body, files });
+                }
+            }
+            Conv {
+                subject: t.subject.clone().unwrap_or_default(),
+                created_ms: t.created_at.map_or(0, |c| c.timestamp_millis()),
+                status: status.into(),
+                messages,
+                comments,
+            }
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Reads one message or comment as the test compares it, downloading its files.
+async fn entry(c: &Rec, v: &Value, is_message: bool) -> Entry {
+    let mut files = Vec::new();
+    for a in v["attachments"].as_array().unwrap() {
+        let d = c.get(a["url"].as_str().unwrap()).await;
+        assert_eq!(d.status, 200, "{a}");
+        assert_eq!(d.bytes.len() as u64, a["size"].as_u64().unwrap(), "{a}");
+        files.push((a["filename"].as_str().unwrap().to_string(), sha256_hex(&d.bytes)));
+    }
+    let at = if is_message {
+        v["created_at"].as_i64().unwrap()
+    } else {
+        v["posted_at"].as_f64().unwrap().floor() as i64
+    };
+    Entry {
+        at,
+        inbound: is_message && v["is_inbound"].as_bool().unwrap(),
+        author: v["author"]["email"].as_str().map(str::to_string),
+        body: v["body"].as_str().unwrap().to_string(),
+        files,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_front_holding_a_dataset_serves_all_of_it_as_front_does() {
+    use deskferry_fixtures::dataset::{Dataset, Size};
+    use deskferry_fixtures::sim::{Desk, Store};
+    use deskferry_format::model::UserKind;
+    let ds = Dataset::generate(1, Size::Tiny);
+    let desk = Desk::new(Store::from_dataset(ds.clone()));
+    let options = SimOptions { seed: 1, ..SimOptions::default() };
+    let config = FrontConfig {
+        plan: FrontPlan::Custom(1_000_000),
+        record_exchanges: true,
+        ..FrontConfig::default()
+    };
+    let server = front::start_on(&options, config, desk, 0).await.expect("start");
+    let c = Rec::new(&server);
+
+    // Every conversation, paged, with every message (newest first, paged) and comment.
+    let listed = c.all("/conversations?limit=7").await;
+    assert_eq!(listed.len(), ds.tickets.len(), "every ticket is a conversation");
+    let mut got = Vec::new();
+    for conv in &listed {
+        let id = conv["id"].as_str().unwrap();
+        assert!(id.starts_with("cnv_"), "{id}");
+        let mut messages = Vec::new();
+        for m in c.all(&format!("/conversations/{id}/messages?limit=3")).await {
+            assert_eq!(
+                m["_links"]["related"]["conversation"].as_str().unwrap().rsplit('/').next(),
+                Some(id)
+            );
+            assert_eq!(m.get("author").is_none(), m["is_inbound"] == true, "{m}");
+            messages.push(entry(&c, &m, true).await);
+        }
+        messages.reverse();
+        let times: Vec<i64> = messages.iter().map(|m| m.at).collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "{id}: newest first, as Front lists");
+        let a = c.get(&format!("/conversations/{id}/comments")).await;
+        let mut comments = Vec::new();
+        for n in a.json["_results"].as_array().unwrap() {
+            comments.push(entry(&c, n, false).await);
+        }
+        got.push(Conv {
+            subject: conv["subject"].as_str().unwrap().to_string(),
+            created_ms: (conv["created_at"].as_f64().unwrap() * 1000.0).round() as i64,
+            status: conv["status"].as_str().unwrap().to_string(),
+            messages,
+            comments,
+        });
+    }
+    got.sort();
+    // Comments are posted at the dataset's times; only whole seconds are compared.
+    let want = expected_conversations(&ds);
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g, w);
+    }
+    let files: usize =
+        got.iter().flat_map(|c| c.messages.iter().chain(&c.comments)).map(|e| e.files.len()).sum();
+    assert_eq!(files, ds.attachments.iter().filter(|a| a.comment_id.is_some()).count());
+    assert!(
+        files > 0 && got.iter().any(|c| !c.comments.is_empty()),
+        "the dataset has files and notes"
+    );
+    assert!(got.iter().any(|c| c.status == "deleted"), "deleted and spam tickets are in the trash");
+
+    // Each inbox lists its group's conversations.
+    let mut in_inboxes = 0;
+    for i in c.get("/inboxes").await.json["_results"].as_array().unwrap() {
+        in_inboxes += c
+            .all(&format!("/inboxes/{}/conversations?limit=5", i["id"].as_str().unwrap()))
+            .await
+            .len();
+    }
+    let live_groups: Vec<&str> =
+        ds.groups.iter().filter(|g| !g.is_deleted).map(|g| g.id.as_str()).collect();
+    let in_live = ds
+        .tickets
+        .iter()
+        .filter(|t| t.group_id.as_deref().is_some_and(|g| live_groups.contains(&g)))
+        .count();
+    assert_eq!(in_inboxes, in_live);
+
+    // Contacts are the live end users, with their handles; accounts the organizations.
+    let mut got: Vec<(Option<String>, Vec<String>)> = c
+        .all("/contacts?limit=9")
+        .await
+        .iter()
+        .map(|v| {
+            let handles = v["handles"].as_array().unwrap();
+            (
+                v["name"].as_str().map(str::to_string),
+                handles
+                    .iter()
+                    .map(|h| {
+                        format!(
+                            "{}:{}",
+                            h["source"].as_str().unwrap(),
+                            h["handle"].as_str().unwrap()
+                        )
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut want: Vec<(Option<String>, Vec<String>)> = ds
+        .users
+        .iter()
+        .filter(|u| u.kind == UserKind::EndUser && !u.is_deleted)
+        .map(|u| {
+            let mut h: Vec<String> = u
+                .email
+                .iter()
+                .chain(&u.other_emails)
+                .filter(|e| !e.is_empty())
+                .map(|e| format!("email:{e}"))
+                .collect();
+            h.extend(u.phone.iter().filter(|p| !p.is_empty()).map(|p| format!("phone:{p}")));
+            (u.name.clone(), h)
+        })
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    let mut got: Vec<(String, Value, Value)> = c
+        .all("/accounts?limit=2")
+        .await
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_string(),
+                a["domains"].clone(),
+                a["description"].clone(),
+            )
+        })
+        .collect();
+    let mut want: Vec<(String, Value, Value)> = ds
+        .organizations
+        .iter()
+        .map(|o| (o.name.clone(), json!(o.domains), json!(o.notes)))
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(got, want);
+    let teammates = c.get("/teammates").await.json["_results"].as_array().unwrap().len();
+    let agents = ds
+        .users
+        .iter()
+        .filter(|u| {
+            u.kind == UserKind::Agent
+                && u.active
+                && !u.is_deleted
+                && u.email.as_deref().is_some_and(|e| !e.is_empty())
+        })
+        .count();
+    assert_eq!(teammates, agents);
+    c.get("/tags").await;
+    c.get("/conversations/custom_fields").await;
+    validate(&server);
+}
