@@ -396,6 +396,16 @@ fn target_checks(b: &Bench, source: &str, target: &'static str, rng: &mut Rng) -
     assert!(count("tickets").unwrap_or(0) > 0, "{what}: no ticket migrated: {s:?}");
     assert!(count("comments").unwrap_or(0) > 0, "{what}: no comment migrated: {s:?}");
 
+    // Where the world can tell (a simulator on the shared account), the account holds exactly
+    // the tickets migrated into it, in canonical form.
+    let census = dst.census().map(|c| c.counts());
+    if let Some(c) = &census {
+        assert_eq!(
+            Some(c["tickets"] as u64),
+            count("tickets"),
+            "{what}: the target's census: {c:?}"
+        );
+    }
     let again = load("run", &format!("reports/{target}-again"));
     assert_eq!(again["run"]["counts"]["migrated"], 0, "{what}: a re-run wrote again: {again}");
     assert_eq!(again["run"]["counts"]["failed"], 0, "{what}: {again}");
