@@ -84,6 +84,34 @@ pub fn vendor_specs(vendor: &str) -> Option<PathBuf> {
     None
 }
 
+/// Checks every answer in a simulated Zendesk's request log (body capture on) against
+/// Zendesk's OpenAPI files with `tests/interop/zendesk_validate.py`, and that each of `ops`
+/// (a path template, or `METHOD /path`) was among those validated. Skipped, and said so,
+/// without the files.
+///
+/// # Panics
+/// With the validator's report when anything fails or an operation was not validated.
+pub fn zendesk_openapi_check(log: &deskferry_fixtures::sim::log::RequestLog, ops: &[&str]) {
+    let Some(specs) = vendor_specs("zendesk") else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("zendesk.jsonl");
+    log.write_jsonl(&file).expect("write the request log");
+    let out = std::process::Command::new(python())
+        .arg(repo_root().join("tests/interop/zendesk_validate.py"))
+        .arg("--log")
+        .arg(&file)
+        .arg("--specs")
+        .arg(specs)
+        .output()
+        .expect("run the validator");
+    let report =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "Zendesk OpenAPI validation failed:\n{report}");
+    for op in ops {
+        assert!(report.contains(op), "{op} was not validated:\n{report}");
+    }
+}
+
 /// What [`openapi_check`] covered, from the validator's summary line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct OpenApiCoverage {

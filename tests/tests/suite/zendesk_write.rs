@@ -4,7 +4,6 @@
 //! endpoints the extractor uses) shows it with the times, authors and files it was given. Every
 //! answer is validated against Zendesk's OpenAPI file (skipped, and said so, without it).
 
-use std::process::Command;
 use std::time::Duration;
 
 use deskferry_fixtures::dataset::{Dataset, Size};
@@ -71,28 +70,6 @@ impl Api {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("job {id} never completed");
-    }
-}
-
-/// Every logged answer against Zendesk's OpenAPI file; `ops` must be among those validated.
-fn validate(sim: &ZendeskSim, ops: &[&str]) {
-    let Some(specs) = deskferry_tests::vendor_specs("zendesk") else { return };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let log = dir.path().join("zendesk.jsonl");
-    sim.api.log.write_jsonl(&log).expect("log");
-    let out = Command::new(deskferry_tests::python())
-        .arg(deskferry_tests::repo_root().join("tests/interop/zendesk_validate.py"))
-        .arg("--log")
-        .arg(&log)
-        .arg("--specs")
-        .arg(specs)
-        .output()
-        .expect("run the validator");
-    let report =
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "Zendesk OpenAPI validation failed:\n{report}");
-    for op in ops {
-        assert!(report.contains(op), "{op} was not validated:\n{report}");
     }
 }
 
@@ -212,8 +189,8 @@ async fn an_imported_ticket_keeps_its_history_and_files() {
     let exported = export["tickets"].as_array().unwrap().iter().find(|t| t["id"] == json!(id));
     assert_eq!(exported.map(|t| t["created_at"].clone()), Some(json!("2019-03-01T10:00:00Z")));
 
-    validate(
-        &sim,
+    deskferry_tests::zendesk_openapi_check(
+        &sim.api.log,
         &[
             "POST /api/v2/imports/tickets",
             "POST /api/v2/uploads",
@@ -288,8 +265,8 @@ async fn bulk_writes_are_jobs_with_a_result_per_record() {
     assert_eq!(s, 400, "{e}");
     assert_eq!(desk.census().counts()["tickets"], ds.tickets.len() + 3);
 
-    validate(
-        &sim,
+    deskferry_tests::zendesk_openapi_check(
+        &sim.api.log,
         &["POST /api/v2/users/create_or_update_many", "/api/v2/job_statuses/{job_status_id}"],
     );
     sim.stop().await.unwrap();
@@ -361,8 +338,8 @@ async fn people_and_structure_are_created_once_then_updated() {
         (1, 1, 1, 2),
         "{c:?}"
     );
-    validate(
-        &sim,
+    deskferry_tests::zendesk_openapi_check(
+        &sim.api.log,
         &[
             "POST /api/v2/users/create_or_update",
             "POST /api/v2/organizations",
@@ -461,8 +438,8 @@ async fn help_center_is_written_in_every_locale() {
     assert_eq!(after["kb_categories"], before["kb_categories"] + 1);
     assert_eq!(after["kb_sections"], before["kb_sections"] + 1);
     assert_eq!(after["kb_articles"], before["kb_articles"] + 2, "the article and its translation");
-    validate(
-        &sim,
+    deskferry_tests::zendesk_openapi_check(
+        &sim.api.log,
         &[
             "POST /api/v2/help_center/categories",
             "POST /api/v2/help_center/sections/{section_id}/articles",

@@ -107,7 +107,8 @@ pub fn status(s: &str) -> Option<TicketStatus> {
     })
 }
 
-fn priority(s: &str) -> Option<Priority> {
+/// Canonical priority of a Zendesk priority value.
+pub fn priority(s: &str) -> Option<Priority> {
     Some(match s {
         "low" => Priority::Low,
         "normal" => Priority::Normal,
