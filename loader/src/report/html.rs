@@ -116,10 +116,94 @@ fn verdict_chart(counts: &[(&str, usize, &str)]) -> String {
     s
 }
 
-/// Most rows shown per table in the page (the CSV files have them all).
-pub const MAX_ROWS: usize = 5000;
+/// Most rows listed one by one in a section of the page (the CSV files have them all).
+pub const MAX_ROWS: usize = 500;
+/// Examples shown for each group of like rows.
+const EXAMPLES: usize = 3;
+/// Most groups shown in a section.
+const MAX_GROUPS: usize = 200;
+/// Most ledger runs shown (the latest).
+const MAX_RUNS: usize = 50;
 
-/// The page.
+/// Rows alike but for their record: same kind, same words once numbers are set aside
+/// ("a file of 31 MB" and "a file of 27 MB" are one kind of limit).
+struct Group {
+    kind: String,
+    /// The first row's words, shown as they are.
+    words: String,
+    count: u64,
+    examples: Vec<String>,
+}
+
+/// The words of a row with every run of digits replaced, for grouping.
+fn shape(words: &str) -> String {
+    let mut o = String::with_capacity(words.len());
+    let mut digits = false;
+    for c in words.chars() {
+        if c.is_ascii_digit() {
+            if !digits {
+                o.push('#');
+            }
+            digits = true;
+        } else {
+            digits = false;
+            o.push(c);
+        }
+    }
+    o
+}
+
+/// Groups `rows` (kind, words, example) by kind and the shape of their words, largest first.
+fn groups<'a>(rows: impl Iterator<Item = (String, &'a str, String)>) -> Vec<Group> {
+    let mut by: std::collections::HashMap<(String, String), Group> = Default::default();
+    for (kind, words, example) in rows {
+        let g = by.entry((kind.clone(), shape(words))).or_insert_with(|| Group {
+            kind,
+            words: words.to_string(),
+            count: 0,
+            examples: Vec::new(),
+        });
+        g.count += 1;
+        if g.examples.len() < EXAMPLES {
+            g.examples.push(example);
+        }
+    }
+    let mut v: Vec<Group> = by.into_values().collect();
+    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.kind.cmp(&b.kind)));
+    v
+}
+
+/// A table of groups (at most [`MAX_GROUPS`]; the rest counted).
+fn group_table(h: &mut String, heads: [&str; 2], groups: &[Group], csv: &str) {
+    let _ = write!(
+        h,
+        "<table><tr><th>{}</th><th>{}</th><th>rows</th><th>for example</th></tr>",
+        heads[0], heads[1]
+    );
+    for g in groups.iter().take(MAX_GROUPS) {
+        let _ = write!(
+            h,
+            "<tr class=\"limit\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&g.kind),
+            esc(&g.words),
+            g.count,
+            esc(&g.examples.join(", "))
+        );
+    }
+    if groups.len() > MAX_GROUPS {
+        let rest: u64 = groups[MAX_GROUPS..].iter().map(|g| g.count).sum();
+        let _ = write!(
+            h,
+            "<tr><td colspan=\"4\">… {} more kinds ({rest} rows) in <code>{csv}</code></td></tr>",
+            groups.len() - MAX_GROUPS
+        );
+    }
+    h.push_str("</table>");
+}
+
+/// The page: what needs attention first (failures, differences, read errors, one by one up to
+/// [`MAX_ROWS`]), then the summary, then what the target's limits cost, grouped by kind with
+/// counts and a few examples, so the page stays small at any size; every row is in the CSVs.
 pub fn render(d: &ReportData) -> String {
     let mut h = String::new();
     let _ = write!(
@@ -145,6 +229,7 @@ pub fn render(d: &ReportData) -> String {
             c.migrated, c.unchanged, c.skipped, c.failed
         );
     }
+    attention(&mut h, d);
     h.push_str("<h2>Summary</h2>");
     h.push_str(&summary_chart(&d.summary));
     h.push_str("<table><tr><th>entity</th><th>available</th><th>migrated</th><th>failed</th><th>skipped</th><th>reconciled</th></tr>");
@@ -161,26 +246,18 @@ pub fn render(d: &ReportData) -> String {
         );
     }
     h.push_str("</table>");
-    if !d.limits.is_empty() {
-        h.push_str("<h2>Documented target limits</h2><ul>");
-        for l in &d.limits {
-            let _ = write!(h, "<li>{}</li>", esc(l));
+    for (title, lines) in [
+        ("Documented target limits", &d.limits),
+        ("What the target sends or triggers during a load", &d.side_effects),
+        ("Notes", &d.notes),
+    ] {
+        if !lines.is_empty() {
+            let _ = write!(h, "<h2>{title}</h2><ul>");
+            for l in lines {
+                let _ = write!(h, "<li>{}</li>", esc(l));
+            }
+            h.push_str("</ul>");
         }
-        h.push_str("</ul>");
-    }
-    if !d.side_effects.is_empty() {
-        h.push_str("<h2>What the target sends or triggers during a load</h2><ul>");
-        for l in &d.side_effects {
-            let _ = write!(h, "<li>{}</li>", esc(l));
-        }
-        h.push_str("</ul>");
-    }
-    if !d.notes.is_empty() {
-        h.push_str("<h2>Notes</h2><ul>");
-        for l in &d.notes {
-            let _ = write!(h, "<li>{}</li>", esc(l));
-        }
-        h.push_str("</ul>");
     }
     if let Some(r) = &d.reconcile {
         let counts = [
@@ -203,27 +280,33 @@ pub fn render(d: &ReportData) -> String {
             people(t)
         );
         h.push_str(&verdict_chart(&counts));
-        h.push_str("<table><tr><th>record</th><th>target id</th><th>comment</th><th>check</th><th>verdict</th><th>expected</th><th>actual</th><th>note</th></tr>");
-        for c in r.checks.iter().filter(|c| c.verdict != Verdict::Ok).take(MAX_ROWS) {
-            let _ = write!(
-                h,
-                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                c.verdict.as_str(),
-                esc(&format!("{} {}", c.entity, c.record)),
-                esc(&c.target_id),
-                esc(c.comment.as_deref().unwrap_or("")),
-                esc(&c.check),
-                c.verdict.as_str(),
-                esc(&c.expected),
-                esc(&c.actual),
-                esc(&c.note)
-            );
+        let limited = groups(r.checks.iter().filter(|c| c.verdict == Verdict::Limit).map(|c| {
+            let example = match &c.comment {
+                Some(cm) => format!("{} {} comment {cm}", c.entity, c.record),
+                None => format!("{} {}", c.entity, c.record),
+            };
+            (format!("{} {}", c.entity, c.check), c.note.as_str(), example)
+        }));
+        if !limited.is_empty() {
+            h.push_str("<h3>Explained by the target's documented limits</h3>");
+            group_table(&mut h, ["check", "limit"], &limited, "reconcile.csv");
         }
-        h.push_str("</table>");
+    }
+    let skipped = groups(d.records.iter().filter(|e| e.outcome == Outcome::Skipped).map(|e| {
+        let kind = if e.notable { format!("{} (look at it)", e.entity) } else { e.entity.clone() };
+        (kind, e.reason.as_deref().unwrap_or(""), e.source_id.clone())
+    }));
+    if !skipped.is_empty() {
+        h.push_str("<h2>Records skipped</h2>");
+        group_table(&mut h, ["entity", "reason"], &skipped, "records.csv");
     }
     if !d.runs.is_empty() {
         h.push_str("<h2>Runs (ledger)</h2><table><tr><th>#</th><th>command</th><th>bundle</th><th>started</th><th>ended</th><th>migrated</th><th>unchanged</th><th>skipped</th><th>failed</th></tr>");
-        for r in &d.runs {
+        let from = d.runs.len().saturating_sub(MAX_RUNS);
+        if from > 0 {
+            let _ = write!(h, "<tr><td colspan=\"9\">{from} earlier runs in the ledger</td></tr>");
+        }
+        for r in &d.runs[from..] {
             let c = r.counts.clone().unwrap_or_default();
             let _ = write!(
                 h,
@@ -241,25 +324,79 @@ pub fn render(d: &ReportData) -> String {
         }
         h.push_str("</table>");
     }
-    h.push_str("<h2>Records not migrated</h2><table><tr><th>entity</th><th>source id</th><th>target id</th><th>outcome</th><th>reason</th></tr>");
-    for (shown, e) in d.records.iter().filter(|e| e.outcome != Outcome::Migrated).enumerate() {
-        if shown == MAX_ROWS {
-            let _ = write!(h, "<tr><td colspan=\"5\">… more in records.csv</td></tr>");
-            break;
-        }
-        let _ = write!(
-            h,
-            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            e.outcome.as_str(),
-            esc(&e.entity),
-            esc(&e.source_id),
-            esc(e.target_id.as_deref().unwrap_or("")),
-            e.outcome.as_str(),
-            esc(e.reason.as_deref().unwrap_or(""))
-        );
-    }
-    h.push_str("</table><p>Every record with its source and target id is in <code>records.csv</code>.</p></body></html>\n");
+    h.push_str("<p>Every record with its source and target id is in <code>records.csv</code>, every reconciliation row in <code>reconcile.csv</code>.</p></body></html>\n");
     h
+}
+
+/// Failed and pending records, then reconciliation differences and read errors, one by one.
+fn attention(h: &mut String, d: &ReportData) {
+    let failed =
+        || d.records.iter().filter(|e| matches!(e.outcome, Outcome::Failed | Outcome::Pending));
+    let bad =
+        |c: &&crate::reconcile::Check| matches!(c.verdict, Verdict::Difference | Verdict::Error);
+    let checks = d.reconcile.as_ref().map(|r| r.checks.as_slice()).unwrap_or_default();
+    let (nf, nd) = (failed().count(), checks.iter().filter(bad).count());
+    if nf + nd == 0 {
+        h.push_str("<p class=\"migrated\">Nothing failed");
+        if d.reconcile.is_some() {
+            h.push_str(" and the reconciliation found no difference");
+        }
+        h.push_str(".</p>");
+        return;
+    }
+    let _ = write!(
+        h,
+        "<h2>Needs attention</h2><p>{nf} records failed or pending, {nd} reconciliation differences or read errors.</p>"
+    );
+    if nf > 0 {
+        h.push_str("<table><tr><th>entity</th><th>source id</th><th>target id</th><th>outcome</th><th>reason</th></tr>");
+        for e in failed().take(MAX_ROWS) {
+            let _ = write!(
+                h,
+                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                e.outcome.as_str(),
+                esc(&e.entity),
+                esc(&e.source_id),
+                esc(e.target_id.as_deref().unwrap_or("")),
+                e.outcome.as_str(),
+                esc(e.reason.as_deref().unwrap_or(""))
+            );
+        }
+        if nf > MAX_ROWS {
+            let _ = write!(
+                h,
+                "<tr><td colspan=\"5\">… {} more in records.csv</td></tr>",
+                nf - MAX_ROWS
+            );
+        }
+        h.push_str("</table>");
+    }
+    if nd > 0 {
+        h.push_str("<table><tr><th>record</th><th>target id</th><th>comment</th><th>check</th><th>verdict</th><th>expected</th><th>actual</th><th>note</th></tr>");
+        for c in checks.iter().filter(bad).take(MAX_ROWS) {
+            let _ = write!(
+                h,
+                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                c.verdict.as_str(),
+                esc(&format!("{} {}", c.entity, c.record)),
+                esc(&c.target_id),
+                esc(c.comment.as_deref().unwrap_or("")),
+                esc(&c.check),
+                c.verdict.as_str(),
+                esc(&c.expected),
+                esc(&c.actual),
+                esc(&c.note)
+            );
+        }
+        if nd > MAX_ROWS {
+            let _ = write!(
+                h,
+                "<tr><td colspan=\"8\">… {} more in reconcile.csv</td></tr>",
+                nd - MAX_ROWS
+            );
+        }
+        h.push_str("</table>");
+    }
 }
 
 #[cfg(test)]
@@ -328,5 +465,74 @@ mod tests {
             page.matches("http://www.w3.org/2000/svg").count()
         );
         assert!(page.contains("<svg"));
+    }
+
+    fn check(record: &str, verdict: Verdict, note: &str) -> Check {
+        Check {
+            entity: "tickets".into(),
+            record: record.into(),
+            target_id: format!("t-{record}"),
+            comment: Some(format!("c-{record}")),
+            check: if verdict == Verdict::Limit { "order".into() } else { "author".into() },
+            verdict,
+            expected: "a".into(),
+            actual: "b".into(),
+            note: note.into(),
+        }
+    }
+
+    #[test]
+    fn a_large_report_puts_failures_first_and_groups_the_limits() {
+        let n = 200_000;
+        let mut checks: Vec<Check> = (0..n)
+            .map(|i| {
+                let note = if i % 2 == 0 {
+                    "Front gives a private note the time it was imported".to_string()
+                } else {
+                    format!("a file of {} MB is over the target's 25 MB", 26 + i % 7)
+                };
+                check(&format!("r{i}"), Verdict::Limit, &note)
+            })
+            .collect();
+        checks.push(check("wrong-author", Verdict::Difference, ""));
+        checks.push(check("unreadable", Verdict::Error, "HTTP 500"));
+        let mut records: Vec<Entry> = (0..50_000)
+            .map(|i| {
+                Entry::new("comments", &format!("s{i}"), Outcome::Skipped, "b", "h")
+                    .reason("the target keeps no empty comment", true)
+            })
+            .collect();
+        records.push(
+            Entry::new("tickets", "failed-ticket", Outcome::Failed, "b", "h")
+                .reason("HTTP 422", true),
+        );
+        let d = ReportData {
+            command: "reconcile".into(),
+            platform: "front".into(),
+            reconcile: Some(Reconciliation { tickets: n, checks, ..Default::default() }),
+            records,
+            ..Default::default()
+        };
+        let page = render(&d);
+        assert!(page.len() < 64 * 1024, "{} bytes", page.len());
+        let summary = page.find("<h2>Summary").unwrap();
+        for first in ["failed-ticket", "wrong-author", "unreadable", "Needs attention"] {
+            assert!(page.find(first).unwrap() < summary, "{first} comes before the summary");
+        }
+        // One row per kind of limit, with its count and examples.
+        assert!(page.contains("<td>100000</td>"), "the note limit's count");
+        assert!(page.contains("<td>50000</td>"), "the skipped comments' count");
+        assert_eq!(page.matches("a file of").count(), 1, "file-size limits are one kind");
+        assert!(page.contains("tickets r0 comment c-r0, tickets r2 comment c-r2, tickets r4"));
+    }
+
+    #[test]
+    fn a_clean_report_says_so() {
+        let d = ReportData {
+            command: "reconcile".into(),
+            reconcile: Some(Reconciliation::default()),
+            ..Default::default()
+        };
+        assert!(render(&d).contains("Nothing failed and the reconciliation found no difference"));
     }
 }
