@@ -17,7 +17,9 @@ pub use error::{BundleError, ErrorCode, FormatError, chain_message};
 pub use keys::{Identities, KeygenPaths, Recipients, SignerKey, SigningKey, keygen};
 pub use meta::{BundleJson, BundleMeta, Envelope, Mode, TableEntry, TrustedComment, Warning};
 pub use model::*;
-pub use reader::{BundleReader, EntryInfo, QuickReport, VerifyOptions, VerifyStats, verify_quick};
+pub use reader::{
+    BundleReader, EntryInfo, Progress, QuickReport, Stage, VerifyOptions, VerifyStats, verify_quick,
+};
 pub use schema::{KbArticle, KbCategory, KbSection, Record, Table};
 pub use writer::{BlobRef, BlobStore, BundleWriter, SealedBundle, resign};
 

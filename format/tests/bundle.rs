@@ -83,6 +83,44 @@ fn sealed_bundle_verifies_and_reads_back_every_row_and_blob() {
 }
 
 #[test]
+fn verification_reports_how_far_it_is_in_each_stage_up_to_the_whole() {
+    use deskferry_format::{Progress, Stage};
+    use std::sync::{Arc, Mutex};
+    let k = keys();
+    let dir = tempfile::tempdir().unwrap();
+    let sealed = seal_sample(dir.path(), &k, "b-1", "one");
+    let seen: Arc<Mutex<Vec<(Stage, u64, u64)>>> = Arc::default();
+    let log = seen.clone();
+    let opts = VerifyOptions {
+        progress: Progress::to(move |s, done, total| log.lock().unwrap().push((s, done, total))),
+        ..VerifyOptions::default()
+    };
+    BundleReader::open(&sealed.bundle, &k.signer, &k.identities, &opts).unwrap();
+    let seen = seen.lock().unwrap();
+    let file = fs::metadata(&sealed.bundle).unwrap().len();
+    let rows: u64 = sealed.envelope.row_counts.values().sum();
+    for (stage, whole) in [
+        (Stage::Signature, file),
+        (Stage::Decrypt, sealed.envelope.plaintext_size),
+        (Stage::Rows, rows),
+    ] {
+        let of: Vec<_> = seen.iter().filter(|e| e.0 == stage).collect();
+        assert!(!of.is_empty(), "{stage:?} reported");
+        assert!(of.iter().all(|e| e.2 == whole && e.1 <= whole), "{stage:?}: {of:?}");
+        assert!(of.windows(2).all(|w| w[0].1 <= w[1].1), "{stage:?} only grows: {of:?}");
+        assert_eq!(of.last().unwrap().1, whole, "{stage:?} ends at the whole");
+    }
+    // In order: the signature, then decryption, then the rows.
+    let order: Vec<Stage> = seen.iter().map(|e| e.0).fold(Vec::new(), |mut v, s| {
+        if v.last() != Some(&s) {
+            v.push(s);
+        }
+        v
+    });
+    assert_eq!(order, [Stage::Signature, Stage::Decrypt, Stage::Rows]);
+}
+
+#[test]
 fn same_input_twice_gives_same_plaintext_and_content_id() {
     let k = keys();
     let dir = tempfile::tempdir().unwrap();
@@ -302,13 +340,14 @@ fn tampered_bundles_get_their_codes() {
     fs::write(envelope_path(&p), text).unwrap();
     assert_eq!(code_of(&p, &k, &opts), ErrorCode::B006);
     // B009: expired, unless allowed.
-    let late = VerifyOptions { now: ts(4_100_000_000, 0), allow_expired: false };
+    let late =
+        VerifyOptions { now: ts(4_100_000_000, 0), allow_expired: false, ..Default::default() };
     assert_eq!(code_of(&s.bundle, &k, &late), ErrorCode::B009);
     BundleReader::open(
         &s.bundle,
         &k.signer,
         &k.identities,
-        &VerifyOptions { allow_expired: true, ..late },
+        &VerifyOptions { allow_expired: true, ..late.clone() },
     )
     .unwrap();
     // B020: wrong key.

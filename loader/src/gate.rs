@@ -36,6 +36,10 @@ pub fn open_verified(input: &GateInput<'_>) -> Result<BundleReader, LoadError> {
         path: input.identity.to_path_buf(),
         message: e.to_string(),
     })?;
-    let opts = VerifyOptions { now: Utc::now(), allow_expired: input.allow_expired };
+    let opts = VerifyOptions {
+        now: Utc::now(),
+        allow_expired: input.allow_expired,
+        ..VerifyOptions::default()
+    };
     Ok(BundleReader::open(input.bundle, &signer, &identities, &opts)?)
 }

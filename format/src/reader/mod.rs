@@ -40,11 +40,67 @@ pub struct VerifyOptions {
     pub now: DateTime<Utc>,
     /// Accept a bundle past its purge date.
     pub allow_expired: bool,
+    /// Told how far verification is (a progress bar on a terminal); nothing by default.
+    pub progress: Progress,
 }
 
 impl Default for VerifyOptions {
     fn default() -> Self {
-        VerifyOptions { now: Utc::now(), allow_expired: false }
+        VerifyOptions { now: Utc::now(), allow_expired: false, progress: Progress::none() }
+    }
+}
+
+/// Which pass of verification a [`Progress`] report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Tier 1: the ciphertext's bytes hashed for the signature (bytes of the file).
+    Signature,
+    /// Tiers 2 and 3: the payload decrypted and every entry hashed (plaintext bytes).
+    Decrypt,
+    /// Tier 3: every row of every table decoded (rows).
+    Rows,
+}
+
+impl Stage {
+    /// What a progress line calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Signature => "signature",
+            Stage::Decrypt => "decrypt and hash",
+            Stage::Rows => "decode rows",
+        }
+    }
+}
+
+/// Where verification is: called with a stage and how much of it is done out of its total,
+/// from the verifying threads, often (every buffer or part), so it must be cheap.
+#[derive(Clone, Default)]
+pub struct Progress(Option<Arc<ProgressFn>>);
+
+/// What a [`Progress`] calls: the stage, done, total.
+type ProgressFn = dyn Fn(Stage, u64, u64) + Send + Sync;
+
+impl Progress {
+    /// Reports nothing.
+    pub fn none() -> Progress {
+        Progress(None)
+    }
+
+    /// Reports to `f(stage, done, total)`.
+    pub fn to(f: impl Fn(Stage, u64, u64) + Send + Sync + 'static) -> Progress {
+        Progress(Some(Arc::new(f)))
+    }
+
+    pub(crate) fn tell(&self, stage: Stage, done: u64, total: u64) {
+        if let Some(f) = &self.0 {
+            f(stage, done, total);
+        }
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Progress(reported)" } else { "Progress(none)" })
     }
 }
 
@@ -173,7 +229,8 @@ impl BundleReader {
             .map_err(|e| age_error(e, bundle))?;
         let stream = dec.decrypt(identities.iter()).map_err(|e| age_error(e, bundle))?;
 
-        let (stream, scanned) = scan::scan(stream, &env.bundle_id);
+        let (stream, scanned) =
+            scan::scan(stream, &env.bundle_id, &opts.progress, env.plaintext_size);
         let scan = scanned?;
         let manifest = checks::tier2(&scan)?;
         let kinds = checks::tier3_hashes(&scan, &manifest, env)?;
@@ -195,7 +252,7 @@ impl BundleReader {
             shared: Arc::new(Mutex::new(stream)),
             stats: VerifyStats::default(),
         };
-        reader.check_tables()?;
+        reader.check_tables(&opts.progress)?;
         reader.check_attachment_blobs(&blobs)?;
         Ok(reader)
     }

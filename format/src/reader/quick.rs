@@ -12,7 +12,7 @@ use crossbeam_channel::{Receiver, bounded};
 use sha2::{Digest, Sha256};
 
 use super::files::{open_regular, read_regular};
-use super::{QuickReport, VerifyOptions};
+use super::{Progress, QuickReport, Stage, VerifyOptions};
 use crate::error::{BundleError, ErrorCode as C, berr};
 use crate::keys::{SignerKey, key_id_hex};
 use crate::meta::{Envelope, TrustedComment, rfc3339};
@@ -64,7 +64,9 @@ fn verify_and_hash(
     file: File,
     signer: &SignerKey,
     sig: &minisign::SignatureBox,
+    progress: &Progress,
 ) -> (Result<(), String>, io::Result<(String, u64)>) {
+    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
     let (sig_tx, sig_rx) = bounded::<Arc<Vec<u8>>>(4);
     let (sha_tx, sha_rx) = bounded::<Arc<Vec<u8>>>(4);
     thread::scope(|s| {
@@ -98,6 +100,7 @@ fn verify_and_hash(
             for b in sha_rx.iter() {
                 h.update(b.as_slice());
                 n += b.len() as u64;
+                progress.tell(Stage::Signature, n, total);
             }
             (hex::encode(h.finalize()), n)
         });
@@ -153,7 +156,7 @@ pub(crate) fn verify_quick_on(
         Some(f) => f,
         None => open_regular(bundle, C::B012)?,
     };
-    let (verified, hashed) = verify_and_hash(file, signer, &sig);
+    let (verified, hashed) = verify_and_hash(file, signer, &sig, &opts.progress);
     let (ct_sha, ct_size) =
         hashed.map_err(|e| BundleError::new(C::B012, format!("{}: {e}", bundle.display())))?;
     verified.map_err(|e| BundleError::new(C::B002, format!("{}: {e}", bundle.display())))?;

@@ -10,8 +10,8 @@ use std::thread;
 use crossbeam_channel::{Receiver, Sender, bounded};
 use sha2::{Digest, Sha256};
 
-use super::EntryInfo;
 use super::limits::*;
+use super::{EntryInfo, Progress, Stage};
 use crate::FORMAT_VERSION;
 use crate::error::{BundleError, ErrorCode as C, berr};
 use crate::meta::BundleJson;
@@ -54,8 +54,10 @@ enum Msg {
 }
 
 /// Pulls plaintext buffers from the decrypting thread.
-struct Plain {
+struct Plain<'p> {
     rx: Receiver<Msg>,
+    progress: &'p Progress,
+    total: u64,
     recycle: Sender<Vec<u8>>,
     cur: Vec<u8>,
     pos: usize,
@@ -63,7 +65,7 @@ struct Plain {
     eof: bool,
 }
 
-impl Plain {
+impl Plain<'_> {
     /// Fills `buf` completely; Ok(false) on a clean end of stream before any byte.
     fn read_exact_or_eof(&mut self, buf: &mut [u8]) -> Result<bool, BundleError> {
         let mut filled = 0;
@@ -125,6 +127,7 @@ impl Plain {
         }
         match self.rx.recv() {
             Ok(Msg::Data(b)) => {
+                self.progress.tell(Stage::Decrypt, self.offset, self.total);
                 let old = std::mem::replace(&mut self.cur, b);
                 let _ = self.recycle.try_send(old);
                 self.pos = 0;
@@ -172,14 +175,30 @@ fn decrypt_loop(mut stream: Stream, tx: Sender<Msg>, free: Receiver<Vec<u8>>) ->
 }
 
 /// Decrypts and parses the whole bundle once. Returns the stream (for later seeks) and the scan.
-pub(crate) fn scan(stream: Stream, bundle_id: &str) -> (Stream, Result<Scan, BundleError>) {
+pub(crate) fn scan(
+    stream: Stream,
+    bundle_id: &str,
+    progress: &Progress,
+    total: u64,
+) -> (Stream, Result<Scan, BundleError>) {
     let (tx, rx) = bounded::<Msg>(4);
     let (free_tx, free_rx) = bounded::<Vec<u8>>(6);
     thread::scope(|s| {
         let h = s.spawn(move || decrypt_loop(stream, tx, free_rx));
-        let mut plain =
-            Plain { rx, recycle: free_tx, cur: Vec::new(), pos: 0, offset: 0, eof: false };
+        let mut plain = Plain {
+            rx,
+            progress,
+            total,
+            recycle: free_tx,
+            cur: Vec::new(),
+            pos: 0,
+            offset: 0,
+            eof: false,
+        };
         let result = parse(&mut plain, bundle_id);
+        if result.is_ok() {
+            progress.tell(Stage::Decrypt, total, total);
+        }
         // Stop the decrypting thread early on failure.
         drop(plain);
         let stream = h.join().expect("decrypting thread does not panic");
@@ -386,7 +405,7 @@ pub(crate) fn parse_bundle_json(body: &[u8]) -> Result<BundleJson, BundleError> 
     serde_json::from_value(v).map_err(|e| BundleError::new(C::B036, format!("bundle.json: {e}")))
 }
 
-impl Plain {
+impl Plain<'_> {
     /// Reads one more buffer to the end of the stream, noting any byte seen; Ok(false) at the end.
     fn next_buf_any(&mut self, extra: &mut bool) -> Result<bool, BundleError> {
         if self.pos < self.cur.len() {

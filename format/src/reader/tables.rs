@@ -8,7 +8,7 @@ use std::time::Instant;
 use arrow::array::{Array, AsArray};
 use parquet::arrow::ProjectionMask;
 
-use super::{BundleReader, decode, pages};
+use super::{BundleReader, Progress, Stage, decode, pages};
 use crate::FORMAT_VERSION;
 use crate::codec;
 use crate::error::{BundleError, ErrorCode as C, berr};
@@ -29,7 +29,7 @@ pub struct VerifyStats {
 impl BundleReader {
     /// Every Parquet footer (binding to bundle and table, schema, row counts), every page
     /// header, every row decoded and counted.
-    pub(super) fn check_tables(&mut self) -> Result<(), BundleError> {
+    pub(super) fn check_tables(&mut self, progress: &Progress) -> Result<(), BundleError> {
         let mut decoded = BTreeMap::new();
         let mut stats = VerifyStats::default();
         for table in Table::ALL {
@@ -84,6 +84,9 @@ impl BundleReader {
         }
         // Footers first (cheap, and the usual damage), then every page and row.
         let start = Instant::now();
+        let total: u64 = Table::ALL.iter().map(|&t| self.row_count(t)).sum();
+        let mut done = 0u64;
+        progress.tell(Stage::Rows, 0, total);
         for (table, metas) in decoded {
             let mut rows = 0u64;
             for (i, meta, schema) in metas {
@@ -93,6 +96,8 @@ impl BundleReader {
                 let d = decode::part(&slice, meta, &schema, path)?;
                 rows += d.rows;
                 stats.decoded_bytes += d.bytes;
+                done += d.rows;
+                progress.tell(Stage::Rows, done, total);
             }
             if rows != self.row_count(table) {
                 return berr(

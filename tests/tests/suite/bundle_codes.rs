@@ -49,7 +49,7 @@ pub fn bundle_bin() -> &'static Path {
 }
 
 fn opts(b: &BadBundle) -> VerifyOptions {
-    VerifyOptions { now: b.now, allow_expired: false }
+    VerifyOptions { now: b.now, allow_expired: false, ..Default::default() }
 }
 
 fn keys(b: &BadBundle) -> (SignerKey, Identities) {
@@ -127,7 +127,7 @@ fn expired_bundle_opens_with_allow_expired() {
     let (all, _) = broken();
     let b = all.iter().find(|b| b.name == "expired").unwrap();
     let (signer, ids) = keys(b);
-    let o = VerifyOptions { now: b.now, allow_expired: true };
+    let o = VerifyOptions { now: b.now, allow_expired: true, ..Default::default() };
     BundleReader::open(&b.bundle, &signer, &ids, &o).expect("expired but otherwise valid");
 }
 

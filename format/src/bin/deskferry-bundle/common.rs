@@ -9,6 +9,8 @@ use deskferry_format::keys::IDENTITY_PASSPHRASE_ENV;
 use deskferry_format::{BundleError, BundleReader, Identities, SignerKey, VerifyOptions};
 use secrecy::SecretString;
 
+use crate::progress::Bar;
+
 /// Everything went well.
 pub const EXIT_OK: u8 = 0;
 /// The command finished but some items had problems.
@@ -54,7 +56,11 @@ impl SignerArgs {
 
     /// Verification options from the flags.
     pub fn options(&self) -> VerifyOptions {
-        VerifyOptions { now: self.now.unwrap_or_else(Utc::now), allow_expired: self.allow_expired }
+        VerifyOptions {
+            now: self.now.unwrap_or_else(Utc::now),
+            allow_expired: self.allow_expired,
+            ..VerifyOptions::default()
+        }
     }
 }
 
@@ -162,14 +168,19 @@ fn read_passphrase_from(env: &str, what: &str) -> Result<SecretString> {
 /// Opens a bundle through all three tiers, or prints why not (code, detail, remedy).
 ///
 /// `Err(exit code)` means the failure has been reported already.
+/// On a terminal, `bar` shows how far verification is.
 pub fn open_verified(
     bundle: &Path,
     signer: &SignerArgs,
     ids: &IdentityArgs,
+    bar: &Bar,
 ) -> Result<std::result::Result<BundleReader, BundleError>> {
     let key = signer.signer_key()?;
     let identities = ids.identities()?;
-    Ok(BundleReader::open(bundle, &key, &identities, &signer.options()))
+    let opts = VerifyOptions { progress: bar.verification(), ..signer.options() };
+    let opened = BundleReader::open(bundle, &key, &identities, &opts);
+    bar.finish();
+    Ok(opened)
 }
 
 /// Prints a verification failure for people, on stderr.

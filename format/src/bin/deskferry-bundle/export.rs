@@ -13,6 +13,7 @@ use crate::common::{
     EXIT_FATAL, EXIT_OK, IdentityArgs, SignerArgs, error_json, open_verified, print_json,
     report_error,
 };
+use crate::progress::Bar;
 
 /// Mode of every exported file: the owner reads and writes, nobody else anything.
 const PRIVATE_FILE: u32 = 0o600;
@@ -39,7 +40,8 @@ pub struct Args {
 
 /// Runs `export`.
 pub fn run(a: Args) -> Result<u8> {
-    let reader = match open_verified(&a.bundle, &a.signer, &a.ids)? {
+    let bar = Bar::on_terminal();
+    let reader = match open_verified(&a.bundle, &a.signer, &a.ids, &bar)? {
         Ok(r) => r,
         Err(e) => {
             if a.json {
@@ -61,6 +63,7 @@ pub fn run(a: Args) -> Result<u8> {
     let root = to.join(&top);
     let mut files = 0u64;
     let mut bytes = 0u64;
+    bar.stage("export", reader.entries().iter().map(|e| e.size).sum());
     for entry in reader.entries() {
         let rel = safe_relative(&entry.path)?;
         let dest = root.join(&rel);
@@ -81,7 +84,9 @@ pub fn run(a: Args) -> Result<u8> {
         out.sync_all().with_context(|| format!("syncing {}", dest.display()))?;
         files += 1;
         bytes += n;
+        bar.inc(n);
     }
+    bar.finish();
     if a.json {
         print_json(&serde_json::json!({
             "bundle": a.bundle.display().to_string(),

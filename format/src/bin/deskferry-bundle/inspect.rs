@@ -40,16 +40,17 @@ struct TableView {
 
 /// Runs `inspect`.
 pub fn run(a: Args) -> Result<u8> {
-    let reader = match open_verified(&a.bundle, &a.signer, &a.ids)? {
-        Ok(r) => r,
-        Err(e) => {
-            if a.json {
-                print_json(&error_json(&a.bundle, &e))?;
+    let reader =
+        match open_verified(&a.bundle, &a.signer, &a.ids, &crate::progress::Bar::on_terminal())? {
+            Ok(r) => r,
+            Err(e) => {
+                if a.json {
+                    print_json(&error_json(&a.bundle, &e))?;
+                }
+                report_error(&a.bundle, &e);
+                return Ok(EXIT_FATAL);
             }
-            report_error(&a.bundle, &e);
-            return Ok(EXIT_FATAL);
-        }
-    };
+        };
     let mut tables = Vec::new();
     for table in Table::ALL {
         tables.push(view(&reader, table)?);

@@ -8,6 +8,7 @@ mod diff;
 mod export;
 mod inspect;
 mod keygen;
+mod progress;
 mod purge;
 mod verify;
 

@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use deskferry_format::{BundleReader, verify_quick};
+use deskferry_format::{BundleReader, VerifyOptions, verify_quick};
 
 use crate::common::{
     EXIT_FATAL, EXIT_OK, IdentityArgs, SignerArgs, error_json, print_json, report_error,
 };
+use crate::progress::Bar;
 
 /// Arguments of `verify`.
 #[derive(clap::Args, Debug)]
@@ -26,7 +27,8 @@ pub struct Args {
 /// Runs `verify`; exit 0 when valid, 2 when not.
 pub fn run(a: Args) -> Result<u8> {
     let key = a.signer.signer_key()?;
-    let opts = a.signer.options();
+    let bar = Bar::on_terminal();
+    let opts = VerifyOptions { progress: bar.verification(), ..a.signer.options() };
     let full = a.ids.given();
     let outcome = if full {
         let identities = a.ids.identities()?;
@@ -52,6 +54,7 @@ pub fn run(a: Args) -> Result<u8> {
             })
         })
     };
+    bar.finish();
     let tier = if full { "full" } else { "quick" };
     match outcome {
         Ok(mut info) => {
