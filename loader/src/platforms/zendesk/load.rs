@@ -31,7 +31,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use super::bulk::Batcher;
+use super::bulk::{Batcher, Pending};
 use super::map;
 use super::options::{BULK_LIMIT, ZendeskOptions};
 use super::people::{OrgItem, UserItem};
@@ -54,6 +54,10 @@ pub struct ZendeskTarget {
     pub(super) users_batch: Batcher<UserItem, Result<(String, bool), WriteError>>,
     pub(super) orgs_batch: Batcher<OrgItem, Result<String, WriteError>>,
     pub(super) tickets_batch: Batcher<ImportItem, Result<String, WriteError>>,
+    /// Tickets uploading their files, which will join the import batch soon.
+    pub(super) preparing: Pending,
+    /// Nothing prepares before joining a people batch (they come all at once).
+    pub(super) at_once: Pending,
     /// The account answered 403 to the bulk user import: users go one by one.
     pub(super) bulk_users_off: AtomicBool,
     /// Lower-cased addresses → the source user that holds it in this run.
@@ -148,6 +152,8 @@ impl ZendeskTarget {
             orgs_batch: Batcher::new(BULK_LIMIT, opts.linger),
             tickets_batch: Batcher::new(BULK_LIMIT, opts.linger),
             bulk_users_off: AtomicBool::new(!opts.bulk_user_import),
+            preparing: Pending::default(),
+            at_once: Pending::default(),
             opts,
             me: OnceCell::new(),
             fields: tokio::sync::Mutex::new(None),

@@ -47,7 +47,7 @@ impl ZendeskOptions {
             permission_group_id: None,
             bulk_user_import: true,
             archive_immediately: false,
-            linger: Duration::from_millis(40),
+            linger: Duration::from_secs(2),
             max_attachment_bytes: MAX_ATTACHMENT_BYTES,
             max_in_flight: 8,
             job_wait: Duration::from_secs(600),

@@ -129,7 +129,7 @@ impl ZendeskTarget {
             self.user_single(&item).await?
         } else {
             self.users_batch
-                .submit(item, |items| self.flush_users(items))
+                .submit(item, &self.at_once, |items| self.flush_users(items))
                 .await
                 .unwrap_or_else(|| Err(other("users", sid, "the bulk request gave no outcome")))?
         };
@@ -233,9 +233,13 @@ impl ZendeskTarget {
             return Ok(Written::Migrated(id));
         }
         let item = OrgItem { source_id: sid.to_string(), body: map::organization(org, None) };
-        let w = self.orgs_batch.submit(item, |items| self.flush_orgs(items)).await.unwrap_or_else(
-            || Err(other("organizations", sid, "the bulk request gave no outcome")),
-        );
+        let w = self
+            .orgs_batch
+            .submit(item, &self.at_once, |items| self.flush_orgs(items))
+            .await
+            .unwrap_or_else(|| {
+                Err(other("organizations", sid, "the bulk request gave no outcome"))
+            });
         let w = match w {
             Ok(id) => Written::Migrated(id),
             // Taken: its external id (an earlier attempt whose answer was lost) or its name (an

@@ -163,11 +163,16 @@ impl ZendeskTarget {
             let per = comments.iter().map(|_| Ok(Written::Skipped(why.into()))).collect();
             return Ok((Written::Skipped(why.into()), per));
         }
+        // Until it joins its import batch, this ticket is one the batch waits for.
+        let preparing = super::bulk::Preparing::new(&self.preparing);
         let mut notes = Vec::new();
         let refs = self.refs(t, &mut notes).await?;
         match prior {
-            Some(id) => self.update(t, id, &refs, comments, notes).await,
-            None => self.import(t, &refs, comments, notes).await,
+            Some(id) => {
+                drop(preparing);
+                self.update(t, id, &refs, comments, notes).await
+            }
+            None => self.import(t, &refs, comments, notes, preparing).await,
         }
     }
 
@@ -177,6 +182,7 @@ impl ZendeskTarget {
         refs: &TicketRefs,
         comments: &[MappedComment],
         mut notes: Vec<String>,
+        preparing: super::bulk::Preparing<'_>,
     ) -> Result<(Written, Vec<Result<Written, WriteError>>), WriteError> {
         let sid = t.ticket.id.as_str();
         if comments.len() > MAX_COMMENTS {
@@ -222,9 +228,10 @@ impl ZendeskTarget {
             external_id: t.external_id.clone(),
             body: map::import_ticket(t, refs, bodies),
         };
+        drop(preparing);
         let id = self
             .tickets_batch
-            .submit(item, |items| self.flush_imports(items))
+            .submit(item, &self.preparing, |items| self.flush_imports(items))
             .await
             .unwrap_or_else(|| Err(other("tickets", sid, "the bulk import gave no outcome")))?;
         let per = per_notes
