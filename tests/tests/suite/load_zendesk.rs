@@ -119,3 +119,158 @@ fn a_bundle_into_zendesk_reconciles_and_a_rerun_writes_nothing() {
     );
     w.stop().expect("stop");
 }
+
+fn tool(dir: &Path, name: &str, args: &[&str]) -> (i32, String) {
+    let out = Command::new(deskferry_tests::workspace_bin(name))
+        .args(args)
+        .current_dir(dir)
+        .env("SOURCE_DATE_EPOCH", fixed_epoch())
+        .output()
+        .expect("run a tool");
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn load_bundle(dir: &Path, command: &str, bundle: &str, report: &str) -> (i32, Value, String) {
+    let b = Bundle {
+        dir: tempfile::tempdir().expect("tempdir"),
+        bundle: dir.join(bundle),
+        identity: dir.join("keys/identity.txt"),
+        signer: dir.join("keys/sign.pub"),
+        dataset: deskferry_fixtures::dataset::Dataset::generate(1, Size::Tiny),
+    };
+    load(&b, dir, command, report)
+}
+
+/// Zendesk → Zendesk (one account consolidated into another) through the binaries, then a
+/// delta: the reply the source gained is appended to the migrated ticket (dated by the update,
+/// its original time heading it), or, where Zendesk closed that ticket, reported and not
+/// written; the new ticket is imported; the deleted one is deleted at the target.
+#[test]
+fn zendesk_into_zendesk_then_a_delta_appends_or_reports() {
+    // The kit's change answers the second live ticket: one seed where it is open, one where
+    // it is closed.
+    let answered_closed = |seed: u64| {
+        let ds = deskferry_fixtures::dataset::Dataset::generate(seed, Size::Tiny);
+        let live: Vec<_> = ds.tickets.iter().filter(|t| !t.is_deleted && !t.is_spam).collect();
+        live[1].status == deskferry_format::TicketStatus::Closed
+    };
+    let open = (1..40).find(|s| !answered_closed(*s)).expect("a seed with an open ticket");
+    let closed = (1..40).find(|s| answered_closed(*s)).expect("a seed with a closed ticket");
+    let seen: Vec<bool> = [open, closed].into_iter().map(delta_round).collect();
+    assert_eq!(seen, [false, true], "both cases: the ticket open, then closed at Zendesk");
+}
+
+/// One round; whether the answered ticket was closed at Zendesk.
+fn delta_round(seed: u64) -> bool {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let opts = WorldOptions { seed, ..WorldOptions::default() };
+    let src = start_world("zendesk", Role::Source, &opts).expect("source");
+    let dst = target_world();
+    src.write_connection(dir, "source").expect("source.toml");
+    dst.write_connection(dir, "target").expect("target.toml");
+    deskferry_format::keygen(&dir.join("keys")).expect("keygen");
+    let extract = |out: &str, since: Option<&str>| {
+        let mut args = vec![
+            "--source",
+            "source.toml",
+            "--recipient",
+            "keys/recipient.txt",
+            "--sign-key",
+            "keys/sign.key",
+            "--out",
+            out,
+            "--json",
+        ];
+        if let Some(s) = since {
+            args.extend(["--since", s]);
+        }
+        let (code, text) = tool(dir, "deskferry-extract", &args);
+        assert_eq!(code, 0, "extract {out}: {text}");
+    };
+    extract("a.dfb", None);
+    let (code, run, err) = load_bundle(dir, "run", "a.dfb", "reports/a");
+    assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{run}\n{err}");
+    load_bundle(dir, "reconcile", "a.dfb", "reports/a");
+    assert_accounted_and_clean(&dir.join("reports/a"), "zendesk → zendesk");
+
+    let ch = src.change().expect("change the source");
+    let closed = src
+        .dataset()
+        .tickets
+        .iter()
+        .find(|t| t.id == ch.answered)
+        .is_some_and(|t| t.status == deskferry_format::TicketStatus::Closed);
+    let before = dst.census().expect("census");
+    extract("d.dfb", Some("a.dfb.json"));
+    let (code, run, err) = load_bundle(dir, "run", "d.dfb", "reports/d");
+    assert!(code == 0 || code == 1, "delta run ({code}): {run}\n{err}");
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{run}\n{err}");
+    let after = dst.census().expect("census");
+    let replies = |c: &deskferry_fixtures::sim::Census| {
+        c.comments
+            .iter()
+            .filter(|x| x.body_html.as_deref().is_some_and(|b| b.contains(&ch.reply)))
+            .count()
+    };
+    let records = std::fs::read_to_string(dir.join("reports/d/records.csv")).expect("records");
+    // The new ticket opens with the same text as the reply.
+    if closed {
+        assert_eq!(replies(&after), replies(&before) + 1, "a closed ticket was written to");
+        assert!(records.contains("closed at Zendesk"), "not reported:\n{records}");
+    } else {
+        assert_eq!(replies(&after), replies(&before) + 2, "the reply was not appended");
+        assert!(records.contains("its original time heads the comment"), "{records}");
+    }
+    assert_eq!(after.tickets.len(), before.tickets.len() + 1, "the new ticket");
+    assert!(after.tickets.iter().any(|t| t.is_deleted), "the deleted ticket is deleted");
+    let (code, rec, err) = load_bundle(dir, "reconcile", "d.dfb", "reports/d");
+    assert!(code == 0 || code == 1, "reconcile ({code}): {rec}\n{err}");
+    let csv = std::fs::read_to_string(dir.join("reports/d/reconcile.csv")).unwrap_or_default();
+    assert!(!csv.contains(",difference,"), "{csv}");
+    src.stop().expect("stop");
+    dst.stop().expect("stop");
+    closed
+}
+
+/// An account whose bulk user import Zendesk support has not switched on answers 403 to
+/// `users/create_or_update_many`: the loader goes on one user a request, loses no one, and a
+/// 403 there does not stop the run as a refused token would.
+#[test]
+fn without_the_bulk_user_import_users_go_one_by_one() {
+    use deskferry_fixtures::sim::zendesk::{self, ZendeskConfig};
+    let b = bundle_of(3, Size::Tiny);
+    let dir = b.dir.path().to_path_buf();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let config = ZendeskConfig { bulk_user_import: false, ..ZendeskConfig::default() };
+    let desk = zendesk::prepared_target(&config.email);
+    let sim = rt.block_on(zendesk::start(desk, config)).expect("start");
+    std::fs::write(dir.join("target.token"), format!("{}\n", sim.token)).expect("token");
+    crate::support::private(
+        &dir.join("target.toml"),
+        &format!(
+            "platform = \"zendesk\"\nurl = \"{}\"\n[credentials]\nemail = \"{}\"\ntoken_file = \"target.token\"\n\
+             [rate_limits]\ndefault = 100000\n[zendesk]\npermission_group_id = {}\n",
+            sim.url(),
+            sim.email,
+            zendesk::world_permission_group()
+        ),
+    );
+    let (code, run, err) = load(&b, &dir, "run", "reports/run");
+    assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{run}\n{err}");
+    let log = sim.api.log.entries();
+    let n = |p: &str| log.iter().filter(|e| e.method == "POST" && e.path.starts_with(p)).count();
+    assert_eq!(n("/api/v2/users/create_or_update_many"), 1, "tried once, refused");
+    let users = b.dataset.users.len();
+    assert!(
+        n("/api/v2/users/create_or_update.json") + n("/api/v2/users/create_or_update") > users / 2
+    );
+    let (code, _, err) = load(&b, &dir, "reconcile", "reports/run");
+    assert!(code == 0 || code == 1, "{err}");
+    assert_accounted_and_clean(&dir.join("reports/run"), "tiny → zendesk, bulk import off");
+    rt.block_on(sim.stop()).expect("stop");
+}

@@ -60,8 +60,9 @@ pub struct ZendeskTarget {
     pub(super) at_once: Pending,
     /// The account answered 403 to the bulk user import: users go one by one.
     pub(super) bulk_users_off: AtomicBool,
-    /// Lower-cased addresses → the source user that holds it in this run.
-    pub(super) addresses: Mutex<HashMap<String, String>>,
+    /// Lower-cased addresses → the source user that holds it in this run, and whether that
+    /// user's write is done (a user sharing the address waits for it).
+    pub(super) addresses: Mutex<HashMap<String, (String, tokio::sync::watch::Receiver<bool>)>>,
     /// Source id → target id of what the loader knows is at the target (users, knowledge base),
     /// from the ledger ([`Target::remember`]) and this run's writes.
     pub(super) known: Mutex<HashMap<(String, String), String>>,

@@ -116,23 +116,40 @@ impl ZendeskTarget {
             return Ok(Written::Matched(agent.clone()));
         }
         // Zendesk matches addresses without regard to case: the second user of an address
-        // would rename the first. It is sent with the address only, and shares that user.
-        let shared = match user.user.email.as_deref().map(|e| e.trim().to_lowercase()) {
-            Some(e) if !e.is_empty() => {
-                let mut a = self.addresses.lock().unwrap_or_else(|e| e.into_inner());
-                a.entry(e).or_insert_with(|| sid.to_string()) != sid
+        // would rename the first. It waits for the first's write, is sent with the address
+        // only, and shares that user.
+        let (mut wait, mut done) = (None, None);
+        if let Some(e) = user.user.email.as_deref().map(|e| e.trim().to_lowercase())
+            && !e.is_empty()
+        {
+            let mut a = self.addresses.lock().unwrap_or_else(|e| e.into_inner());
+            match a.get(&e) {
+                Some((owner, rx)) if owner != sid => wait = Some(rx.clone()),
+                Some(_) => {}
+                None => {
+                    let (tx, rx) = tokio::sync::watch::channel(false);
+                    a.insert(e, (sid.to_string(), rx));
+                    done = Some(tx);
+                }
             }
-            _ => false,
-        };
+        }
+        let shared = wait.is_some();
+        if let Some(mut rx) = wait {
+            let _ = rx.wait_for(|finished| *finished).await;
+        }
         let item = UserItem { source_id: sid.to_string(), body: map::user(user, shared) };
-        let (id, created) = if self.bulk_users_off() {
-            self.user_single(&item).await?
+        let written = if self.bulk_users_off() {
+            self.user_single(&item).await
         } else {
             self.users_batch
                 .submit(item, &self.at_once, |items| self.flush_users(items))
                 .await
-                .unwrap_or_else(|| Err(other("users", sid, "the bulk request gave no outcome")))?
+                .unwrap_or_else(|| Err(other("users", sid, "the bulk request gave no outcome")))
         };
+        if let Some(tx) = done {
+            let _ = tx.send(true);
+        }
+        let (id, created) = written?;
         Ok(if shared {
             Written::Limited(
                 id,
