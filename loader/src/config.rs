@@ -213,7 +213,7 @@ inbox = "Support"
                 "s"
             );
         }
-        let bad = "platform = \"zendesk\"\nurl = \"http://x/\"\n[credentials]\ntoken_env = \"X\"\n";
+        let bad = "platform = \"kayako\"\nurl = \"http://x/\"\n[credentials]\ntoken_env = \"X\"\n";
         assert!(TargetConfig::parse(bad, &p).is_err());
     }
 

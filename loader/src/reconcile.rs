@@ -108,6 +108,19 @@ pub struct Totals {
     pub groups: u64,
     /// Groups found at the target.
     pub groups_ok: u64,
+    /// Migrated knowledge-base categories read back (`None`: the target's knowledge base is
+    /// not read back).
+    pub kb_categories: Option<u64>,
+    /// Categories found with their name and locale.
+    pub kb_categories_ok: u64,
+    /// Migrated sections read back (`None`: not read back).
+    pub kb_sections: Option<u64>,
+    /// Sections found with their name and locale.
+    pub kb_sections_ok: u64,
+    /// Migrated articles (and translations) read back (`None`: not read back).
+    pub kb_articles: Option<u64>,
+    /// Articles found with their title, locale and draft state.
+    pub kb_articles_ok: u64,
 }
 
 impl Totals {
@@ -581,6 +594,7 @@ pub async fn reconcile<T: Target>(
     )
     .await?;
     reconcile_groups(&index, ledger, &inventory, &mut rec)?;
+    reconcile_kb(target, reader, ledger, progress, &mut rec).await?;
     rec.checks.sort_by(|a, b| {
         a.entity
             .cmp(&b.entity)
@@ -831,6 +845,163 @@ fn reconcile_groups(
             actual: actual.into(),
             note: String::new(),
         });
+    }
+    Ok(())
+}
+
+/// One knowledge-base item's checks: title (spaces squashed), locale, and an article's draft
+/// state; the report holds no titles, only whether they are equal.
+fn compare_kb(
+    entity: &str,
+    item: &deskferry_format::KbItem,
+    target_id: &str,
+    read: Readback<crate::target::ReadKbItem>,
+) -> Vec<Check> {
+    let row = |check: &str, verdict, expected: &str, actual: &str| Check {
+        entity: entity.into(),
+        record: item.id.clone(),
+        target_id: target_id.into(),
+        comment: None,
+        check: check.into(),
+        verdict,
+        expected: expected.into(),
+        actual: actual.into(),
+        note: String::new(),
+    };
+    let read = match read {
+        Readback::Found(r) => r,
+        Readback::Missing => return vec![row("present", Verdict::Difference, "present", "absent")],
+        Readback::NotHeld => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    if read.title.as_deref().map(squash) != Some(squash(&item.title)) {
+        out.push(row("title", Verdict::Difference, "title as in the bundle", "another title"));
+    }
+    if let (Some(want), Some(got)) = (&item.locale, &read.locale)
+        && !want.eq_ignore_ascii_case(got)
+    {
+        out.push(row("locale", Verdict::Difference, want, got));
+    }
+    if let Some(d) = read.draft
+        && d != item.draft
+    {
+        out.push(row("draft", Verdict::Difference, &item.draft.to_string(), &d.to_string()));
+    }
+    if out.is_empty() {
+        out.push(row("all", Verdict::Ok, "title, locale, draft", "equal"));
+    }
+    out
+}
+
+/// Reads every migrated knowledge-base item back whose version at the target is this
+/// bundle's, where the target reads its knowledge base back ([`Target::read_kb_item`]).
+async fn reconcile_kb<T: Target>(
+    target: &T,
+    reader: &BundleReader,
+    ledger: &Ledger,
+    progress: &Progress,
+    rec: &mut Reconciliation,
+) -> Result<(), LoadError> {
+    let items = rows::kb_items(reader)?;
+    // Articles' attachments that were migrated, by the article row they belong to.
+    let att_done = ledger.entity("attachments")?;
+    let mut files: HashMap<String, Vec<String>> = HashMap::new();
+    for a in rows::all::<deskferry_format::Attachment>(reader)? {
+        if let (Some(article), Some(sha)) = (a.article_id.clone(), a.sha256.clone())
+            && att_done.get(&a.id).is_some_and(|e| e.outcome == Outcome::Migrated)
+        {
+            files.entry(article).or_default().push(sha);
+        }
+    }
+    // A translation's files are its article's at the target.
+    let mut base_of: HashMap<&str, &str> = HashMap::new();
+    for (_, k) in &items {
+        if let Some(b) = &k.translation_of {
+            base_of.insert(k.id.as_str(), b.as_str());
+        }
+    }
+    let mut by_article: HashMap<String, Vec<String>> = HashMap::new();
+    for (row, shas) in files {
+        let base = base_of.get(row.as_str()).map_or(row.clone(), |b| b.to_string());
+        by_article.entry(base).or_default().extend(shas);
+    }
+    for entity in ["kb_categories", "kb_sections", "kb_articles"] {
+        let done = ledger.entity(entity)?;
+        let todo: Vec<(&deskferry_format::KbItem, String)> = items
+            .iter()
+            .filter(|(e, _)| *e == entity)
+            .filter_map(|(_, k)| {
+                let e = done.get(&k.id)?;
+                let same = crate::ledger::content_hash(k) == e.content_hash;
+                (e.outcome == Outcome::Migrated && same).then_some(())?;
+                Some((k, e.target_id.clone()?))
+            })
+            .collect();
+        progress.stage(&format!("reconcile {entity}"), todo.len() as u64);
+        let (mut read, mut ok, mut held) = (0u64, 0u64, false);
+        for (k, tid) in todo {
+            progress.inc(1);
+            let checks = match target.read_kb_item(entity, &tid).await {
+                Ok(Readback::NotHeld) => continue,
+                Ok(r) => {
+                    let want = by_article.get(&k.id).cloned().unwrap_or_default();
+                    let mut checks = Vec::new();
+                    if let Readback::Found(crate::target::ReadKbItem {
+                        attachments: Some(got), ..
+                    }) = &r
+                        && k.translation_of.is_none()
+                    {
+                        let found = want.iter().filter(|h| got.contains(h)).count() as u64;
+                        rec.totals.attachments += want.len() as u64;
+                        rec.totals.attachments_ok += found;
+                        if found < want.len() as u64 {
+                            checks.push(Check {
+                                entity: entity.into(),
+                                record: k.id.clone(),
+                                target_id: tid.clone(),
+                                comment: None,
+                                check: "attachments".into(),
+                                verdict: Verdict::Difference,
+                                expected: format!("{} files", want.len()),
+                                actual: format!("{} missing", want.len() as u64 - found),
+                                note: "SHA-256 of the bytes".into(),
+                            });
+                        }
+                    }
+                    let mut c = compare_kb(entity, k, &tid, r);
+                    if !checks.is_empty() {
+                        c.retain(|x| x.verdict != Verdict::Ok);
+                    }
+                    c.extend(checks);
+                    c
+                }
+                Err(e) => vec![Check {
+                    entity: entity.into(),
+                    record: k.id.clone(),
+                    target_id: tid.clone(),
+                    comment: None,
+                    check: "read".into(),
+                    verdict: Verdict::Error,
+                    expected: String::new(),
+                    actual: String::new(),
+                    note: crate::ledger::scrub(&e.to_string()),
+                }],
+            };
+            held = true;
+            read += 1;
+            if !checks.iter().any(|c| matches!(c.verdict, Verdict::Difference | Verdict::Error)) {
+                ok += 1;
+            }
+            rec.checks.extend(checks);
+        }
+        progress.finish();
+        let t = &mut rec.totals;
+        let slot = match entity {
+            "kb_categories" => (&mut t.kb_categories, &mut t.kb_categories_ok),
+            "kb_sections" => (&mut t.kb_sections, &mut t.kb_sections_ok),
+            _ => (&mut t.kb_articles, &mut t.kb_articles_ok),
+        };
+        (*slot.0, *slot.1) = (held.then_some(read), ok);
     }
     Ok(())
 }

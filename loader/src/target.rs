@@ -292,6 +292,21 @@ pub struct ReadOrganization {
     pub name: Option<String>,
 }
 
+/// A knowledge-base item (category, section, article or one of their translations) as read
+/// back from the target, for reconciliation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadKbItem {
+    /// Title (an article's) or name (a category's, a section's).
+    pub title: Option<String>,
+    /// Locale of this row.
+    pub locale: Option<String>,
+    /// Not published (articles).
+    pub draft: Option<bool>,
+    /// An article's attachments, every locale's (SHA-256 of the bytes at the target); `None`
+    /// where they are not read (categories, sections, translations).
+    pub attachments: Option<Vec<String>>,
+}
+
 /// What a target answers when asked for a record to compare.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Readback<T> {
@@ -414,6 +429,53 @@ pub trait Target: Send + Sync {
         &self,
         target_id: &str,
     ) -> impl Future<Output = Result<Readback<ReadOrganization>, WriteError>> + Send;
+
+    /// Reads a migrated knowledge-base item (`entity`: `kb_categories`, `kb_sections`,
+    /// `kb_articles`) back; the default says the target's knowledge base is not read back.
+    fn read_kb_item(
+        &self,
+        entity: &str,
+        target_id: &str,
+    ) -> impl Future<Output = Result<Readback<ReadKbItem>, WriteError>> + Send {
+        let _ = (entity, target_id);
+        async { Ok(Readback::NotHeld) }
+    }
+
+    /// A knowledge-base item of the bundle table `entity` (`kb_categories`, `kb_sections`,
+    /// `kb_articles`), for targets whose calls differ by kind; the default is
+    /// [`Target::write_kb_item`].
+    fn write_kb_entry(
+        &self,
+        entity: &str,
+        item: &KbItem,
+        prior: Option<&str>,
+    ) -> impl Future<Output = Result<Written, WriteError>> + Send {
+        let _ = entity;
+        self.write_kb_item(item, prior)
+    }
+
+    /// Uploads an attachment of a migrated article (`article`: its target id, only when
+    /// `capabilities().knowledge_base`); the default says the target takes none.
+    fn write_kb_attachment(
+        &self,
+        article: &str,
+        data: &AttachmentData,
+        prior: Option<&str>,
+    ) -> impl Future<Output = Result<Written, WriteError>> + Send {
+        let _ = (article, data, prior);
+        async {
+            Ok(Written::Skipped(
+                "the target's knowledge base takes no attachments through this tool".into(),
+            ))
+        }
+    }
+
+    /// Told before records that name others are written: the target ids the ledger holds for
+    /// `entity` (source id → target id), for targets that must name people or parents by their
+    /// ids (a ticket's CCs, an article's section) and cannot find them by a key of their own.
+    fn remember(&self, entity: &str, targets: &std::collections::HashMap<String, String>) {
+        let _ = (entity, targets);
+    }
 }
 
 #[cfg(test)]

@@ -81,7 +81,15 @@ pub const PLATFORMS: &[Platform] = &[
                 super::zendesk::client::ATTACHMENTS,
             ],
         }),
-        target: None,
+        target: Some(Side {
+            options: &[
+                "permission_group_id",
+                "bulk_user_import",
+                "archive_immediately",
+                "batch_linger_ms",
+            ],
+            buckets: &[super::zendesk::client::DEFAULT, super::zendesk::client::HELP_CENTER],
+        }),
         tested_against: "simulator (`deskferry-sim serve --platform zendesk`) shaped after answers recorded from real accounts, answers checked against Zendesk's OpenAPI",
     },
     Platform {
@@ -210,7 +218,7 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), PLATFORMS.len(), "a name listed twice");
         assert_eq!(self::names(Role::Source), "zendesk or rt");
-        assert_eq!(self::names(Role::Target), "front or rt");
+        assert_eq!(self::names(Role::Target), "zendesk, front or rt");
         assert!(side("front", Role::Source).unwrap_err().contains("cannot be a source"));
         assert!(side("kayako", Role::Target).unwrap_err().contains("cannot be a target yet"));
         assert!(side("desk.com", Role::Target).unwrap_err().contains("unknown"));

@@ -4,6 +4,7 @@
 
 pub mod front;
 pub mod rt;
+pub mod zendesk;
 
 use std::future::Future;
 
@@ -26,6 +27,7 @@ pub async fn with_target<U: UseTarget>(cfg: &TargetConfig, u: U) -> Result<U::Ou
     match cfg.platform.as_str() {
         "front" => Ok(u.with(front::FrontTarget::new(cfg)?).await),
         "rt" => Ok(u.with(rt::RtTarget::new(cfg)?).await),
+        "zendesk" => Ok(u.with(zendesk::ZendeskTarget::new(cfg)?).await),
         other => Err(WriteError::Other {
             entity: "target".into(),
             source_id: other.into(),

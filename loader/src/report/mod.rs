@@ -151,6 +151,9 @@ impl ReportData {
                 "users" => t.users.map(|_| t.users_ok),
                 "organizations" => t.organizations.map(|_| t.organizations_ok),
                 "groups" => Some(t.groups_ok),
+                "kb_categories" => t.kb_categories.map(|_| t.kb_categories_ok),
+                "kb_sections" => t.kb_sections.map(|_| t.kb_sections_ok),
+                "kb_articles" => t.kb_articles.map(|_| t.kb_articles_ok),
                 _ => None,
             };
         }

@@ -291,6 +291,11 @@ impl<T: Target> Ctx<'_, T> {
             return self.put(&entries);
         }
         self.l.progress.stage("knowledge base", items.len() as u64);
+        // Targets that name parents and authors by their ids learn those the ledger holds.
+        self.l.target.remember("users", &migrated_targets(self.l.ledger, "users")?);
+        for e in ["kb_categories", "kb_sections", "kb_articles"] {
+            self.l.target.remember(e, &migrated_targets(self.l.ledger, e)?);
+        }
         // Sequential: parents must exist before children.
         for (entity, k) in &items {
             self.l.progress.inc(1);
@@ -302,12 +307,62 @@ impl<T: Target> Ctx<'_, T> {
             }
             let prior = p.and_then(|e| e.target_id.clone());
             self.put(&[Entry::new(entity, &k.id, Outcome::Pending, &self.bundle_id, &hash)])?;
-            let (e, err) = match self.l.target.write_kb_item(k, prior.as_deref()).await {
+            let (e, err) = match self.l.target.write_kb_entry(entity, k, prior.as_deref()).await {
                 Ok(w) => (entry_for_written(entity, &k.id, &self.bundle_id, &hash, &w), None),
                 Err(err) => {
                     (entry_for_error(entity, &k.id, &self.bundle_id, &hash, &err), Some(err))
                 }
             };
+            self.put(std::slice::from_ref(&e))?;
+            tally.add(e.outcome, true);
+            if let Some(err) = err.filter(is_fatal) {
+                tally.fatal = Some(LoadError::from(err));
+                break;
+            }
+        }
+        if tally.fatal.is_none() {
+            self.article_attachments(tally).await?;
+        }
+        Ok(())
+    }
+
+    /// Articles' attachments, onto their migrated article (after the articles).
+    async fn article_attachments(&self, tally: &mut Tally) -> Result<(), LoadError> {
+        let articles = migrated_targets(self.l.ledger, "kb_articles")?;
+        let prev = self.l.ledger.entity("attachments")?;
+        let b = self.bundle_id.as_str();
+        for a in rows::all::<deskferry_format::Attachment>(self.l.reader)? {
+            let Some(article) = a.article_id.as_deref() else { continue };
+            let hash = content_hash(&a);
+            let p = prev.get(&a.id);
+            if unchanged(p, &hash) {
+                tally.add(Outcome::Migrated, false);
+                continue;
+            }
+            let Some(target) = articles.get(article) else {
+                let e = Entry::new("attachments", &a.id, Outcome::Skipped, b, &hash)
+                    .reason("its article was not migrated", true);
+                tally.add(Outcome::Skipped, true);
+                self.put(&[e])?;
+                continue;
+            };
+            let data = match self.attachment(&a) {
+                Ok(d) => d,
+                Err((why, notable)) => {
+                    let e = Entry::new("attachments", &a.id, Outcome::Skipped, b, &hash)
+                        .reason(&why, notable);
+                    tally.add(Outcome::Skipped, true);
+                    self.put(&[e])?;
+                    continue;
+                }
+            };
+            let prior = p.and_then(|e| e.target_id.clone());
+            self.put(&[Entry::new("attachments", &a.id, Outcome::Pending, b, &hash)])?;
+            let (e, err) =
+                match self.l.target.write_kb_attachment(target, &data, prior.as_deref()).await {
+                    Ok(w) => (entry_for_written("attachments", &a.id, b, &hash, &w), None),
+                    Err(err) => (entry_for_error("attachments", &a.id, b, &hash, &err), Some(err)),
+                };
             self.put(std::slice::from_ref(&e))?;
             tally.add(e.outcome, true);
             if let Some(err) = err.filter(is_fatal) {

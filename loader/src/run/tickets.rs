@@ -21,7 +21,7 @@ use super::{
 
 impl<T: Target> Ctx<'_, T> {
     /// Reads one attachment's bytes, or says why it is not uploaded.
-    fn attachment(&self, a: &Attachment) -> Result<AttachmentData, (String, bool)> {
+    pub(super) fn attachment(&self, a: &Attachment) -> Result<AttachmentData, (String, bool)> {
         let o = &self.l.mapping.options;
         if o.skip_attachments {
             return Err(("options.skip_attachments".into(), false));
@@ -103,6 +103,8 @@ impl<T: Target> Ctx<'_, T> {
         let prev_t = self.l.ledger.entity("tickets")?;
         let prev_c = self.l.ledger.entity("comments")?;
         let users = migrated_targets(self.l.ledger, "users")?;
+        self.l.target.remember("users", &users);
+        self.l.target.remember("organizations", &migrated_targets(self.l.ledger, "organizations")?);
         self.l.progress.stage("tickets", selected.len() as u64);
         let n = self.l.mapping.options.concurrency;
         let (prev_t, prev_c, users) = (&prev_t, &prev_c, &users);

@@ -13,6 +13,7 @@ mod load_front;
 mod load_gate;
 mod load_resume;
 mod load_rt;
+mod load_zendesk;
 mod matrix;
 mod registry;
 mod rt;

@@ -1,0 +1,189 @@
+//! Help Center (Guide): categories, sections (nested ones under their parent section),
+//! articles in their section with their author, draft state, position and labels, a
+//! translation of any of them into another locale, and article attachments (multipart `file`,
+//! `inline`). Help Center keeps no external id and takes no `created_at`: parents are named by
+//! the target ids the ledger holds (`Target::remember`), and every record takes the time it is
+//! written.
+
+use deskferry_extractor::http::{Part, Request};
+use deskferry_extractor::platforms::zendesk::client::HELP_CENTER;
+use deskferry_format::KbItem;
+use serde_json::Value;
+
+use super::load::{ZendeskTarget, http, num, other};
+use super::map;
+use crate::error::WriteError;
+use crate::target::{AttachmentData, Written};
+
+/// The Help Center path word of a knowledge-base table.
+pub(super) fn kind_path(entity: &str) -> &'static str {
+    match entity {
+        "kb_categories" => "categories",
+        "kb_sections" => "sections",
+        _ => "articles",
+    }
+}
+
+impl ZendeskTarget {
+    /// [`crate::target::Target::write_kb_item`] for a row of `entity`.
+    pub(super) async fn write_kb(
+        &self,
+        entity: &str,
+        k: &KbItem,
+        prior: Option<&str>,
+    ) -> Result<Written, WriteError> {
+        let kind = kind_path(entity);
+        if let Some(p) = prior {
+            // A changed item (a delta): Help Center's translations would take the new text
+            // through an update this tool does not send; reported, not dropped in silence.
+            return Ok(Written::Limited(
+                p.to_string(),
+                "changed at the source since it was migrated; Help Center items are not updated by this tool".into(),
+            ));
+        }
+        let err = || http(entity, &k.id);
+        let (path, body, key) = if let Some(base) = &k.translation_of {
+            let Some(b) = self.known(entity, base) else {
+                return Err(other(
+                    entity,
+                    &k.id,
+                    format!("its source-locale row {base} is not at Zendesk yet"),
+                ));
+            };
+            let b = b.split('@').next().unwrap_or_default().to_string();
+            (
+                format!("/api/v2/help_center/{kind}/{b}/translations.json"),
+                map::kb_translation(k),
+                "translation",
+            )
+        } else {
+            match entity {
+                "kb_categories" => (
+                    "/api/v2/help_center/categories.json".to_string(),
+                    map::kb_body(entity, k, None, None),
+                    "category",
+                ),
+                "kb_sections" => {
+                    let parent = k.parent_id.as_deref().unwrap_or_default();
+                    let mut body = map::kb_body(entity, k, None, None);
+                    let category = match self.known("kb_categories", parent) {
+                        Some(c) => c,
+                        None => {
+                            // Nested under a section: created in that section's category.
+                            let Some(ps) = self.known("kb_sections", parent) else {
+                                return Err(other(
+                                    entity,
+                                    &k.id,
+                                    format!("its parent {parent} is not at Zendesk"),
+                                ));
+                            };
+                            let v = self
+                                .send(Request::get(
+                                    HELP_CENTER,
+                                    &format!("/api/v2/help_center/sections/{ps}.json"),
+                                ))
+                                .await
+                                .map_err(err())?;
+                            body["section"]["parent_section_id"] =
+                                Value::from(num(&ps).unwrap_or_default());
+                            v.pointer("/section/category_id")
+                                .and_then(Value::as_u64)
+                                .map(|n| n.to_string())
+                                .ok_or_else(|| {
+                                    other(entity, &k.id, "its parent section has no category")
+                                })?
+                        }
+                    };
+                    (
+                        format!("/api/v2/help_center/categories/{category}/sections.json"),
+                        body,
+                        "section",
+                    )
+                }
+                _ => {
+                    let parent = k.parent_id.as_deref().unwrap_or_default();
+                    let Some(section) = self.known("kb_sections", parent) else {
+                        return Err(other(
+                            entity,
+                            &k.id,
+                            format!("its section {parent} is not at Zendesk"),
+                        ));
+                    };
+                    let Some(group) = self.opts.permission_group_id else {
+                        return Err(WriteError::Unsupported {
+                            entity: entity.into(),
+                            source_id: k.id.clone(),
+                            reason: "Zendesk needs a permission group for every article: set [zendesk] permission_group_id".into(),
+                        });
+                    };
+                    let author = match k
+                        .author_id
+                        .as_deref()
+                        .and_then(|a| self.known("users", a))
+                        .as_deref()
+                        .and_then(num)
+                    {
+                        Some(a) => a,
+                        None => self.me().await?,
+                    };
+                    (
+                        format!("/api/v2/help_center/sections/{section}/articles.json"),
+                        map::kb_body(entity, k, Some(author), Some(group)),
+                        "article",
+                    )
+                }
+            }
+        };
+        let v = self.send(Request::post_json(HELP_CENTER, &path, body)).await.map_err(err())?;
+        let id = v
+            .get(key)
+            .and_then(|r| r.get("id"))
+            .and_then(Value::as_u64)
+            .ok_or_else(|| other(entity, &k.id, "the answer has no id"))?;
+        let tid = match &k.translation_of {
+            Some(base) => {
+                let b = self.known(entity, base).unwrap_or_default();
+                let b = b.split('@').next().unwrap_or_default().to_string();
+                format!("{b}@{}", k.locale.clone().unwrap_or_default().to_ascii_lowercase())
+            }
+            None => id.to_string(),
+        };
+        self.learn(entity, &k.id, &tid);
+        Ok(Written::Migrated(tid))
+    }
+
+    /// [`crate::target::Target::write_kb_attachment`]: the file on its article (of any locale).
+    pub(super) async fn write_article_attachment(
+        &self,
+        article: &str,
+        data: &AttachmentData,
+        prior: Option<&str>,
+    ) -> Result<Written, WriteError> {
+        if let Some(p) = prior {
+            return Ok(Written::Migrated(p.to_string()));
+        }
+        let aid = article.split('@').next().unwrap_or_default();
+        let ct = data.content_type.clone().unwrap_or_else(|| "application/octet-stream".into());
+        let parts = vec![
+            Part {
+                name: "inline".into(),
+                file: None,
+                bytes: data.inline.to_string().into_bytes().into(),
+            },
+            Part {
+                name: "file".into(),
+                file: Some((data.file_name.clone(), ct)),
+                bytes: data.bytes.clone(),
+            },
+        ];
+        let path = format!("/api/v2/help_center/articles/{aid}/attachments.json");
+        let v = self
+            .send(Request::multipart(HELP_CENTER, &path, parts))
+            .await
+            .map_err(http("attachments", &data.id))?;
+        v.pointer("/article_attachment/id")
+            .and_then(Value::as_u64)
+            .map(|n| Written::Migrated(n.to_string()))
+            .ok_or_else(|| other("attachments", &data.id, "the answer has no attachment id"))
+    }
+}

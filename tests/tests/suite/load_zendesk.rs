@@ -1,0 +1,276 @@
+//! A bundle → the simulated Zendesk prepared as a target (the kit's world: the admin whose
+//! token the loader uses, nothing else) through `deskferry-load run`, then `reconcile`: users,
+//! agents, organizations, groups, ticket fields, tickets with every comment, attachment and
+//! time through the Ticket Import API, the Help Center with its translations and article
+//! attachments, all read back equal apart from Zendesk's documented limits; a second `run`
+//! writes nothing; the wire validates against Zendesk's OpenAPI files. Then the account's bulk
+//! user import switched off (403): the users go one by one, nothing is lost.
+
+use std::path::Path;
+use std::process::Command;
+
+use deskferry_extractor::platforms::registry::Role;
+use deskferry_fixtures::dataset::Size;
+use deskferry_fixtures::kit::{World, WorldOptions, start_world};
+use serde_json::Value;
+
+use crate::load_front::{World as Bundle, world as bundle_of};
+use crate::support::{assert_accounted_and_clean, fixed_epoch};
+
+fn load(b: &Bundle, dir: &Path, command: &str, report: &str) -> (i32, Value, String) {
+    let out = Command::new(deskferry_tests::workspace_bin("deskferry-load"))
+        .arg(command)
+        .arg("--target")
+        .arg("target.toml")
+        .arg("--bundle")
+        .arg(&b.bundle)
+        .arg("--identity")
+        .arg(&b.identity)
+        .arg("--signer")
+        .arg(&b.signer)
+        .arg("--ledger")
+        .arg("zendesk.ledger")
+        .arg("--report")
+        .arg(report)
+        .arg("--json")
+        .current_dir(dir)
+        .env("SOURCE_DATE_EPOCH", fixed_epoch())
+        .output()
+        .expect("run deskferry-load");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let json = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok().filter(Value::is_object))
+        .unwrap_or_else(|| serde_json::from_str(&stdout).unwrap_or(Value::Null));
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+fn target_world() -> Box<dyn World> {
+    let opts = WorldOptions { record_wire: true, ..WorldOptions::default() };
+    start_world("zendesk", Role::Target, &opts).expect("a Zendesk target")
+}
+
+#[test]
+fn a_bundle_into_zendesk_reconciles_and_a_rerun_writes_nothing() {
+    let b = bundle_of(5, Size::Tiny);
+    let dir = b.dir.path().to_path_buf();
+    let w = target_world();
+    w.write_connection(&dir, "target").expect("connection file");
+
+    let (code, plan, err) = load(&b, &dir, "plan", "reports/plan");
+    assert!(code == 0 || code == 1, "plan ({code}): {plan}\n{err}");
+    let (code, run, err) = load(&b, &dir, "run", "reports/run");
+    assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
+    let failed = std::fs::read_to_string(dir.join("reports/run/records.csv")).unwrap_or_default();
+    let failed: Vec<&str> = failed.lines().filter(|l| l.contains(",failed,")).collect();
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{}\n{err}", failed.join("\n"));
+    let (code, rec, err) = load(&b, &dir, "reconcile", "reports/run");
+    assert!(code == 0 || code == 1, "reconcile ({code}): {rec}\n{err}");
+    let s = assert_accounted_and_clean(&dir.join("reports/run"), "tiny → zendesk");
+    let row = |e: &str| s.entities.iter().find(|x| x.entity == e).cloned();
+    for e in ["tickets", "comments", "attachments", "users", "organizations", "kb_articles"] {
+        let r = row(e).unwrap_or_else(|| panic!("no {e} row: {s:?}"));
+        assert!(r.migrated > 0, "{e}: {r:?}");
+        if e != "comments" && e != "attachments" {
+            assert_eq!(r.reconciled, Some(r.migrated), "{e} read back: {r:?}");
+        }
+    }
+    // The account holds exactly the migrated tickets, with their original times.
+    let census = w.census().expect("census");
+    let migrated = row("tickets").map(|r| r.migrated).unwrap_or(0);
+    assert_eq!(census.counts()["tickets"] as u64, migrated);
+    let src_times: Vec<_> = b
+        .dataset
+        .tickets
+        .iter()
+        .filter(|t| !t.is_deleted && !t.is_spam)
+        .filter_map(|t| t.created_at)
+        .collect();
+    for t in &census.tickets {
+        assert!(
+            src_times.contains(&t.created_at.expect("a time")),
+            "ticket {} lost its time",
+            t.id
+        );
+    }
+
+    let (code, again, err) = load(&b, &dir, "run", "reports/again");
+    assert!(code == 0 || code == 1, "again ({code}): {again}\n{err}");
+    assert_eq!(again["run"]["counts"]["migrated"], 0, "a re-run wrote: {again}");
+
+    // Bulk endpoints carried the people and the tickets.
+    let paths: Vec<String> =
+        w.log().entries().iter().map(|e| format!("{} {}", e.method, e.path)).collect();
+    for p in
+        ["POST /api/v2/users/create_or_update_many", "POST /api/v2/imports/tickets/create_many"]
+    {
+        assert!(paths.iter().any(|x| x.starts_with(p)), "{p} never sent");
+    }
+    deskferry_tests::zendesk_openapi_check(
+        w.log(),
+        &[
+            "POST /api/v2/users/create_or_update_many",
+            "POST /api/v2/imports/tickets/create_many",
+            "/api/v2/job_statuses/{job_status_id}",
+            "POST /api/v2/uploads",
+        ],
+    );
+    w.stop().expect("stop");
+}
+
+fn tool(dir: &Path, name: &str, args: &[&str]) -> (i32, String) {
+    let out = Command::new(deskferry_tests::workspace_bin(name))
+        .args(args)
+        .current_dir(dir)
+        .env("SOURCE_DATE_EPOCH", fixed_epoch())
+        .output()
+        .expect("run a tool");
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn load_bundle(dir: &Path, command: &str, bundle: &str, report: &str) -> (i32, Value, String) {
+    let b = Bundle {
+        dir: tempfile::tempdir().expect("tempdir"),
+        bundle: dir.join(bundle),
+        identity: dir.join("keys/identity.txt"),
+        signer: dir.join("keys/sign.pub"),
+        dataset: deskferry_fixtures::dataset::Dataset::generate(1, Size::Tiny),
+    };
+    load(&b, dir, command, report)
+}
+
+/// Zendesk → Zendesk (one account consolidated into another) through the binaries, then a
+/// delta: the reply the source gained is appended to the migrated ticket (dated by the update,
+/// its original time heading it), or, where Zendesk closed that ticket, reported and not
+/// written; the new ticket is imported; the deleted one is deleted at the target.
+#[test]
+fn zendesk_into_zendesk_then_a_delta_appends_or_reports() {
+    // The kit's change answers the second live ticket: one seed where it is open, one where
+    // it is closed.
+    let answered_closed = |seed: u64| {
+        let ds = deskferry_fixtures::dataset::Dataset::generate(seed, Size::Tiny);
+        let live: Vec<_> = ds.tickets.iter().filter(|t| !t.is_deleted && !t.is_spam).collect();
+        live[1].status == deskferry_format::TicketStatus::Closed
+    };
+    let open = (1..40).find(|s| !answered_closed(*s)).expect("a seed with an open ticket");
+    let closed = (1..40).find(|s| answered_closed(*s)).expect("a seed with a closed ticket");
+    let seen: Vec<bool> = [open, closed].into_iter().map(delta_round).collect();
+    assert_eq!(seen, [false, true], "both cases: the ticket open, then closed at Zendesk");
+}
+
+/// One round; whether the answered ticket was closed at Zendesk.
+fn delta_round(seed: u64) -> bool {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = dir.path();
+    let opts = WorldOptions { seed, ..WorldOptions::default() };
+    let src = start_world("zendesk", Role::Source, &opts).expect("source");
+    let dst = target_world();
+    src.write_connection(dir, "source").expect("source.toml");
+    dst.write_connection(dir, "target").expect("target.toml");
+    deskferry_format::keygen(&dir.join("keys")).expect("keygen");
+    let extract = |out: &str, since: Option<&str>| {
+        let mut args = vec![
+            "--source",
+            "source.toml",
+            "--recipient",
+            "keys/recipient.txt",
+            "--sign-key",
+            "keys/sign.key",
+            "--out",
+            out,
+            "--json",
+        ];
+        if let Some(s) = since {
+            args.extend(["--since", s]);
+        }
+        let (code, text) = tool(dir, "deskferry-extract", &args);
+        assert_eq!(code, 0, "extract {out}: {text}");
+    };
+    extract("a.dfb", None);
+    let (code, run, err) = load_bundle(dir, "run", "a.dfb", "reports/a");
+    assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{run}\n{err}");
+    load_bundle(dir, "reconcile", "a.dfb", "reports/a");
+    assert_accounted_and_clean(&dir.join("reports/a"), "zendesk → zendesk");
+
+    let ch = src.change().expect("change the source");
+    let closed = src
+        .dataset()
+        .tickets
+        .iter()
+        .find(|t| t.id == ch.answered)
+        .is_some_and(|t| t.status == deskferry_format::TicketStatus::Closed);
+    let before = dst.census().expect("census");
+    extract("d.dfb", Some("a.dfb.json"));
+    let (code, run, err) = load_bundle(dir, "run", "d.dfb", "reports/d");
+    assert!(code == 0 || code == 1, "delta run ({code}): {run}\n{err}");
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{run}\n{err}");
+    let after = dst.census().expect("census");
+    let replies = |c: &deskferry_fixtures::sim::Census| {
+        c.comments
+            .iter()
+            .filter(|x| x.body_html.as_deref().is_some_and(|b| b.contains(&ch.reply)))
+            .count()
+    };
+    let records = std::fs::read_to_string(dir.join("reports/d/records.csv")).expect("records");
+    // The new ticket opens with the same text as the reply.
+    if closed {
+        assert_eq!(replies(&after), replies(&before) + 1, "a closed ticket was written to");
+        assert!(records.contains("closed at Zendesk"), "not reported:\n{records}");
+    } else {
+        assert_eq!(replies(&after), replies(&before) + 2, "the reply was not appended");
+        assert!(records.contains("its original time heads the comment"), "{records}");
+    }
+    assert_eq!(after.tickets.len(), before.tickets.len() + 1, "the new ticket");
+    assert!(after.tickets.iter().any(|t| t.is_deleted), "the deleted ticket is deleted");
+    let (code, rec, err) = load_bundle(dir, "reconcile", "d.dfb", "reports/d");
+    assert!(code == 0 || code == 1, "reconcile ({code}): {rec}\n{err}");
+    let csv = std::fs::read_to_string(dir.join("reports/d/reconcile.csv")).unwrap_or_default();
+    assert!(!csv.contains(",difference,"), "{csv}");
+    src.stop().expect("stop");
+    dst.stop().expect("stop");
+    closed
+}
+
+/// An account whose bulk user import Zendesk support has not switched on answers 403 to
+/// `users/create_or_update_many`: the loader goes on one user a request, loses no one, and a
+/// 403 there does not stop the run as a refused token would.
+#[test]
+fn without_the_bulk_user_import_users_go_one_by_one() {
+    use deskferry_fixtures::sim::zendesk::{self, ZendeskConfig};
+    let b = bundle_of(3, Size::Tiny);
+    let dir = b.dir.path().to_path_buf();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let config = ZendeskConfig { bulk_user_import: false, ..ZendeskConfig::default() };
+    let desk = zendesk::prepared_target(&config.email);
+    let sim = rt.block_on(zendesk::start(desk, config)).expect("start");
+    std::fs::write(dir.join("target.token"), format!("{}\n", sim.token)).expect("token");
+    crate::support::private(
+        &dir.join("target.toml"),
+        &format!(
+            "platform = \"zendesk\"\nurl = \"{}\"\n[credentials]\nemail = \"{}\"\ntoken_file = \"target.token\"\n\
+             [rate_limits]\ndefault = 100000\n[zendesk]\npermission_group_id = {}\n",
+            sim.url(),
+            sim.email,
+            zendesk::world_permission_group()
+        ),
+    );
+    let (code, run, err) = load(&b, &dir, "run", "reports/run");
+    assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{run}\n{err}");
+    let log = sim.api.log.entries();
+    let n = |p: &str| log.iter().filter(|e| e.method == "POST" && e.path.starts_with(p)).count();
+    assert_eq!(n("/api/v2/users/create_or_update_many"), 1, "tried once, refused");
+    let users = b.dataset.users.len();
+    assert!(
+        n("/api/v2/users/create_or_update.json") + n("/api/v2/users/create_or_update") > users / 2
+    );
+    let (code, _, err) = load(&b, &dir, "reconcile", "reports/run");
+    assert!(code == 0 || code == 1, "{err}");
+    assert_accounted_and_clean(&dir.join("reports/run"), "tiny → zendesk, bulk import off");
+    rt.block_on(sim.stop()).expect("stop");
+}
