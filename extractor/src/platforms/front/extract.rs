@@ -279,8 +279,12 @@ impl FrontSource {
         }
         self.flush(sink, &mut notes).await?;
         let http = self.client.http();
+        let base = http.base_url().clone();
         stream::iter(files)
-            .map(|f| async move { sink.attachment(http, BUCKET, f.row, &f.url).await })
+            .map(|f| {
+                let url = download_url(&base, &f.url);
+                async move { sink.attachment(http, BUCKET, f.row, &url).await }
+            })
             .buffer_unordered(4)
             .try_collect::<Vec<()>>()
             .await?;
@@ -359,6 +363,27 @@ impl FrontSource {
         })
         .await
     }
+}
+
+/// Where to download a file: its URL when it is on the API's host (which gets the token);
+/// Front's newer answers name the company's own API host (`yourCompany.api.frontapp.com`)
+/// while the source file may name `api2.frontapp.com`, so a `/download/…` path on another
+/// `frontapp.com` host is read from the API's host instead. Any other host gets the URL as it
+/// is, and never the token (the HTTP client sends credentials to the base URL's origin only).
+pub fn download_url(base: &reqwest::Url, url: &str) -> String {
+    let Ok(u) = reqwest::Url::parse(url) else { return url.to_string() };
+    if u.origin() == base.origin() {
+        return url.to_string();
+    }
+    let front = u.host_str().is_some_and(|h| h == "frontapp.com" || h.ends_with(".frontapp.com"));
+    if front && u.scheme() == "https" && u.path().contains("/download/") {
+        let mut b = base.clone();
+        let prefix = base.path().trim_end_matches('/');
+        b.set_path(&format!("{prefix}{}", u.path()));
+        b.set_query(u.query());
+        return b.to_string();
+    }
+    url.to_string()
 }
 
 impl Source for FrontSource {

@@ -248,7 +248,22 @@ fn files(
                 continue;
             }
         };
-        let Some(id) = f.id.clone().filter(|i| !i.is_empty()) else { continue };
+        // Front's older published examples list a message's files without an `id` (only
+        // `url`, `…/download/fil_…`); today's OpenAPI file requires it. Either names the file.
+        let from_url = link_id(&f.url).filter(|i| i.starts_with("fil_"));
+        let Some(id) = f.id.clone().filter(|i| !i.is_empty()).or(from_url) else {
+            notes.refused(
+                "attachments",
+                a,
+                &ExtractError::Source {
+                    platform: "front",
+                    entity: "attachments".into(),
+                    id: comment.to_string(),
+                    message: "a file without an id or a download URL naming one".into(),
+                },
+            );
+            continue;
+        };
         out.push(File {
             row: Attachment {
                 id,

@@ -178,3 +178,39 @@ fn a_field_of_an_unexpected_type_costs_the_field_not_the_record() {
     // Without an id, a record is refused.
     assert!(map::conversation(&mut notes, &json!({"subject": "x"}), None).is_err());
 }
+
+#[test]
+fn a_file_without_an_id_is_named_by_its_url() {
+    // Front's older published message examples list files with `url` only.
+    let mut notes = Notes::new("front");
+    let m = json!({
+        "id": "msg_2", "type": "email", "is_inbound": true, "created_at": 1_453_770_984,
+        "body": "x", "recipients": [],
+        "attachments": [{"filename": "attachment.jpg", "url": "https://api2.frontapp.com/download/fil_55c8c149",
+                         "content_type": "image/jpeg", "size": 10000,
+                         "metadata": {"is_inline": true, "cid": "123456789"}}],
+        "metadata": {}
+    });
+    let (c, files) = map::message(&mut notes, &m, "cnv_1").unwrap();
+    assert_eq!(c.attachment_ids, ["fil_55c8c149"]);
+    assert!(files[0].row.inline);
+    assert!(notes.is_empty());
+}
+
+#[test]
+fn files_are_read_from_the_api_host_only() {
+    use super::extract::download_url;
+    let base = reqwest::Url::parse("https://api2.frontapp.com/").unwrap();
+    let same = "https://api2.frontapp.com/download/fil_1";
+    assert_eq!(download_url(&base, same), same);
+    // The company's own API host names the same endpoint: read it from the configured host.
+    assert_eq!(
+        download_url(&base, "https://acme.api.frontapp.com/download/fil_2?x=1"),
+        "https://api2.frontapp.com/download/fil_2?x=1"
+    );
+    // Anything else is fetched as it is (without the token).
+    let other = "https://files.example.com/download/fil_3";
+    assert_eq!(download_url(&base, other), other);
+    let http = "http://acme.api.frontapp.com/download/fil_4";
+    assert_eq!(download_url(&base, http), http);
+}
