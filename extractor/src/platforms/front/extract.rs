@@ -29,7 +29,7 @@ use super::client::{BUCKET, FrontClient};
 use super::map;
 use crate::config::SourceConfig;
 use crate::error::ExtractError;
-use crate::http::{Http, HttpError};
+use crate::http::{ErrorClass, Http, HttpError, Op};
 use crate::pipeline::Sink;
 use crate::source::{Item, Resume, Source};
 use crate::tolerant::Notes;
@@ -65,7 +65,7 @@ struct Read {
     messages: Vec<Value>,
     comments: Vec<Value>,
     inbox: Option<String>,
-    warning: Option<Warning>,
+    warnings: Vec<Warning>,
 }
 
 /// Reads a Front company through the Core API.
@@ -199,35 +199,41 @@ impl FrontSource {
     }
 
     /// One conversation's messages (every page), comments and, when `ask_inbox`, its inbox.
-    /// A conversation gone since it was listed is kept as listed, with a warning.
+    /// A follow-up that fails for this conversation only (404, 410, 403, an unreadable answer:
+    /// the shared classification's `Record` class) is a warning and the conversation is kept
+    /// as listed; anything else stops the run.
     async fn read(&self, ticket: Value, ask_inbox: bool) -> Result<Read, ExtractError> {
         let id = ticket["id"].as_str().unwrap_or_default().to_string();
-        let gone = |e: &HttpError| matches!(e.status(), Some(404 | 410));
-        let mut read =
-            Read { ticket, messages: Vec::new(), comments: Vec::new(), inbox: None, warning: None };
+        let mut read = Read {
+            ticket,
+            messages: Vec::new(),
+            comments: Vec::new(),
+            inbox: None,
+            warnings: Vec::new(),
+        };
         let path = format!("conversations/{id}/messages?limit=100");
-        match self.client.list_all::<Value>(&path).await {
-            Ok(m) => read.messages = m,
-            Err(e) if gone(&e) => {
-                read.warning = Some(Warning::note(
-                    "tickets",
-                    Some(id.clone()),
-                    "the conversation was deleted after it was listed; kept as listed".into(),
-                ));
-                return Ok(read);
-            }
-            Err(e) => return Err(e.into()),
+        if let Some(m) = followup(
+            &mut read.warnings,
+            &id,
+            "its messages",
+            self.client.list_all::<Value>(&path).await,
+        )? {
+            read.messages = m;
         }
-        match self.client.list_all::<Value>(&format!("conversations/{id}/comments")).await {
-            Ok(c) => read.comments = c,
-            Err(e) if gone(&e) => {}
-            Err(e) => return Err(e.into()),
+        let path = format!("conversations/{id}/comments");
+        if let Some(c) = followup(
+            &mut read.warnings,
+            &id,
+            "its comments",
+            self.client.list_all::<Value>(&path).await,
+        )? {
+            read.comments = c;
         }
         if ask_inbox {
-            match self.client.list_all::<Value>(&format!("conversations/{id}/inboxes")).await {
-                Ok(i) => read.inbox = i.first().and_then(|i| i["id"].as_str()).map(str::to_string),
-                Err(e) if gone(&e) => {}
-                Err(e) => return Err(e.into()),
+            let path = format!("conversations/{id}/inboxes");
+            let r = self.client.list_all::<Value>(&path).await;
+            if let Some(i) = followup(&mut read.warnings, &id, "its inboxes", r)? {
+                read.inbox = i.first().and_then(|i| i["id"].as_str()).map(str::to_string);
             }
         }
         Ok(read)
@@ -254,7 +260,7 @@ impl FrontSource {
         };
         let trashed = t.is_deleted.then(|| t.updated_at.or(t.created_at));
         sink.send(Item::Ticket(t)).await?;
-        if let Some(w) = r.warning {
+        for w in r.warnings {
             sink.send(Item::Warning(w)).await?;
         }
         let mut files = Vec::new();
@@ -362,6 +368,31 @@ impl FrontSource {
             done: true,
         })
         .await
+    }
+}
+
+/// A follow-up read of conversation `id`: `Ok(None)` with a warning when it failed for that
+/// conversation only (gone since it was listed, forbidden, unreadable).
+pub(super) fn followup<T>(
+    warnings: &mut Vec<Warning>,
+    id: &str,
+    what: &str,
+    r: Result<T, HttpError>,
+) -> Result<Option<T>, ExtractError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.class(Op::Read) == ErrorClass::Record => {
+            let gone = matches!(e.status(), Some(404 | 410));
+            let why = if gone { "gone since it was listed".to_string() } else { e.to_string() };
+            let message = format!("{what}: {why}; the conversation is kept as listed");
+            warnings.push(if gone {
+                Warning::note("tickets", Some(id.to_string()), message)
+            } else {
+                Warning::failure("tickets", Some(id.to_string()), message)
+            });
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -214,3 +214,29 @@ fn files_are_read_from_the_api_host_only() {
     let http = "http://acme.api.frontapp.com/download/fil_4";
     assert_eq!(download_url(&base, http), http);
 }
+
+#[test]
+fn a_conversation_gone_during_the_export_is_kept_with_a_warning() {
+    use super::extract::followup;
+    use crate::http::HttpError;
+    let status = |status: u16| HttpError::Status {
+        method: "GET".into(),
+        url: "https://api2.frontapp.com/conversations/cnv_1/messages".into(),
+        status,
+        body: String::new(),
+    };
+    let mut warnings = Vec::new();
+    let r: Result<Vec<Value>, _> = Err(status(404));
+    assert!(followup(&mut warnings, "cnv_1", "its messages", r).unwrap().is_none());
+    let r: Result<Vec<Value>, _> = Err(status(403));
+    assert!(followup(&mut warnings, "cnv_1", "its comments", r).unwrap().is_none());
+    assert_eq!(warnings.len(), 2);
+    assert!(warnings.iter().all(|w| w.id.as_deref() == Some("cnv_1")));
+    // A refused token or an outage is not this conversation's: it stops the run.
+    let r: Result<Vec<Value>, _> = Err(status(401));
+    assert!(followup(&mut warnings, "cnv_1", "its messages", r).is_err());
+    let r: Result<Vec<Value>, _> = Err(status(503));
+    assert!(followup(&mut warnings, "cnv_1", "its messages", r).is_err());
+    let ok: Result<Vec<Value>, HttpError> = Ok(vec![json!({"id": "msg_1"})]);
+    assert_eq!(followup(&mut warnings, "cnv_1", "x", ok).unwrap().unwrap().len(), 1);
+}
