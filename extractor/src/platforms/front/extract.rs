@@ -252,7 +252,10 @@ impl FrontSource {
         let id = r.ticket["id"].as_str().unwrap_or_default().to_string();
         let inbox = r.inbox.as_deref().or(inboxes.get(&id).map(String::as_str));
         let t = match map::conversation(&mut notes, &r.ticket, inbox) {
-            Ok(t) => t,
+            Ok(mut t) => {
+                t.cc_ids = map::cc_contacts(&r.messages);
+                t
+            }
             Err(e) => {
                 notes.refused("tickets", &r.ticket, &e);
                 return self.flush(sink, &mut notes).await;

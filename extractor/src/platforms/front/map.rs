@@ -11,7 +11,8 @@
 //!   field's *name*, so `key` is the name; `kind` from Front's type ([`field_kind`]);
 //! - a conversation is a ticket: `archived` is solved, `assigned`/`unassigned` open, `deleted`
 //!   (trash, and spam, which the status enum cannot tell apart) closed and deleted; the
-//!   requester is the contact of its main recipient, its group the inbox that lists it;
+//!   requester is the contact of its main recipient, its CCs the contacts copied on its
+//!   messages ([`cc_contacts`]), its group the inbox that lists it;
 //! - messages are public comments (inbound: authored by the sender's contact; outbound: by the
 //!   teammate `author`), with the HTML `body` and the `text`; comments are private notes with
 //!   their markdown body as text; files are attachments (`metadata.is_inline`).
@@ -334,6 +335,25 @@ pub fn comment(
         raw: raw(v),
     };
     Ok((c, files))
+}
+
+/// The contacts copied on a conversation's messages (`cc` recipients that are contacts), in
+/// the order they first appear, oldest message first (`messages` as Front lists them, newest
+/// first). A conversation has no CC list of its own; its messages do.
+pub fn cc_contacts(messages: &[Value]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in messages.iter().rev() {
+        for r in m["recipients"].as_array().into_iter().flatten() {
+            if r["role"].as_str() != Some("cc") {
+                continue;
+            }
+            let id = r["_links"]["related"]["contact"].as_str().and_then(link_id);
+            if let Some(id) = id.filter(|i| !out.contains(i)) {
+                out.push(id);
+            }
+        }
+    }
+    out
 }
 
 /// Which account lists each contact (the first one, in list order).

@@ -240,3 +240,22 @@ fn a_conversation_gone_during_the_export_is_kept_with_a_warning() {
     let ok: Result<Vec<Value>, HttpError> = Ok(vec![json!({"id": "msg_1"})]);
     assert_eq!(followup(&mut warnings, "cnv_1", "x", ok).unwrap().unwrap().len(), 1);
 }
+
+#[test]
+fn a_conversations_ccs_are_the_contacts_copied_on_its_messages() {
+    let r = |handle: &str, role: &str, contact: Option<&str>| {
+        json!({"_links": {"related": {"contact": contact.map(|c| format!("https://acme.api.frontapp.com/contacts/{c}"))}},
+               "name": null, "handle": handle, "role": role})
+    };
+    // Newest first, as Front lists them.
+    let messages = vec![
+        json!({"id": "msg_2", "recipients": [r("a@x.example", "from", Some("crd_1")),
+                                             r("c@x.example", "cc", Some("crd_3")),
+                                             r("b@x.example", "cc", Some("crd_2"))]}),
+        json!({"id": "msg_1", "recipients": [r("a@x.example", "from", Some("crd_1")),
+                                             r("b@x.example", "cc", Some("crd_2")),
+                                             r("nobody@x.example", "cc", None),
+                                             r("d@x.example", "bcc", Some("crd_4"))]}),
+    ];
+    assert_eq!(map::cc_contacts(&messages), ["crd_2", "crd_3"]);
+}
