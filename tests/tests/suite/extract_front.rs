@@ -124,5 +124,20 @@ fn front_tiny_extracts_as_front_shows_it_at_the_request_floor() {
         comments.len(),
         tombs.len()
     );
+
+    // A token revoked in Front's settings stops the next extraction at its first request.
+    w.revoke_token().expect("revoke");
+    let before = w.log().len();
+    let cfg = SourceConfig::load(&dir.path().join("source.toml")).expect("source.toml");
+    let src = FrontSource::new(&cfg).expect("source");
+    let opts = ExtractOptions::new(
+        dir.path().join("refused.dfb"),
+        Recipients::from_file(&keys.recipient).expect("recipients"),
+        SigningKey::from_file(&keys.sign_key).expect("sign key"),
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let err = rt.block_on(run(&src, opts)).expect_err("a revoked token is refused");
+    assert!(err.to_string().contains("401"), "{err}");
+    assert_eq!(w.log().len() - before, 1, "nothing after the refused check");
     w.stop().expect("stop");
 }
