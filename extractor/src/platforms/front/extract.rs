@@ -110,12 +110,31 @@ impl FrontSource {
         }
     }
 
+    /// One page of a list; `_pagination.next` on the API's host ([`api_url`]).
+    async fn try_page(&self, url: &str) -> Result<(Vec<Value>, Option<String>), HttpError> {
+        let (items, next) = self.client.list_page::<Value>(url).await?;
+        let base = self.client.http().base_url();
+        Ok((items, next.map(|n| api_url(base, &n))))
+    }
+
+    /// Every page of a list.
+    async fn try_all(&self, url: &str) -> Result<Vec<Value>, HttpError> {
+        let mut out = Vec::new();
+        let mut next = Some(url.to_string());
+        while let Some(u) = next.take() {
+            let (items, n) = self.try_page(&u).await?;
+            out.extend(items);
+            next = n;
+        }
+        Ok(out)
+    }
+
     async fn page(&self, url: &str) -> Result<(Vec<Value>, Option<String>), ExtractError> {
-        Ok(self.client.list_page::<Value>(url).await?)
+        Ok(self.try_page(url).await?)
     }
 
     async fn all(&self, url: &str) -> Result<Vec<Value>, ExtractError> {
-        Ok(self.client.list_all::<Value>(url).await?)
+        Ok(self.try_all(url).await?)
     }
 
     async fn flush(&self, sink: &Sink, notes: &mut Notes) -> Result<(), ExtractError> {
@@ -212,26 +231,20 @@ impl FrontSource {
             warnings: Vec::new(),
         };
         let path = format!("conversations/{id}/messages?limit=100");
-        if let Some(m) = followup(
-            &mut read.warnings,
-            &id,
-            "its messages",
-            self.client.list_all::<Value>(&path).await,
-        )? {
+        if let Some(m) =
+            followup(&mut read.warnings, &id, "its messages", self.try_all(&path).await)?
+        {
             read.messages = m;
         }
         let path = format!("conversations/{id}/comments");
-        if let Some(c) = followup(
-            &mut read.warnings,
-            &id,
-            "its comments",
-            self.client.list_all::<Value>(&path).await,
-        )? {
+        if let Some(c) =
+            followup(&mut read.warnings, &id, "its comments", self.try_all(&path).await)?
+        {
             read.comments = c;
         }
         if ask_inbox {
             let path = format!("conversations/{id}/inboxes");
-            let r = self.client.list_all::<Value>(&path).await;
+            let r = self.try_all(&path).await;
             if let Some(i) = followup(&mut read.warnings, &id, "its inboxes", r)? {
                 read.inbox = i.first().and_then(|i| i["id"].as_str()).map(str::to_string);
             }
@@ -291,7 +304,7 @@ impl FrontSource {
         let base = http.base_url().clone();
         stream::iter(files)
             .map(|f| {
-                let url = download_url(&base, &f.url);
+                let url = api_url(&base, &f.url);
                 async move { sink.attachment(http, BUCKET, f.row, &url).await }
             })
             .buffer_unordered(4)
@@ -399,18 +412,19 @@ pub(super) fn followup<T>(
     }
 }
 
-/// Where to download a file: its URL when it is on the API's host (which gets the token);
-/// Front's newer answers name the company's own API host (`yourCompany.api.frontapp.com`)
-/// while the source file may name `api2.frontapp.com`, so a `/download/…` path on another
-/// `frontapp.com` host is read from the API's host instead. Any other host gets the URL as it
-/// is, and never the token (the HTTP client sends credentials to the base URL's origin only).
-pub fn download_url(base: &reqwest::Url, url: &str) -> String {
+/// A URL Front answered (a `_pagination.next` link, a file's download URL) as one the token
+/// may go to: as it is when it is on the API's host; Front's newer answers name the company's
+/// own API host (`yourCompany.api.frontapp.com`) while the source file may name
+/// `api2.frontapp.com`, so a URL on another `https://…frontapp.com` host is read from the
+/// API's host, same path and query. Any other URL is returned as it is, and never gets the
+/// token (the HTTP client sends credentials to the base URL's origin only).
+pub fn api_url(base: &reqwest::Url, url: &str) -> String {
     let Ok(u) = reqwest::Url::parse(url) else { return url.to_string() };
     if u.origin() == base.origin() {
         return url.to_string();
     }
     let front = u.host_str().is_some_and(|h| h == "frontapp.com" || h.ends_with(".frontapp.com"));
-    if front && u.scheme() == "https" && u.path().contains("/download/") {
+    if front && u.scheme() == "https" {
         let mut b = base.clone();
         let prefix = base.path().trim_end_matches('/');
         b.set_path(&format!("{prefix}{}", u.path()));

@@ -198,21 +198,25 @@ fn a_file_without_an_id_is_named_by_its_url() {
 }
 
 #[test]
-fn files_are_read_from_the_api_host_only() {
-    use super::extract::download_url;
+fn links_and_files_are_read_from_the_api_host_only() {
+    use super::extract::api_url;
     let base = reqwest::Url::parse("https://api2.frontapp.com/").unwrap();
     let same = "https://api2.frontapp.com/download/fil_1";
-    assert_eq!(download_url(&base, same), same);
-    // The company's own API host names the same endpoint: read it from the configured host.
+    assert_eq!(api_url(&base, same), same);
+    // The company's own API host names the same endpoints: read them from the configured host.
     assert_eq!(
-        download_url(&base, "https://acme.api.frontapp.com/download/fil_2?x=1"),
+        api_url(&base, "https://acme.api.frontapp.com/download/fil_2?x=1"),
         "https://api2.frontapp.com/download/fil_2?x=1"
+    );
+    assert_eq!(
+        api_url(&base, "https://acme.api.frontapp.com/conversations?page_token=ab&limit=100"),
+        "https://api2.frontapp.com/conversations?page_token=ab&limit=100"
     );
     // Anything else is fetched as it is (without the token).
     let other = "https://files.example.com/download/fil_3";
-    assert_eq!(download_url(&base, other), other);
+    assert_eq!(api_url(&base, other), other);
     let http = "http://acme.api.frontapp.com/download/fil_4";
-    assert_eq!(download_url(&base, http), http);
+    assert_eq!(api_url(&base, http), http);
 }
 
 #[test]
