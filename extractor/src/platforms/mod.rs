@@ -14,6 +14,7 @@ use deskferry_format::model::FieldKind;
 pub fn field_kind(platform: &str, field_type: &str) -> Option<FieldKind> {
     match platform {
         "zendesk" => Some(zendesk::map::field_kind(field_type)),
+        "front" => Some(front::map::field_kind(field_type)),
         "rt" => {
             let (base, multiple) = match field_type.strip_suffix("Multiple") {
                 Some(b) => (b, true),

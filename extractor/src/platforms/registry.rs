@@ -95,7 +95,10 @@ pub const PLATFORMS: &[Platform] = &[
     Platform {
         name: "front",
         title: "Front",
-        source: None,
+        source: Some(Side {
+            options: &["max_attachment_mb"],
+            buckets: &[super::front::client::BUCKET],
+        }),
         target: Some(Side {
             options: &["inbox", "address", "import_wait_secs", "burst_per_second"],
             buckets: &[super::front::client::BUCKET],
@@ -193,6 +196,11 @@ pub async fn with_source<U: UseSource>(
             let http = s.http().clone();
             Ok(u.with(s, http).await)
         }
+        "front" => {
+            let s = super::front::FrontSource::new(cfg)?;
+            let http = s.http().clone();
+            Ok(u.with(s, http).await)
+        }
         "rt" => {
             let s = super::rt::RtSource::new(cfg)?;
             let http = s.http().clone();
@@ -217,9 +225,9 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), PLATFORMS.len(), "a name listed twice");
-        assert_eq!(self::names(Role::Source), "zendesk or rt");
+        assert_eq!(self::names(Role::Source), "zendesk, front or rt");
         assert_eq!(self::names(Role::Target), "zendesk, front or rt");
-        assert!(side("front", Role::Source).unwrap_err().contains("cannot be a source"));
+        assert!(side("kayako", Role::Source).unwrap_err().contains("cannot be a source"));
         assert!(side("kayako", Role::Target).unwrap_err().contains("cannot be a target yet"));
         assert!(side("desk.com", Role::Target).unwrap_err().contains("unknown"));
         assert!(markdown_table().contains("| Request Tracker 5 (`rt`) | yes | yes |"));

@@ -155,11 +155,42 @@ pub struct Account {
     /// Custom field values by field name.
     #[serde(default)]
     pub custom_fields: Map<String, Value>,
+    /// Creation (Unix seconds, fractional).
+    #[serde(default)]
+    pub created_at: Option<f64>,
+    /// Last update (Unix seconds, fractional).
+    #[serde(default)]
+    pub updated_at: Option<f64>,
+}
+
+/// `_links` of a recipient: the contact it resolves to (null when none).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct RecipientLinks {
+    /// Related resources.
+    #[serde(default)]
+    pub related: RecipientRelated,
+}
+
+/// `_links.related` of a recipient.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct RecipientRelated {
+    /// URL of the contact (`…/contacts/crd_…`), null when the handle is no contact's.
+    #[serde(default)]
+    pub contact: Option<String>,
+}
+
+/// The last path segment of a Front link (`…/contacts/crd_1` → `crd_1`).
+pub fn link_id(url: &str) -> Option<String> {
+    let tail = url.split(['?', '#']).next()?.trim_end_matches('/').rsplit('/').next()?;
+    (!tail.is_empty()).then(|| tail.to_string())
 }
 
 /// A sender or recipient of a message / the recipient of a conversation.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 pub struct Recipient {
+    /// Links (`related.contact`).
+    #[serde(rename = "_links", default)]
+    pub links: RecipientLinks,
     /// Name, when known.
     #[serde(default)]
     pub name: Option<String>,
@@ -171,9 +202,20 @@ pub struct Recipient {
     pub role: String,
 }
 
+/// `metadata` of an attachment.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct AttachmentMetadata {
+    /// Shown inside the body (`cid:`) rather than listed.
+    #[serde(default)]
+    pub is_inline: bool,
+}
+
 /// An attachment's metadata; `url` downloads the bytes (same origin, bearer auth).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 pub struct Attachment {
+    /// Inline or not.
+    #[serde(default)]
+    pub metadata: AttachmentMetadata,
     /// `fil_…`.
     #[serde(default)]
     pub id: Option<String>,
@@ -216,6 +258,10 @@ pub struct Conversation {
     /// Creation (Unix seconds, fractional).
     #[serde(default)]
     pub created_at: Option<f64>,
+    /// Last activity (Unix seconds, fractional); the company list is ordered by it, newest
+    /// first.
+    #[serde(default)]
+    pub updated_at: Option<f64>,
 }
 
 /// Links of a message (its conversation).
@@ -266,6 +312,9 @@ pub struct Message {
     /// Body.
     #[serde(default)]
     pub body: Option<String>,
+    /// The body as text.
+    #[serde(default)]
+    pub text: Option<String>,
     /// Attachments.
     #[serde(default)]
     pub attachments: Vec<Attachment>,
