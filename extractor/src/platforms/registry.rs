@@ -104,7 +104,21 @@ pub const PLATFORMS: &[Platform] = &[
         target: Some(Side { options: &[], buckets: &[super::rt::client::BUCKET] }),
         tested_against: "the real server (Debian's packages)",
     },
-    planned("freshdesk", "Freshdesk"),
+    Platform {
+        name: "freshdesk",
+        title: "Freshdesk",
+        source: Some(Side {
+            options: &["max_attachment_mb"],
+            buckets: &[
+                super::freshdesk::client::DEFAULT,
+                super::freshdesk::client::TICKETS_LIST,
+                super::freshdesk::client::CONTACTS_LIST,
+                super::freshdesk::client::ATTACHMENTS,
+            ],
+        }),
+        target: None,
+        tested_against: "simulator (`deskferry-sim serve --platform freshdesk --role source`) shaped after answers recorded by public clients (docs/platforms/freshdesk.md)",
+    },
     planned("helpscout", "Help Scout (Mailbox + Docs)"),
     planned("kayako", "Kayako (and Kayako Classic as a source)"),
     planned("intercom", "Intercom"),
@@ -185,6 +199,11 @@ pub async fn with_source<U: UseSource>(
             let http = s.http().clone();
             Ok(u.with(s, http).await)
         }
+        "freshdesk" => {
+            let s = super::freshdesk::FreshdeskSource::new(cfg)?;
+            let http = s.http().clone();
+            Ok(u.with(s, http).await)
+        }
         "rt" => {
             let s = super::rt::RtSource::new(cfg)?;
             let http = s.http().clone();
@@ -209,7 +228,7 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), PLATFORMS.len(), "a name listed twice");
-        assert_eq!(self::names(Role::Source), "zendesk or rt");
+        assert_eq!(self::names(Role::Source), "zendesk, rt or freshdesk");
         assert_eq!(self::names(Role::Target), "front or rt");
         assert!(side("front", Role::Source).unwrap_err().contains("cannot be a source"));
         assert!(side("kayako", Role::Target).unwrap_err().contains("cannot be a target yet"));

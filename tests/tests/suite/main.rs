@@ -5,6 +5,7 @@ mod bundle_interop;
 mod extract_resume;
 mod extract_rt;
 mod extract_zendesk;
+mod freshdesk_source;
 mod front_sim;
 mod http_client;
 mod journey;
