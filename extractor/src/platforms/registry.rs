@@ -116,8 +116,11 @@ pub const PLATFORMS: &[Platform] = &[
                 super::freshdesk::client::ATTACHMENTS,
             ],
         }),
-        target: None,
-        tested_against: "simulator (`deskferry-sim serve --platform freshdesk --role source`) shaped after answers recorded by public clients (docs/platforms/freshdesk.md)",
+        target: Some(Side {
+            options: &[],
+            buckets: &[super::freshdesk::client::DEFAULT, super::freshdesk::client::TICKETS_WRITE],
+        }),
+        tested_against: "simulator (`deskferry-sim serve --platform freshdesk --role source` or `--role target`) shaped after answers recorded by public clients (docs/platforms/freshdesk.md)",
     },
     planned("helpscout", "Help Scout (Mailbox + Docs)"),
     planned("kayako", "Kayako (and Kayako Classic as a source)"),
@@ -229,7 +232,7 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), PLATFORMS.len(), "a name listed twice");
         assert_eq!(self::names(Role::Source), "zendesk, rt or freshdesk");
-        assert_eq!(self::names(Role::Target), "front or rt");
+        assert_eq!(self::names(Role::Target), "front, rt or freshdesk");
         assert!(side("front", Role::Source).unwrap_err().contains("cannot be a source"));
         assert!(side("kayako", Role::Target).unwrap_err().contains("cannot be a target yet"));
         assert!(side("desk.com", Role::Target).unwrap_err().contains("unknown"));

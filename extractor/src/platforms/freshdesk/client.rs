@@ -12,7 +12,7 @@ use reqwest::Url;
 use secrecy::SecretString;
 use serde_json::Value;
 
-use crate::http::{Auth, Http, HttpConfig, HttpError, Request};
+use crate::http::{Auth, Http, HttpConfig, HttpError, Part, Request};
 
 /// Every call (the plan's overall limit).
 pub const DEFAULT: &str = "default";
@@ -20,6 +20,8 @@ pub const DEFAULT: &str = "default";
 pub const TICKETS_LIST: &str = "tickets_list";
 /// `GET /api/v2/contacts`.
 pub const CONTACTS_LIST: &str = "contacts_list";
+/// Ticket creates and updates (a target's writes).
+pub const TICKETS_WRITE: &str = "tickets_write";
 /// Attachment downloads (storage URLs).
 pub const ATTACHMENTS: &str = "attachments";
 
@@ -116,10 +118,52 @@ impl Client {
         self.get(DEFAULT, "/api/v2/agents/me").await
     }
 
+    /// `POST` a JSON body; the created record.
+    pub async fn post(&self, bucket: &str, path: &str, body: Value) -> Result<Value, HttpError> {
+        self.http.send(Request::post_json(bucket, path, body)).await?.json()
+    }
+
+    /// `PUT` a JSON body (an update: safe to repeat); the record.
+    pub async fn put(&self, bucket: &str, path: &str, body: Value) -> Result<Value, HttpError> {
+        self.http.send(Request::put_json(bucket, path, body).retry_unsafe()).await?.json()
+    }
+
+    /// `POST` a multipart form (fields and `attachments[]` files); the created record.
+    pub async fn post_form(
+        &self,
+        bucket: &str,
+        path: &str,
+        parts: Vec<Part>,
+    ) -> Result<Value, HttpError> {
+        self.http.send(Request::multipart(bucket, path, parts)).await?.json()
+    }
+
+    /// `DELETE` (a repeat answers 404, which the caller takes as done).
+    pub async fn delete(&self, bucket: &str, path: &str) -> Result<(), HttpError> {
+        self.http.send(Request::delete(bucket, path)).await.map(|_| ())
+    }
+
+    /// Tickets carrying `tag` (`search/tickets`, first page: 30).
+    pub async fn tickets_tagged(&self, tag: &str) -> Result<Vec<Value>, HttpError> {
+        let q = esc(&format!("\"tag:'{tag}'\""));
+        let v = self.get(DEFAULT, &format!("/api/v2/search/tickets?query={q}")).await?;
+        Ok(v.get("results").and_then(Value::as_array).cloned().unwrap_or_default())
+    }
+
     /// One ticket's single view with its first ten conversations, stats and requester.
     pub async fn ticket(&self, id: &str) -> Result<Value, HttpError> {
         self.get(DEFAULT, &format!("/api/v2/tickets/{id}?include=conversations")).await
     }
+}
+
+/// What a 409 `duplicate_value` says holds the value (`additional_info.{key}`), when it says.
+pub fn duplicate_of(e: &HttpError, key: &str) -> Option<String> {
+    let HttpError::Status { status: 409, body, .. } = e else { return None };
+    let v: Value = serde_json::from_str(body).ok()?;
+    v.get("errors")?.as_array()?.iter().find_map(|x| {
+        let id = x.get("additional_info")?.get(key)?;
+        id.as_u64().map(|n| n.to_string()).or_else(|| id.as_str().map(str::to_string))
+    })
 }
 
 /// `path` with `per_page=100` added.
