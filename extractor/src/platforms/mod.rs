@@ -1,6 +1,7 @@
 //! One folder per platform; the same file names keep the same roles everywhere
 //! (docs/architecture.md, "Crates").
 
+pub mod freshdesk;
 pub mod front;
 pub mod registry;
 pub mod rt;
@@ -15,6 +16,7 @@ pub fn field_kind(platform: &str, field_type: &str) -> Option<FieldKind> {
     match platform {
         "zendesk" => Some(zendesk::map::field_kind(field_type)),
         "front" => Some(front::map::field_kind(field_type)),
+        "freshdesk" => Some(freshdesk::map::field_kind(field_type)),
         "rt" => {
             let (base, multiple) = match field_type.strip_suffix("Multiple") {
                 Some(b) => (b, true),

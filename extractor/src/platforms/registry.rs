@@ -115,7 +115,24 @@ pub const PLATFORMS: &[Platform] = &[
         target: Some(Side { options: &[], buckets: &[super::rt::client::BUCKET] }),
         tested_against: "the real server (Debian's packages)",
     },
-    planned("freshdesk", "Freshdesk"),
+    Platform {
+        name: "freshdesk",
+        title: "Freshdesk",
+        source: Some(Side {
+            options: &["max_attachment_mb"],
+            buckets: &[
+                super::freshdesk::client::DEFAULT,
+                super::freshdesk::client::TICKETS_LIST,
+                super::freshdesk::client::CONTACTS_LIST,
+                super::freshdesk::client::ATTACHMENTS,
+            ],
+        }),
+        target: Some(Side {
+            options: &[],
+            buckets: &[super::freshdesk::client::DEFAULT, super::freshdesk::client::TICKETS_WRITE],
+        }),
+        tested_against: "simulator (`deskferry-sim serve --platform freshdesk --role source` or `--role target`) shaped after answers recorded by public clients (docs/platforms/freshdesk.md)",
+    },
     planned("helpscout", "Help Scout (Mailbox + Docs)"),
     planned("kayako", "Kayako (and Kayako Classic as a source)"),
     planned("intercom", "Intercom"),
@@ -201,6 +218,11 @@ pub async fn with_source<U: UseSource>(
             let http = s.http().clone();
             Ok(u.with(s, http).await)
         }
+        "freshdesk" => {
+            let s = super::freshdesk::FreshdeskSource::new(cfg)?;
+            let http = s.http().clone();
+            Ok(u.with(s, http).await)
+        }
         "rt" => {
             let s = super::rt::RtSource::new(cfg)?;
             let http = s.http().clone();
@@ -225,8 +247,8 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), PLATFORMS.len(), "a name listed twice");
-        assert_eq!(self::names(Role::Source), "zendesk, front or rt");
-        assert_eq!(self::names(Role::Target), "zendesk, front or rt");
+        assert_eq!(self::names(Role::Source), "zendesk, front, rt or freshdesk");
+        assert_eq!(self::names(Role::Target), "zendesk, front, rt or freshdesk");
         assert!(side("kayako", Role::Source).unwrap_err().contains("cannot be a source"));
         assert!(side("kayako", Role::Target).unwrap_err().contains("cannot be a target yet"));
         assert!(side("desk.com", Role::Target).unwrap_err().contains("unknown"));

@@ -2,6 +2,7 @@
 //! platforms exist is the extractor's registry (`deskferry_extractor::platforms::registry`);
 //! [`with_target`] is the one place that turns a target file's platform into a `Target`.
 
+pub mod freshdesk;
 pub mod front;
 pub mod rt;
 pub mod zendesk;
@@ -26,6 +27,7 @@ pub trait UseTarget {
 pub async fn with_target<U: UseTarget>(cfg: &TargetConfig, u: U) -> Result<U::Output, WriteError> {
     match cfg.platform.as_str() {
         "front" => Ok(u.with(front::FrontTarget::new(cfg)?).await),
+        "freshdesk" => Ok(u.with(freshdesk::FreshdeskTarget::new(cfg)?).await),
         "rt" => Ok(u.with(rt::RtTarget::new(cfg)?).await),
         "zendesk" => Ok(u.with(zendesk::ZendeskTarget::new(cfg)?).await),
         other => Err(WriteError::Other {

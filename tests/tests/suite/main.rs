@@ -6,6 +6,7 @@ mod extract_front;
 mod extract_resume;
 mod extract_rt;
 mod extract_zendesk;
+mod freshdesk_source;
 mod front_sim;
 mod http_client;
 mod journey;
