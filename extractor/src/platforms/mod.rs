@@ -2,6 +2,7 @@
 //! (docs/architecture.md, "Crates").
 
 pub mod front;
+pub mod helpscout;
 pub mod registry;
 pub mod rt;
 pub mod zendesk;
@@ -14,6 +15,7 @@ use deskferry_format::model::FieldKind;
 pub fn field_kind(platform: &str, field_type: &str) -> Option<FieldKind> {
     match platform {
         "zendesk" => Some(zendesk::map::field_kind(field_type)),
+        "helpscout" => Some(helpscout::map::field_kind(field_type)),
         "rt" => {
             let (base, multiple) = match field_type.strip_suffix("Multiple") {
                 Some(b) => (b, true),

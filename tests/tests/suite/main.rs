@@ -6,6 +6,7 @@ mod extract_resume;
 mod extract_rt;
 mod extract_zendesk;
 mod front_sim;
+mod helpscout_source;
 mod http_client;
 mod journey;
 mod kit_target;
