@@ -83,3 +83,57 @@ fn helpscout_tiny_extracts_completely_at_the_floor_and_a_delta_sees_the_trash() 
     assert!(tombs.iter().any(|t| t.entity == "tickets" && t.id == ch.deleted), "{tombs:?}");
     w.stop().expect("stop");
 }
+
+/// Tokens that expire every 300 ms: the extraction asks for a new one whenever an answer says
+/// 401 and finishes with everything, the secrets never on the command line or in its output.
+#[test]
+fn an_expired_token_is_replaced_and_the_extraction_finishes() {
+    use deskferry_fixtures::dataset::{Dataset, Size};
+    use deskferry_fixtures::sim::helpscout::{self, HelpScoutConfig};
+    use deskferry_fixtures::sim::{Desk, SimOptions, Store, sim_runtime};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let tools = Tools::beside_current_exe().expect("tools");
+    let rt = sim_runtime().expect("runtime");
+    let ds = Dataset::generate(1, Size::Tiny);
+    let config = HelpScoutConfig {
+        token_ttl: Some(std::time::Duration::from_millis(300)),
+        options: SimOptions { time_scale: 60.0, ..SimOptions::default() },
+        ..HelpScoutConfig::default()
+    };
+    let sim = rt
+        .block_on(helpscout::start(Desk::new(Store::from_dataset(ds.clone())), config))
+        .expect("sim");
+    let creds = &sim.state.credentials;
+    crate::support::private(&d.join("secret"), &format!("{}\n", creds.secret()));
+    crate::support::private(&d.join("docs-key"), &format!("{}\n", creds.docs_key));
+    let conn = format!(
+        "platform = \"helpscout\"\nurl = \"{u}\"\n[credentials]\nuser = \"{id}\"\ntoken_file = \"secret\"\n\
+         [rate_limits]\ndefault = 6000\ndocs = 6000\n[options]\ndocs_url = \"{u}\"\ndocs_key_file = \"docs-key\"\n",
+        u = sim.url(),
+        id = creds.client_id
+    );
+    std::fs::write(d.join("source.toml"), conn).expect("source.toml");
+    check(&tool(&tools, d, "deskferry-bundle", &["keygen", "--out-dir", "keys"]), "keygen", &[0]);
+    let x = tool(&tools, d, "deskferry-extract", &extract_args("a.dfb", &[]));
+    check(&x, "extract with expiring tokens", &[0]);
+    for secret in [creds.secret(), creds.docs_key.clone()] {
+        assert!(
+            !x.stdout.contains(&secret) && !x.stderr.contains(&secret),
+            "a secret in the output"
+        );
+    }
+    let log = sim.running.log.entries();
+    let tokens = log.iter().filter(|e| e.path == "/v2/oauth2/token").count();
+    let refused = log.iter().filter(|e| e.status == 401).count();
+    eprintln!("helpscout: {tokens} tokens, {refused} answers 401");
+    assert!(
+        tokens > 1 && refused > 0,
+        "{tokens} tokens, {refused} 401s: no token expired during the run"
+    );
+    let r = open(d, "a.dfb");
+    let got = r.records::<Ticket>().expect("tickets").count();
+    assert_eq!(got, ds.tickets.iter().filter(|t| !t.is_deleted).count());
+    rt.block_on(sim.stop()).expect("stop");
+}

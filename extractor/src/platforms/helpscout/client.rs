@@ -98,7 +98,9 @@ impl Client {
             "client_id": self.client_id,
             "client_secret": self.secret.expose_secret(),
         });
-        let r = self.mailbox.send(Request::post_json(DEFAULT, "/v2/oauth2/token", body)).await?;
+        // Asking again for a token is harmless: retried like a GET.
+        let req = Request::post_json(DEFAULT, "/v2/oauth2/token", body).retry_unsafe();
+        let r = self.mailbox.send(req).await?;
         let v: Value = r.json()?;
         match v.get("access_token").and_then(Value::as_str) {
             Some(t) if !t.is_empty() => Ok(SecretString::from(t.to_string())),
@@ -130,18 +132,20 @@ impl Client {
     }
 
     /// Sends `req` to the Mailbox API with the bearer token; a 401 (the token expired) fetches
-    /// a new token and sends it once more. A second 401 is the answer (a revoked application).
+    /// a new token and sends it again, at most twice. A 401 that a fresh token does not cure
+    /// is the answer (a revoked application): fatal for the run.
     pub async fn send(&self, req: Request) -> Result<crate::http::Response, HttpError> {
-        let (token, generation) = self.current().await?;
-        let bearer = format!("Bearer {}", token.expose_secret());
-        match self.mailbox.send(req.clone().header("Authorization", &bearer)).await {
-            Err(e) if e.status() == Some(401) => {
-                self.refresh(generation).await?;
-                let (token, _) = self.current().await?;
-                let bearer = format!("Bearer {}", token.expose_secret());
-                self.mailbox.send(req.header("Authorization", &bearer)).await
+        let mut tries = 0;
+        loop {
+            let (token, generation) = self.current().await?;
+            let bearer = format!("Bearer {}", token.expose_secret());
+            match self.mailbox.send(req.clone().header("Authorization", &bearer)).await {
+                Err(e) if e.status() == Some(401) && tries < 2 => {
+                    tries += 1;
+                    self.refresh(generation).await?;
+                }
+                other => return other,
             }
-            other => other,
         }
     }
 
