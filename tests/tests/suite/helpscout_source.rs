@@ -84,7 +84,8 @@ fn helpscout_tiny_extracts_completely_at_the_floor_and_a_delta_sees_the_trash() 
     w.stop().expect("stop");
 }
 
-/// Tokens that expire every 300 ms: the extraction asks for a new one whenever an answer says
+/// Tokens that expire twice during the run (after the 15th and the 40th request, as if 48
+/// hours had passed): the extraction asks for a new one whenever an answer says
 /// 401 and finishes with everything, the secrets never on the command line or in its output.
 #[test]
 fn an_expired_token_is_replaced_and_the_extraction_finishes() {
@@ -98,7 +99,6 @@ fn an_expired_token_is_replaced_and_the_extraction_finishes() {
     let rt = sim_runtime().expect("runtime");
     let ds = Dataset::generate(1, Size::Tiny);
     let config = HelpScoutConfig {
-        token_ttl: Some(std::time::Duration::from_millis(300)),
         options: SimOptions { time_scale: 60.0, ..SimOptions::default() },
         ..HelpScoutConfig::default()
     };
@@ -116,7 +116,22 @@ fn an_expired_token_is_replaced_and_the_extraction_finishes() {
     );
     std::fs::write(d.join("source.toml"), conn).expect("source.toml");
     check(&tool(&tools, d, "deskferry-bundle", &["keygen", "--out-dir", "keys"]), "keygen", &[0]);
+    let (state, log) = (sim.state.clone(), sim.running.log.clone());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let expiring = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            for at in [15, 40] {
+                while log.len() < at && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                state.credentials.expire_tokens();
+            }
+        })
+    };
     let x = tool(&tools, d, "deskferry-extract", &extract_args("a.dfb", &[]));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    expiring.join().expect("expiring thread");
     check(&x, "extract with expiring tokens", &[0]);
     for secret in [creds.secret(), creds.docs_key.clone()] {
         assert!(

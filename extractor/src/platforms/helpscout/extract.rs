@@ -22,7 +22,6 @@ use base64::Engine;
 use chrono::Duration;
 use deskferry_format::model::{Attachment, AttachmentState, Tombstone};
 use deskferry_format::{KbArticle, KbCategory, KbSection, Warning};
-use futures_util::{TryStreamExt, stream};
 use reqwest::Url;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -38,7 +37,7 @@ use crate::source::{Item, Resume, Source};
 use crate::tolerant::Notes;
 
 /// Attachment downloads in flight per page.
-const CONCURRENT_DOWNLOADS: usize = 6;
+const CONCURRENT_DOWNLOADS: usize = 12;
 
 /// Help Scout (Mailbox + Docs) as a [`Source`].
 #[derive(Debug)]
@@ -201,8 +200,11 @@ impl Source for HelpScoutSource {
 
     async fn extract(&self, sink: &Sink, resume: &Resume) -> Result<(), ExtractError> {
         let run = Run { src: self, sink, resume };
-        let fields = run.groups().await?;
-        tokio::try_join!(run.users(), run.customers(), run.conversations(&fields), run.docs())?;
+        let tickets = async {
+            let fields = run.groups().await?;
+            run.conversations(&fields).await
+        };
+        tokio::try_join!(tickets, run.users(), run.customers(), run.docs())?;
         Ok(())
     }
 }
@@ -347,7 +349,10 @@ impl Run<'_> {
         }
     }
 
-    /// Conversations with their threads and files, 25 a request, oldest change first.
+    /// Conversations with their threads and files, 25 a request, oldest change first. Three
+    /// things overlap so the budget, not the round trips, sets the pace: the next page is asked
+    /// for, this page's records go to the writer, and the previous page's files come in. A
+    /// page's cursor moves past it only once its files are stored.
     async fn conversations(&self, fields: &BTreeMap<String, String>) -> Result<(), ExtractError> {
         if self.resume.is_done("conversations") {
             return Ok(());
@@ -355,45 +360,90 @@ impl Run<'_> {
         let mut c = ListCursor::start(self.resume, "conversations");
         let path = client::conversations_path(c.since.as_deref());
         let mut notes = map::notes();
+        let mut page = self.client().get(&client::paged(&path, c.page)).await?;
+        let mut pending: Vec<(Attachment, String)> = Vec::new();
         loop {
-            let mut page = self.client().get(&client::paged(&path, c.page)).await?;
             let (items, pages) = hal(&mut page, "conversations");
-            let mut files = Vec::new();
-            for v in items {
-                let (t, threads) = match map::conversation(&v, fields, &mut notes) {
-                    Ok(x) => x,
-                    Err(e) => {
-                        let id = v.get("id").map(|i| i.to_string());
-                        self.warn("tickets", id, &e).await?;
-                        continue;
-                    }
-                };
-                c.saw(t.updated_at);
-                if t.is_deleted {
-                    let at = t.updated_at;
-                    let id = t.id.clone();
-                    self.send(Item::Ticket(t)).await?;
-                    let tomb = Tombstone { entity: "tickets".into(), id, deleted_at: at };
-                    self.send(Item::Tombstone(tomb)).await?;
+            let done = c.page >= pages;
+            let next_url = (!done).then(|| client::paged(&path, c.page + 1));
+            let api = self.client();
+            let next = async move {
+                match next_url {
+                    Some(u) => Some(api.get(&u).await),
+                    None => None,
+                }
+            };
+            let records = self.conversation_page(items, fields, &mut c, &mut notes);
+            let previous = self.files(std::mem::take(&mut pending));
+            let (next, files, previous) = tokio::join!(next, records, previous);
+            previous?;
+            pending = files?;
+            // The previous page is complete; this one is not until its files are stored.
+            self.cursor("conversations", &c, false).await?;
+            match next {
+                Some(p) => {
+                    page = p?;
+                    c.page += 1;
+                }
+                None => {
+                    self.files(std::mem::take(&mut pending)).await?;
+                    return self.cursor("conversations", &c, true).await;
+                }
+            }
+        }
+    }
+
+    /// One page's conversations, threads and notes sent to the writer; returns its files.
+    async fn conversation_page(
+        &self,
+        items: Vec<Value>,
+        fields: &BTreeMap<String, String>,
+        c: &mut ListCursor,
+        notes: &mut Notes,
+    ) -> Result<Vec<(Attachment, String)>, ExtractError> {
+        let mut files = Vec::new();
+        for v in items {
+            let (t, threads) = match map::conversation(&v, fields, notes) {
+                Ok(x) => x,
+                Err(e) => {
+                    let id = v.get("id").map(|i| i.to_string());
+                    self.warn("tickets", id, &e).await?;
                     continue;
                 }
+            };
+            c.saw(t.updated_at);
+            if t.is_deleted {
+                let at = t.updated_at;
+                let id = t.id.clone();
                 self.send(Item::Ticket(t)).await?;
-                for ThreadRows { comment, files: f } in threads {
-                    self.send(Item::Comment(comment)).await?;
-                    files.extend(f);
+                let tomb = Tombstone { entity: "tickets".into(), id, deleted_at: at };
+                self.send(Item::Tombstone(tomb)).await?;
+                continue;
+            }
+            self.send(Item::Ticket(t)).await?;
+            for ThreadRows { comment, files: f } in threads {
+                self.send(Item::Comment(comment)).await?;
+                files.extend(f);
+            }
+        }
+        self.flush(notes).await?;
+        Ok(files)
+    }
+
+    /// Files, a sliding window of them at a time (a large one does not hold up the others).
+    async fn files(&self, files: Vec<(Attachment, String)>) -> Result<(), ExtractError> {
+        let mut running = futures_util::stream::FuturesUnordered::new();
+        let mut queue = files.into_iter();
+        loop {
+            while running.len() < CONCURRENT_DOWNLOADS {
+                match queue.next() {
+                    Some((a, url)) => running.push(self.file(a, url)),
+                    None => break,
                 }
             }
-            self.flush(&mut notes).await?;
-            stream::iter(files.into_iter().map(Ok::<_, ExtractError>))
-                .try_for_each_concurrent(CONCURRENT_DOWNLOADS, |(a, url)| self.file(a, url))
-                .await?;
-            let done = c.page >= pages;
-            if !done {
-                c.page += 1;
-            }
-            self.cursor("conversations", &c, done).await?;
-            if done {
-                return Ok(());
+            match futures_util::StreamExt::next(&mut running).await {
+                Some(r) => r?,
+                None => return Ok(()),
             }
         }
     }
