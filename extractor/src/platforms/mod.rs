@@ -3,6 +3,7 @@
 
 pub mod freshdesk;
 pub mod front;
+pub mod helpscout;
 pub mod registry;
 pub mod rt;
 pub mod zendesk;
@@ -17,6 +18,7 @@ pub fn field_kind(platform: &str, field_type: &str) -> Option<FieldKind> {
         "zendesk" => Some(zendesk::map::field_kind(field_type)),
         "front" => Some(front::map::field_kind(field_type)),
         "freshdesk" => Some(freshdesk::map::field_kind(field_type)),
+        "helpscout" => Some(helpscout::map::field_kind(field_type)),
         "rt" => {
             let (base, multiple) = match field_type.strip_suffix("Multiple") {
                 Some(b) => (b, true),

@@ -133,7 +133,16 @@ pub const PLATFORMS: &[Platform] = &[
         }),
         tested_against: "simulator (`deskferry-sim serve --platform freshdesk --role source` or `--role target`) shaped after answers recorded by public clients (docs/platforms/freshdesk.md)",
     },
-    planned("helpscout", "Help Scout (Mailbox + Docs)"),
+    Platform {
+        name: "helpscout",
+        title: "Help Scout (Mailbox + Docs)",
+        source: Some(Side {
+            options: &["max_attachment_mb", "docs_url", "docs_key_env", "docs_key_file"],
+            buckets: &[super::helpscout::client::DEFAULT, super::helpscout::client::DOCS],
+        }),
+        target: None,
+        tested_against: "simulator (`deskferry-sim serve --platform helpscout --role source`) shaped after Help Scout's PHP client fixtures and recorded Docs API answers",
+    },
     planned("kayako", "Kayako (and Kayako Classic as a source)"),
     planned("intercom", "Intercom"),
     planned("groove", "Groove"),
@@ -228,6 +237,11 @@ pub async fn with_source<U: UseSource>(
             let http = s.http().clone();
             Ok(u.with(s, http).await)
         }
+        "helpscout" => {
+            let s = super::helpscout::HelpScoutSource::new(cfg)?;
+            let http = s.http().clone();
+            Ok(u.with(s, http).await)
+        }
         other => Err(ExtractError::Config {
             path: cfg.path.clone(),
             message: side(other, Role::Source).err().unwrap_or_else(|| {
@@ -247,7 +261,7 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), PLATFORMS.len(), "a name listed twice");
-        assert_eq!(self::names(Role::Source), "zendesk, front, rt or freshdesk");
+        assert_eq!(self::names(Role::Source), "zendesk, front, rt, freshdesk or helpscout");
         assert_eq!(self::names(Role::Target), "zendesk, front, rt or freshdesk");
         assert!(side("kayako", Role::Source).unwrap_err().contains("cannot be a source"));
         assert!(side("kayako", Role::Target).unwrap_err().contains("cannot be a target yet"));
