@@ -152,3 +152,62 @@ fn an_expired_token_is_replaced_and_the_extraction_finishes() {
     assert_eq!(got, ds.tickets.iter().filter(|t| !t.is_deleted).count());
     rt.block_on(sim.stop()).expect("stop");
 }
+
+/// A chat whose embedded threads Help Scout cut short: the extraction reads that
+/// conversation's threads in full (`conversations/{id}/threads`) and holds every one.
+#[test]
+fn a_chat_cut_short_in_the_embed_is_read_in_full() {
+    use deskferry_fixtures::dataset::{Dataset, Size};
+    use deskferry_fixtures::sim::helpscout::{self, HelpScoutConfig, wire};
+    use deskferry_fixtures::sim::{Desk, SimOptions, Store, sim_runtime};
+    use deskferry_format::model::Comment;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let tools = Tools::beside_current_exe().expect("tools");
+    let rt = sim_runtime().expect("runtime");
+    let mut store = Store::from_dataset(Dataset::generate(1, Size::Tiny));
+    let t = store.tickets.iter_mut().find(|t| !t.is_deleted && !t.is_spam).expect("a ticket");
+    t.channel = Some("chat".into());
+    let chat = t.id.clone();
+    let first = store.comments.iter().find(|c| c.ticket_id == chat).cloned().expect("a comment");
+    for i in 0..wire::EMBEDDED_CHAT_THREADS + 5 {
+        let mut c = first.clone();
+        c.id = format!("9{i:05}");
+        c.attachment_ids.clear();
+        c.created_at = c.created_at.map(|t| t + chrono::Duration::minutes(i as i64 + 1));
+        store.comments.push(c);
+    }
+    store.normalize();
+    let want = store.comments.iter().filter(|c| c.ticket_id == chat).count();
+    let config = HelpScoutConfig {
+        options: SimOptions { time_scale: 60.0, ..SimOptions::default() },
+        ..HelpScoutConfig::default()
+    };
+    let sim = rt.block_on(helpscout::start(Desk::new(store), config)).expect("sim");
+    let creds = &sim.state.credentials;
+    crate::support::private(&d.join("secret"), &format!("{}\n", creds.secret()));
+    let conn = format!(
+        "platform = \"helpscout\"\nurl = \"{u}\"\n[credentials]\nuser = \"{id}\"\ntoken_file = \"secret\"\n\
+         [rate_limits]\ndefault = 6000\n",
+        u = sim.url(),
+        id = creds.client_id
+    );
+    std::fs::write(d.join("source.toml"), conn).expect("source.toml");
+    check(&tool(&tools, d, "deskferry-bundle", &["keygen", "--out-dir", "keys"]), "keygen", &[0]);
+    // No Docs key: the knowledge base is left out with a warning (exit 0: a note).
+    let x = tool(&tools, d, "deskferry-extract", &extract_args("a.dfb", &[]));
+    check(&x, "extract", &[0]);
+    let comments: Vec<Comment> =
+        open(d, "a.dfb").records().expect("comments").map(|c| c.expect("c")).collect();
+    assert_eq!(comments.iter().filter(|c| c.ticket_id == chat).count(), want);
+    let read = sim
+        .running
+        .log
+        .entries()
+        .iter()
+        .filter(|e| e.path == format!("/v2/conversations/{chat}/threads"))
+        .count();
+    assert_eq!(read, 1, "one request for the chat's threads");
+    rt.block_on(sim.stop()).expect("stop");
+}

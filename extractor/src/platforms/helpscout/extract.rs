@@ -402,7 +402,8 @@ impl Run<'_> {
         notes: &mut Notes,
     ) -> Result<Vec<(Attachment, String)>, ExtractError> {
         let mut files = Vec::new();
-        for v in items {
+        for mut v in items {
+            self.complete_threads(&mut v).await?;
             let (t, threads) = match map::conversation(&v, fields, notes) {
                 Ok(x) => x,
                 Err(e) => {
@@ -428,6 +429,32 @@ impl Run<'_> {
         }
         self.flush(notes).await?;
         Ok(files)
+    }
+
+    /// Help Scout documents that embedded chat threads can be cut short: a conversation
+    /// embedding fewer threads than its `threads` count has them all read from
+    /// `conversations/{id}/threads` instead (a conversation deleted since keeps what was
+    /// embedded, with a warning).
+    async fn complete_threads(&self, v: &mut Value) -> Result<(), ExtractError> {
+        let embedded =
+            v.pointer("/_embedded/threads").and_then(Value::as_array).map_or(0, Vec::len);
+        let count = v.get("threads").and_then(Value::as_u64).unwrap_or(0) as usize;
+        if embedded >= count {
+            return Ok(());
+        }
+        let id = v.get("id").map(|i| i.to_string()).unwrap_or_default();
+        let path = format!("/v2/conversations/{}/threads", client::esc(&id));
+        let got = match self.all(&path, "threads").await {
+            Ok(t) => Ok(t),
+            Err(ExtractError::Http(e)) => Err(e),
+            Err(e) => return Err(e),
+        };
+        if let Some(threads) = self.followup("tickets", &id, "its threads", got).await?
+            && let Some(e) = v.get_mut("_embedded").and_then(Value::as_object_mut)
+        {
+            e.insert("threads".into(), Value::Array(threads));
+        }
+        Ok(())
     }
 
     /// Files, a sliding window of them at a time (a large one does not hold up the others).
@@ -595,7 +622,7 @@ impl Run<'_> {
                 }
                 let aid = r.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
                 let got = self.client().docs(&format!("/v1/articles/{}", client::esc(&aid))).await;
-                let full = self.followup("kb_articles", &aid, got).await?;
+                let full = self.followup("kb_articles", &aid, "the whole article", got).await?;
                 let v = full.as_ref().and_then(|f| f.get("article")).unwrap_or(&r);
                 match map::docs_item("kb_articles", v, None, &mut notes) {
                     Ok(k) => {
@@ -613,12 +640,13 @@ impl Run<'_> {
 
     /// A follow-up for a record already listed: a failure of that record only is a warning
     /// and the record is kept as listed.
-    async fn followup(
+    async fn followup<T>(
         &self,
         entity: &str,
         id: &str,
-        r: Result<Value, HttpError>,
-    ) -> Result<Option<Value>, ExtractError> {
+        what: &str,
+        r: Result<T, HttpError>,
+    ) -> Result<Option<T>, ExtractError> {
         match r {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.class(Op::Read) == ErrorClass::Record => {
@@ -628,7 +656,7 @@ impl Run<'_> {
                 } else {
                     e.to_string()
                 };
-                let message = format!("the whole article: {why}; kept as listed");
+                let message = format!("{what}: {why}; kept as listed");
                 let w = if gone {
                     Warning::note(entity, Some(id.to_string()), message)
                 } else {
