@@ -13,7 +13,11 @@
 //!   (600 a minute enforced), the extractor told the plan's limits: requests per minute
 //!   achieved over the run ÷ the enforced limit (target ≥ 0.9), and how many answers were 429.
 //!
-//! Loading into Freshdesk is not measured: Freshdesk is not a target yet.
+//! - the load: the same `tiny` bundle through the loader core (`Loader::run`, the code
+//!   `deskferry-load run` drives) into a simulated Freshdesk on the Growth plan (200 a minute
+//!   overall, 80 ticket writes) at time scale 6 (1,200 a minute enforced, which binds), the loader told those limits: API requests per
+//!   migrated ticket beside the fewest Freshdesk allows (one create per ticket, one note per
+//!   further message), and the achieved rate ÷ the enforced overall limit.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -25,7 +29,15 @@ use deskferry_extractor::progress::ProgressMode;
 use deskferry_fixtures::dataset::{Dataset, Size};
 use deskferry_fixtures::sim::freshdesk::{self, FreshdeskConfig, Plan};
 use deskferry_fixtures::sim::{Desk, SimOptions, Store};
-use deskferry_format::{Recipients, SigningKey, keygen};
+use deskferry_format::{
+    BundleReader, BundleWriter, Identities, Recipients, SignerKey, SigningKey, VerifyOptions,
+    keygen,
+};
+use deskferry_loader::ledger::{Ledger, Outcome};
+use deskferry_loader::mapping::Mapping;
+use deskferry_loader::platforms::freshdesk::{FreshdeskOptions, FreshdeskTarget};
+use deskferry_loader::progress::Progress;
+use deskferry_loader::run::{Loader, Mode};
 
 const RATE_TARGET: f64 = 0.9;
 
@@ -64,7 +76,13 @@ async fn extract(
     opts.progress = ProgressMode::Plain;
     let t0 = Instant::now();
     pipeline::run(&src, opts).await.context("extract")?;
-    let secs = t0.elapsed().as_secs_f64();
+    let stats = src.http().stats();
+    // The span the client was sending to the account (not the storage host's downloads).
+    let secs = stats
+        .per_bucket_window
+        .get("default")
+        .map(|(a, b)| b.saturating_duration_since(*a).as_secs_f64())
+        .unwrap_or_else(|| t0.elapsed().as_secs_f64());
     let log = sim.api.log.entries();
     let throttled = log.iter().filter(|e| e.status == 429).count();
     let api = log.len();
@@ -105,7 +123,7 @@ fn main() -> Result<()> {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let r = rt.block_on(extract(Size::Tiny, Plan::Trial, scale, &rates))?;
-    let achieved = r.api as f64 / (r.secs / 60.0);
+    let achieved = (r.api - r.throttled) as f64 / (r.secs / 60.0);
     println!(
         "rate (tiny, Trial plan 50/min × time_scale {scale} = {limit:.0}/min enforced): {achieved:.0} req/min achieved over {:.1} s ({} requests, {} answered 429) ÷ {limit:.0} = {:.3}   target ≥ {RATE_TARGET}",
         r.secs,
@@ -113,5 +131,121 @@ fn main() -> Result<()> {
         r.throttled,
         achieved / limit
     );
+    rt.block_on(load())?;
+    Ok(())
+}
+
+async fn load() -> Result<()> {
+    let dataset = Dataset::generate(42, Size::Tiny);
+    let dir = tempfile::tempdir()?;
+    let keys = keygen(&dir.path().join("keys"))?;
+    let mut meta = dataset.bundle_meta(dataset.default_created_at());
+    meta.purge_after = chrono::Utc::now() + chrono::Duration::days(30);
+    let mut w = BundleWriter::create(&dir.path().join("work"), meta)?;
+    dataset.write_bundle(&mut w)?;
+    let bundle = dir.path().join("bench.dfb");
+    w.seal(
+        &bundle,
+        &Recipients::from_file(&keys.recipient)?,
+        &SigningKey::from_file(&keys.sign_key)?,
+    )?;
+    let reader = BundleReader::open(
+        &bundle,
+        &SignerKey::from_file(&keys.sign_pub)?,
+        &Identities::from_file(&keys.identity)?,
+        &VerifyOptions::default(),
+    )?;
+    let scale = 6.0;
+    let plan = Plan::Growth;
+    let limits = plan.limits();
+    let config = FreshdeskConfig {
+        plan,
+        options: SimOptions { time_scale: scale, seed: 42, ..SimOptions::default() },
+        ..FreshdeskConfig::default()
+    };
+    // Prepared as an operator prepares it: the agents exist.
+    let desk = Desk::empty();
+    {
+        let mut r = desk.write();
+        for a in dataset.users.iter().filter(|u| {
+            u.kind == deskferry_format::model::UserKind::Agent
+                && u.active
+                && !u.is_deleted
+                && !u.suspended
+        }) {
+            let mut u = a.clone();
+            u.id = r.new_id();
+            u.group_ids.clear();
+            r.put(u);
+        }
+    }
+    let sim = freshdesk::start(desk, config).await?;
+    let enforced = limits.overall as f64 * scale;
+    let opts = FreshdeskOptions { per_minute: enforced as u32, ..FreshdeskOptions::default() };
+    let target =
+        FreshdeskTarget::with_options(sim.url().parse()?, sim.state.api_key.clone().into(), opts)?;
+    let mapping = Mapping::parse("[options]\nconcurrency = 8\n", &dir.path().join("mapping.toml"))?;
+    let ledger = Ledger::open(&dir.path().join("bench.ledger"))?;
+    let progress = Progress::silent();
+    let loader = Loader {
+        target: &target,
+        reader: &reader,
+        mapping: &mapping,
+        ledger: &ledger,
+        progress: &progress,
+    };
+    loader.run(Mode::Run).await?;
+    let log = sim.api.log.entries();
+    let answered: Vec<_> = log.iter().filter(|e| e.status != 429).collect();
+    let throttled = log.len() - answered.len();
+
+    let ticket_requests = answered
+        .iter()
+        .filter(|e| e.path.starts_with("/api/v2/tickets") || e.path.starts_with("/api/v2/search"))
+        .count();
+    let tickets = ledger.entity("tickets")?;
+    let comments = ledger.entity("comments")?;
+    let done = |o: &Outcome| matches!(o, Outcome::Migrated);
+    let migrated: Vec<_> = dataset
+        .tickets
+        .iter()
+        .filter(|t| tickets.get(&t.id).is_some_and(|e| done(&e.outcome)))
+        .collect();
+    let mut floor = 0usize;
+    for t in &migrated {
+        let cs: Vec<_> = dataset
+            .comments_of(&t.id)
+            .iter()
+            .filter(|c| comments.get(&c.id).is_some_and(|e| done(&e.outcome)))
+            .collect();
+        // One create (the first public message is its description), one note per other message.
+        floor += 1 + cs.len() - usize::from(cs.first().is_some_and(|c| c.public));
+        floor += usize::from(t.is_deleted);
+    }
+    let n = migrated.len().max(1) as f64;
+    println!(
+        "load (tiny, {} tickets migrated): {:.2} ticket requests per migrated ticket; the API's floor {:.2} (a create per ticket, a note per further message); ratio {:.3}; all requests (people, groups, fields, inventory) {:.2} per ticket",
+        migrated.len(),
+        ticket_requests as f64 / n,
+        floor as f64 / n,
+        ticket_requests as f64 / floor.max(1) as f64,
+        answered.len() as f64 / n
+    );
+    let stats = target.client().http().stats();
+    let span = stats
+        .per_bucket_window
+        .values()
+        .fold(None::<(Instant, Instant)>, |acc, (a, b)| match acc {
+            None => Some((*a, *b)),
+            Some((x, y)) => Some((x.min(*a), y.max(*b))),
+        })
+        .map(|(a, b)| b.saturating_duration_since(a).as_secs_f64())
+        .unwrap_or(1.0);
+    let achieved = answered.len() as f64 / (span / 60.0);
+    println!(
+        "load rate (Growth plan 200/min × time_scale {scale} = {enforced:.0}/min enforced): {achieved:.0} req/min achieved over {span:.1} s ÷ {enforced:.0} = {:.3}   target ≥ {RATE_TARGET}  ({throttled} answered 429)",
+        achieved / enforced
+    );
+    sim.stop().await?;
     Ok(())
 }

@@ -127,10 +127,7 @@ pub const PLATFORMS: &[Platform] = &[
                 super::freshdesk::client::ATTACHMENTS,
             ],
         }),
-        target: Some(Side {
-            options: &[],
-            buckets: &[super::freshdesk::client::DEFAULT, super::freshdesk::client::TICKETS_WRITE],
-        }),
+        target: Some(Side { options: &[], buckets: &[super::freshdesk::client::DEFAULT] }),
         tested_against: "simulator (`deskferry-sim serve --platform freshdesk --role source` or `--role target`) shaped after answers recorded by public clients (docs/platforms/freshdesk.md)",
     },
     Platform {

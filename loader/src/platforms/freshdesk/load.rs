@@ -35,8 +35,6 @@ use crate::target::{
     ReadUser, Readback, Target, TargetAgent, TargetField, TargetGroup, Written,
 };
 
-pub use deskferry_extractor::platforms::freshdesk::client::TICKETS_WRITE;
-
 /// The Freshdesk target.
 #[derive(Debug)]
 pub struct FreshdeskTarget {
@@ -63,8 +61,8 @@ pub(super) fn id_in(v: &Value) -> Option<String> {
 }
 
 impl FreshdeskTarget {
-    /// From target.toml: `url`, the API key as the token, `[rate_limits]` `default` and
-    /// `tickets_write` (the plan's per-minute limits).
+    /// From target.toml: `url`, the API key as the token, `[rate_limits] default` (the plan's
+    /// per-minute limit).
     pub fn new(cfg: &TargetConfig) -> Result<FreshdeskTarget, WriteError> {
         let key =
             cfg.credentials.token().map_err(|e| other("target", "freshdesk", e.to_string()))?;
@@ -82,11 +80,9 @@ impl FreshdeskTarget {
             (TICKETS_LIST.to_string(), opts.per_minute),
             (CONTACTS_LIST.to_string(), opts.per_minute),
         ]);
-        let cfg = fc::http_config(url, key, &rates).bucket(
-            TICKETS_WRITE,
-            opts.tickets_write,
-            (opts.tickets_write / 60).clamp(1, 10),
-        );
+        // Every write draws from the one overall budget: Freshdesk counts ticket writes in it
+        // too, so a bucket of their own would let the two together overrun it.
+        let cfg = fc::http_config(url, key, &rates);
         let h = deskferry_extractor::http::Http::new(cfg).map_err(http("target", "freshdesk"))?;
         Ok(FreshdeskTarget { client: Client::new(h), opts, fields: Mutex::new(HashMap::new()) })
     }

@@ -37,6 +37,32 @@ impl FreshdeskTarget {
             .and_then(id_in))
     }
 
+    /// The references of a ticket's messages (its description's and its notes'), by reference:
+    /// the target id of each.
+    pub(super) async fn references(
+        &self,
+        ticket: &str,
+    ) -> Result<std::collections::HashMap<String, String>, WriteError> {
+        let t = self
+            .client
+            .get(DEFAULT, &format!("/api/v2/tickets/{ticket}?include=conversations"))
+            .await
+            .map_err(http("tickets", ticket))?;
+        let mut convs = t["conversations"].as_array().cloned().unwrap_or_default();
+        if convs.len() >= 10 {
+            let path = format!("/api/v2/tickets/{ticket}/conversations");
+            convs = self.client.all(DEFAULT, &path).await.map_err(http("tickets", ticket))?;
+        }
+        let mut out: std::collections::HashMap<String, String> = convs
+            .iter()
+            .filter_map(|c| Some((c["body"].as_str().and_then(map::reference)?, id_in(c)?)))
+            .collect();
+        if let Some(r) = t["description"].as_str().and_then(map::reference) {
+            out.insert(r, format!("{ticket}:description"));
+        }
+        Ok(out)
+    }
+
     async fn files(
         &self,
         list: &Value,

@@ -7,7 +7,7 @@ use deskferry_extractor::http::{HttpError, Part};
 use deskferry_extractor::platforms::freshdesk::client::DEFAULT;
 use serde_json::{Map, Value, json};
 
-use super::load::{FreshdeskTarget, TICKETS_WRITE, http, id_in, other};
+use super::load::{FreshdeskTarget, http, id_in, other};
 use super::map;
 use crate::error::WriteError;
 use crate::target::{
@@ -170,10 +170,12 @@ impl FreshdeskTarget {
         let fields = self.ticket_fields(t).await?;
         let mut outcomes: Vec<Result<Written, WriteError>> = Vec::new();
         let mut rest = new;
+        // Whether the ticket was there before this call (then its notes are looked at first).
+        let mut existed = prior.is_some();
         let (id, written) = match prior {
             Some(id) => {
                 let path = format!("/api/v2/tickets/{id}");
-                match self.client.put(TICKETS_WRITE, &path, Value::Object(fields)).await {
+                match self.client.put(DEFAULT, &path, Value::Object(fields)).await {
                     Ok(_) => (id.to_string(), Written::Migrated(id.to_string())),
                     Err(e) => return Err(http("tickets", src)(e)),
                 }
@@ -204,7 +206,7 @@ impl FreshdeskTarget {
                 };
                 let body = Body { json, files };
                 let posted = post_unless_found(
-                    || self.send(TICKETS_WRITE, "/api/v2/tickets", &body),
+                    || self.send(DEFAULT, "/api/v2/tickets", &body),
                     || self.find_by_marker(t),
                     http("tickets", src),
                 )
@@ -213,7 +215,10 @@ impl FreshdeskTarget {
                     Posted::Answered(v) => {
                         id_in(&v).ok_or_else(|| other("tickets", src, "no id in the answer"))?
                     }
-                    Posted::Found(id) => id,
+                    Posted::Found(id) => {
+                        existed = true;
+                        id
+                    }
                 };
                 if let Some(c) = opening {
                     outcomes.push(Ok(Written::Limited(
@@ -231,10 +236,17 @@ impl FreshdeskTarget {
                 (id.clone(), Written::Limited(id, why))
             }
         };
+        // A ticket that was there already may hold notes an earlier, interrupted run posted (the
+        // ledger never heard of them): their references are read once and not posted again.
+        let present = if existed { self.references(&id).await? } else { Default::default() };
         let mut failed: Option<String> = None;
         for c in rest {
             if let Some(first) = &failed {
                 outcomes.push(Err(after_failed(&c.comment.id, first, "note", "Freshdesk")));
+                continue;
+            }
+            if let Some(conv) = present.get(&c.external_id) {
+                outcomes.push(Ok(Written::Matched(conv.clone())));
                 continue;
             }
             let r = self.post_note(&id, c).await;
@@ -248,11 +260,12 @@ impl FreshdeskTarget {
             }
             outcomes.push(r);
         }
-        if prior.is_none() && !t.note_fields.is_empty() {
+        let fields_ref = format!("{}-fields", t.external_id);
+        if prior.is_none() && !t.note_fields.is_empty() && !present.contains_key(&fields_ref) {
             let text: Vec<String> =
                 t.note_fields.iter().map(|(k, v)| format!("<li>{k}: {v}</li>")).collect();
             let body = json!({
-                "body": format!("<p>Fields from the source:</p><ul>{}</ul><p class=\"deskferry\">Migrated by deskferry · ref {}-fields</p>", text.join(""), t.external_id),
+                "body": format!("<p>Fields from the source:</p><ul>{}</ul><p class=\"deskferry\">Migrated by deskferry · ref {fields_ref}</p>", text.join("")),
                 "private": true,
             });
             self.client
