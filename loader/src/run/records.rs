@@ -231,6 +231,18 @@ impl<T: Target> Ctx<'_, T> {
                 }
                 (deskferry_format::FieldEntity::Ticket, None) => Entry::new("custom_fields", &f.id, Outcome::Skipped, &self.bundle_id, &hash)
                     .reason("no target field; values go into a private note per options.custom_fields_note", false),
+                // User and organization fields, where the target creates them.
+                _ if self.l.target.creates_person_fields() => {
+                    if unchanged(prior, &hash) {
+                        tally.add(Outcome::Migrated, false);
+                        continue;
+                    }
+                    let p = prior.and_then(|p| p.target_id.as_deref());
+                    match self.l.target.write_field(f, p).await {
+                        Ok(w) => entry_for_written("custom_fields", &f.id, &self.bundle_id, &hash, &w),
+                        Err(err) => entry_for_error("custom_fields", &f.id, &self.bundle_id, &hash, &err),
+                    }
+                }
                 _ => Entry::new("custom_fields", &f.id, Outcome::Skipped, &self.bundle_id, &hash)
                     .reason("user/organization field definition not created; values are sent with the record", false),
             };
