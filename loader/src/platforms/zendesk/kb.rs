@@ -134,12 +134,21 @@ impl ZendeskTarget {
                 }
             }
         };
-        let v = self.send(Request::post_json(HELP_CENTER, &path, body)).await.map_err(err())?;
-        let id = v
-            .get(key)
-            .and_then(|r| r.get("id"))
-            .and_then(Value::as_u64)
-            .ok_or_else(|| other(entity, &k.id, "the answer has no id"))?;
+        // Help Center keeps no external id: an item whose create's answer was lost (or a run
+        // killed before the ledger took it) is found among its parent's children by its name,
+        // and a translation by its locale (Zendesk refuses a second one with 422).
+        let id = match self.existing(&path, key, k).await? {
+            Some(id) => id,
+            None => match self.send(Request::post_json(HELP_CENTER, &path, body)).await {
+                Ok(v) => v
+                    .get(key)
+                    .and_then(|r| r.get("id"))
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| other(entity, &k.id, "the answer has no id"))?,
+                Err(e) if key == "translation" && e.status() == Some(422) => 0,
+                Err(e) => return Err(err()(e)),
+            },
+        };
         let tid = match &k.translation_of {
             Some(base) => {
                 let b = self.known(entity, base).unwrap_or_default();
@@ -150,6 +159,52 @@ impl ZendeskTarget {
         };
         self.learn(entity, &k.id, &tid);
         Ok(Written::Migrated(tid))
+    }
+
+    /// The item of `k`'s name (a translation: of its locale) already among the children a
+    /// create to `path` would add to.
+    async fn existing(&self, path: &str, key: &str, k: &KbItem) -> Result<Option<u64>, WriteError> {
+        let (list, name_key) = match key {
+            "category" => ("categories", "name"),
+            "section" => ("sections", "name"),
+            "article" => ("articles", "title"),
+            _ => ("translations", "title"),
+        };
+        let items =
+            self.client.list_all(HELP_CENTER, path, list).await.map_err(http("kb", &k.id))?;
+        let locale = k.locale.clone().unwrap_or_default().to_ascii_lowercase();
+        // Another source item of the same name took that one already.
+        let taken: std::collections::HashSet<String> = {
+            let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+            known
+                .iter()
+                .filter(|((e, _), _)| e.starts_with("kb_"))
+                .map(|(_, t)| t.clone())
+                .collect()
+        };
+        Ok(items
+            .iter()
+            .filter(|x| {
+                key == "translation"
+                    || x.get("id")
+                        .and_then(Value::as_u64)
+                        .is_none_or(|n| !taken.contains(&n.to_string()))
+            })
+            .find(|x| {
+                let same_locale = x
+                    .get("locale")
+                    .or_else(|| x.get("source_locale"))
+                    .and_then(Value::as_str)
+                    .is_none_or(|l| l.eq_ignore_ascii_case(&locale));
+                if key == "translation" {
+                    return x
+                        .get("locale")
+                        .and_then(Value::as_str)
+                        .is_some_and(|l| l.eq_ignore_ascii_case(&locale));
+                }
+                same_locale && x.get(name_key).and_then(Value::as_str) == Some(k.title.as_str())
+            })
+            .map(|x| x.get("id").and_then(Value::as_u64).unwrap_or_default()))
     }
 
     /// [`crate::target::Target::write_kb_attachment`]: the file on its article (of any locale).
