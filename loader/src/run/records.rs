@@ -352,9 +352,12 @@ impl<T: Target> Ctx<'_, T> {
                 continue;
             }
             let Some(target) = articles.get(article) else {
-                let e = Entry::new("attachments", &a.id, Outcome::Skipped, b, &hash)
-                    .reason("its article was not migrated", true);
-                tally.add(Outcome::Skipped, true);
+                // Failed, not skipped: a later run that migrates the article uploads it.
+                let e = Entry::new("attachments", &a.id, Outcome::Failed, b, &hash).reason(
+                    "its article is not migrated (yet); the run that migrates it uploads this",
+                    true,
+                );
+                tally.add(Outcome::Failed, true);
                 self.put(&[e])?;
                 continue;
             };
