@@ -15,6 +15,10 @@ use super::map;
 use crate::error::WriteError;
 use crate::target::{AttachmentData, Written};
 
+/// The section an article the source keeps directly in a category goes into (Zendesk keeps
+/// articles in sections only).
+pub(super) const GENERAL_SECTION: &str = "General";
+
 /// The Help Center path word of a knowledge-base table.
 pub(super) fn kind_path(entity: &str) -> &'static str {
     match entity {
@@ -42,6 +46,7 @@ impl ZendeskTarget {
             ));
         }
         let err = || http(entity, &k.id);
+        let mut placed = None;
         let (path, body, key) = if let Some(base) = &k.translation_of {
             let Some(b) = self.known(entity, base) else {
                 return Err(other(
@@ -102,12 +107,26 @@ impl ZendeskTarget {
                 }
                 _ => {
                     let parent = k.parent_id.as_deref().unwrap_or_default();
-                    let Some(section) = self.known("kb_sections", parent) else {
-                        return Err(other(
-                            entity,
-                            &k.id,
-                            format!("its section {parent} is not at Zendesk"),
-                        ));
+                    let section = match self.known("kb_sections", parent) {
+                        Some(s) => s,
+                        // Zendesk keeps articles in sections only; a source that keeps them in a
+                        // category (Help Scout's uncategorized Docs articles) gets the category's
+                        // own section.
+                        None => match self.known("kb_categories", parent) {
+                            Some(category) => {
+                                placed = Some(format!(
+                                    "Zendesk keeps articles in sections only: this article of category {parent}, in no section at the source, is in that category's section \"{GENERAL_SECTION}\""
+                                ));
+                                self.general_section(entity, k, &category).await?
+                            }
+                            None => {
+                                return Err(other(
+                                    entity,
+                                    &k.id,
+                                    format!("its section {parent} is not at Zendesk"),
+                                ));
+                            }
+                        },
                     };
                     let Some(group) = self.opts.permission_group_id else {
                         return Err(WriteError::Unsupported {
@@ -158,7 +177,45 @@ impl ZendeskTarget {
             None => id.to_string(),
         };
         self.learn(entity, &k.id, &tid);
-        Ok(Written::Migrated(tid))
+        Ok(match placed {
+            Some(why) => Written::Limited(tid, why),
+            None => Written::Migrated(tid),
+        })
+    }
+
+    /// The section [`GENERAL_SECTION`] of Help Center category `category`, created the first
+    /// time an article needs it.
+    async fn general_section(
+        &self,
+        entity: &str,
+        k: &KbItem,
+        category: &str,
+    ) -> Result<String, WriteError> {
+        let path = format!("/api/v2/help_center/categories/{category}/sections.json");
+        let sections = self
+            .client
+            .list_all(HELP_CENTER, &path, "sections")
+            .await
+            .map_err(http(entity, &k.id))?;
+        let found = sections
+            .iter()
+            .find(|s| s.get("name").and_then(Value::as_str) == Some(GENERAL_SECTION));
+        let id = match found.and_then(|s| s.get("id")).and_then(Value::as_u64) {
+            Some(id) => id,
+            None => {
+                let locale =
+                    k.locale.clone().unwrap_or_else(|| "en-us".into()).to_ascii_lowercase();
+                let body =
+                    serde_json::json!({ "section": { "name": GENERAL_SECTION, "locale": locale } });
+                self.send(Request::post_json(HELP_CENTER, &path, body))
+                    .await
+                    .map_err(http(entity, &k.id))?
+                    .pointer("/section/id")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| other(entity, &k.id, "the new section's answer has no id"))?
+            }
+        };
+        Ok(id.to_string())
     }
 
     /// The item of `k`'s name (a translation: of its locale) already among the children a
