@@ -382,6 +382,12 @@ pub trait Target: Send + Sync {
         let _ = (field, prior);
         async { Ok(Written::Skipped("the target's fields cannot be created by this tool".into())) }
     }
+    /// Whether [`Target::write_field`] also creates user and organization field definitions
+    /// (with their options) the target lacks; the default says it does not, and their values
+    /// are sent with the records.
+    fn creates_person_fields(&self) -> bool {
+        false
+    }
     /// Creates or updates a ticket together with the comments not yet migrated (in order);
     /// targets that create a conversation by importing its first message need them together.
     /// Returns the ticket's outcome and one outcome per comment given, in order.

@@ -231,6 +231,18 @@ impl<T: Target> Ctx<'_, T> {
                 }
                 (deskferry_format::FieldEntity::Ticket, None) => Entry::new("custom_fields", &f.id, Outcome::Skipped, &self.bundle_id, &hash)
                     .reason("no target field; values go into a private note per options.custom_fields_note", false),
+                // User and organization fields, where the target creates them.
+                _ if self.l.target.creates_person_fields() => {
+                    if unchanged(prior, &hash) {
+                        tally.add(Outcome::Migrated, false);
+                        continue;
+                    }
+                    let p = prior.and_then(|p| p.target_id.as_deref());
+                    match self.l.target.write_field(f, p).await {
+                        Ok(w) => entry_for_written("custom_fields", &f.id, &self.bundle_id, &hash, &w),
+                        Err(err) => entry_for_error("custom_fields", &f.id, &self.bundle_id, &hash, &err),
+                    }
+                }
                 _ => Entry::new("custom_fields", &f.id, Outcome::Skipped, &self.bundle_id, &hash)
                     .reason("user/organization field definition not created; values are sent with the record", false),
             };
@@ -340,9 +352,12 @@ impl<T: Target> Ctx<'_, T> {
                 continue;
             }
             let Some(target) = articles.get(article) else {
-                let e = Entry::new("attachments", &a.id, Outcome::Skipped, b, &hash)
-                    .reason("its article was not migrated", true);
-                tally.add(Outcome::Skipped, true);
+                // Failed, not skipped: a later run that migrates the article uploads it.
+                let e = Entry::new("attachments", &a.id, Outcome::Failed, b, &hash).reason(
+                    "its article is not migrated (yet); the run that migrates it uploads this",
+                    true,
+                );
+                tally.add(Outcome::Failed, true);
                 self.put(&[e])?;
                 continue;
             };

@@ -81,6 +81,16 @@ fn a_bundle_into_zendesk_reconciles_and_a_rerun_writes_nothing() {
     let census = w.census().expect("census");
     let migrated = row("tickets").map(|r| r.migrated).unwrap_or(0);
     assert_eq!(census.counts()["tickets"] as u64, migrated);
+    // Ticket, user and organization field definitions were created, with their options.
+    for entity in [
+        deskferry_format::FieldEntity::Ticket,
+        deskferry_format::FieldEntity::User,
+        deskferry_format::FieldEntity::Organization,
+    ] {
+        let fields: Vec<_> = census.custom_fields.iter().filter(|f| f.entity == entity).collect();
+        assert!(!fields.is_empty(), "no {entity:?} field created");
+        assert!(fields.iter().any(|f| !f.options.is_empty()), "no {entity:?} field with options");
+    }
     let src_times: Vec<_> = b
         .dataset
         .tickets

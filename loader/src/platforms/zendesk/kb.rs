@@ -15,6 +15,10 @@ use super::map;
 use crate::error::WriteError;
 use crate::target::{AttachmentData, Written};
 
+/// The section an article the source keeps directly in a category goes into (Zendesk keeps
+/// articles in sections only).
+pub(super) const GENERAL_SECTION: &str = "General";
+
 /// The Help Center path word of a knowledge-base table.
 pub(super) fn kind_path(entity: &str) -> &'static str {
     match entity {
@@ -42,6 +46,7 @@ impl ZendeskTarget {
             ));
         }
         let err = || http(entity, &k.id);
+        let mut placed = None;
         let (path, body, key) = if let Some(base) = &k.translation_of {
             let Some(b) = self.known(entity, base) else {
                 return Err(other(
@@ -102,12 +107,26 @@ impl ZendeskTarget {
                 }
                 _ => {
                     let parent = k.parent_id.as_deref().unwrap_or_default();
-                    let Some(section) = self.known("kb_sections", parent) else {
-                        return Err(other(
-                            entity,
-                            &k.id,
-                            format!("its section {parent} is not at Zendesk"),
-                        ));
+                    let section = match self.known("kb_sections", parent) {
+                        Some(s) => s,
+                        // Zendesk keeps articles in sections only; a source that keeps them in a
+                        // category (Help Scout's uncategorized Docs articles) gets the category's
+                        // own section.
+                        None => match self.known("kb_categories", parent) {
+                            Some(category) => {
+                                placed = Some(format!(
+                                    "Zendesk keeps articles in sections only: this article of category {parent}, in no section at the source, is in that category's section \"{GENERAL_SECTION}\""
+                                ));
+                                self.general_section(entity, k, &category).await?
+                            }
+                            None => {
+                                return Err(other(
+                                    entity,
+                                    &k.id,
+                                    format!("its section {parent} is not at Zendesk"),
+                                ));
+                            }
+                        },
                     };
                     let Some(group) = self.opts.permission_group_id else {
                         return Err(WriteError::Unsupported {
@@ -134,12 +153,21 @@ impl ZendeskTarget {
                 }
             }
         };
-        let v = self.send(Request::post_json(HELP_CENTER, &path, body)).await.map_err(err())?;
-        let id = v
-            .get(key)
-            .and_then(|r| r.get("id"))
-            .and_then(Value::as_u64)
-            .ok_or_else(|| other(entity, &k.id, "the answer has no id"))?;
+        // Help Center keeps no external id: an item whose create's answer was lost (or a run
+        // killed before the ledger took it) is found among its parent's children by its name,
+        // and a translation by its locale (Zendesk refuses a second one with 422).
+        let id = match self.existing(&path, key, k).await? {
+            Some(id) => id,
+            None => match self.send(Request::post_json(HELP_CENTER, &path, body)).await {
+                Ok(v) => v
+                    .get(key)
+                    .and_then(|r| r.get("id"))
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| other(entity, &k.id, "the answer has no id"))?,
+                Err(e) if key == "translation" && e.status() == Some(422) => 0,
+                Err(e) => return Err(err()(e)),
+            },
+        };
         let tid = match &k.translation_of {
             Some(base) => {
                 let b = self.known(entity, base).unwrap_or_default();
@@ -149,7 +177,91 @@ impl ZendeskTarget {
             None => id.to_string(),
         };
         self.learn(entity, &k.id, &tid);
-        Ok(Written::Migrated(tid))
+        Ok(match placed {
+            Some(why) => Written::Limited(tid, why),
+            None => Written::Migrated(tid),
+        })
+    }
+
+    /// The section [`GENERAL_SECTION`] of Help Center category `category`, created the first
+    /// time an article needs it.
+    async fn general_section(
+        &self,
+        entity: &str,
+        k: &KbItem,
+        category: &str,
+    ) -> Result<String, WriteError> {
+        let path = format!("/api/v2/help_center/categories/{category}/sections.json");
+        let sections = self
+            .client
+            .list_all(HELP_CENTER, &path, "sections")
+            .await
+            .map_err(http(entity, &k.id))?;
+        let found = sections
+            .iter()
+            .find(|s| s.get("name").and_then(Value::as_str) == Some(GENERAL_SECTION));
+        let id = match found.and_then(|s| s.get("id")).and_then(Value::as_u64) {
+            Some(id) => id,
+            None => {
+                let locale =
+                    k.locale.clone().unwrap_or_else(|| "en-us".into()).to_ascii_lowercase();
+                let body =
+                    serde_json::json!({ "section": { "name": GENERAL_SECTION, "locale": locale } });
+                self.send(Request::post_json(HELP_CENTER, &path, body))
+                    .await
+                    .map_err(http(entity, &k.id))?
+                    .pointer("/section/id")
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| other(entity, &k.id, "the new section's answer has no id"))?
+            }
+        };
+        Ok(id.to_string())
+    }
+
+    /// The item of `k`'s name (a translation: of its locale) already among the children a
+    /// create to `path` would add to.
+    async fn existing(&self, path: &str, key: &str, k: &KbItem) -> Result<Option<u64>, WriteError> {
+        let (list, name_key) = match key {
+            "category" => ("categories", "name"),
+            "section" => ("sections", "name"),
+            "article" => ("articles", "title"),
+            _ => ("translations", "title"),
+        };
+        let items =
+            self.client.list_all(HELP_CENTER, path, list).await.map_err(http("kb", &k.id))?;
+        let locale = k.locale.clone().unwrap_or_default().to_ascii_lowercase();
+        // Another source item of the same name took that one already.
+        let taken: std::collections::HashSet<String> = {
+            let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+            known
+                .iter()
+                .filter(|((e, _), _)| e.starts_with("kb_"))
+                .map(|(_, t)| t.clone())
+                .collect()
+        };
+        Ok(items
+            .iter()
+            .filter(|x| {
+                key == "translation"
+                    || x.get("id")
+                        .and_then(Value::as_u64)
+                        .is_none_or(|n| !taken.contains(&n.to_string()))
+            })
+            .find(|x| {
+                let same_locale = x
+                    .get("locale")
+                    .or_else(|| x.get("source_locale"))
+                    .and_then(Value::as_str)
+                    .is_none_or(|l| l.eq_ignore_ascii_case(&locale));
+                if key == "translation" {
+                    return x
+                        .get("locale")
+                        .and_then(Value::as_str)
+                        .is_some_and(|l| l.eq_ignore_ascii_case(&locale));
+                }
+                same_locale && x.get(name_key).and_then(Value::as_str) == Some(k.title.as_str())
+            })
+            .map(|x| x.get("id").and_then(Value::as_u64).unwrap_or_default()))
     }
 
     /// [`crate::target::Target::write_kb_attachment`]: the file on its article (of any locale).

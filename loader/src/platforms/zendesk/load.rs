@@ -268,10 +268,11 @@ impl Target for ZendeskTarget {
                 "Zendesk: the bulk user import (users/create_or_update_many) answers 403 until Zendesk support switches it on for the account; users then go one request each".into(),
                 "Zendesk: writes are gathered into bulk requests of up to 100 records, but never more than the loader's writes in flight (options.concurrency, at most 64)".into(),
                 "Zendesk: agents the target lacks are created as agents (each takes a seat)".into(),
-                "Zendesk: user and organization field definitions are not created; values go with the record to fields of the same key the account has".into(),
+                "Zendesk: user and organization field keys take lower-case letters, digits and underscores only: a source key is written with every other character as _ (and f_ before a leading digit)".into(),
                 "Zendesk: lookup fields are not created (they name records of another Zendesk object); their values go into the custom-field note".into(),
                 "Zendesk Guide: categories, sections and articles take the time they are written (Help Center takes no created_at); an article's author must be a user of the account".into(),
                 "Zendesk Guide: article attachments are uploaded to their article; links and inline images in article bodies keep pointing at the source's files".into(),
+                "Zendesk Guide: articles live in sections only; an article the source keeps directly in a category (no section) goes into that category's section \"General\", created when needed (reported per article)".into(),
                 "Zendesk Guide: articles are published under the permission group of [zendesk] permission_group_id, visible to everyone (no user segment)".into(),
             ],
             side_effects: vec![
@@ -394,6 +395,10 @@ impl Target for ZendeskTarget {
 
     async fn write_group(&self, group: &Group, prior: Option<&str>) -> Result<Written, WriteError> {
         self.write_group_impl(group, prior).await
+    }
+
+    fn creates_person_fields(&self) -> bool {
+        true
     }
 
     async fn write_field(

@@ -94,7 +94,9 @@ pub fn user(m: &MappedUser, shared: bool) -> Value {
         let f: Map<String, Value> = u
             .custom_fields
             .iter()
-            .map(|c| (c.key.clone(), serde_json::from_str(&c.value).unwrap_or(json!(c.value))))
+            .map(|c| {
+                (person_field_key(&c.key), serde_json::from_str(&c.value).unwrap_or(json!(c.value)))
+            })
             .collect();
         o.insert("user_fields".into(), Value::Object(f));
     }
@@ -122,7 +124,9 @@ pub fn organization(org: &Organization, id: Option<&str>) -> Value {
         let f: Map<String, Value> = org
             .custom_fields
             .iter()
-            .map(|c| (c.key.clone(), serde_json::from_str(&c.value).unwrap_or(json!(c.value))))
+            .map(|c| {
+                (person_field_key(&c.key), serde_json::from_str(&c.value).unwrap_or(json!(c.value)))
+            })
             .collect();
         o.insert("organization_fields".into(), Value::Object(f));
     }
@@ -169,6 +173,31 @@ pub fn field(f: &CustomField) -> Option<Value> {
         o.insert("custom_field_options".into(), json!(options));
     }
     Some(Value::Object(o))
+}
+
+/// A user or organization field's key as Zendesk takes it (lower-case letters, digits and
+/// underscores, starting with a letter); values are sent under the same key.
+pub fn person_field_key(k: &str) -> String {
+    let mut s: String = k
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if !s.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        s.insert_str(0, "f_");
+    }
+    s
+}
+
+/// A user or organization field definition's body (`dropdown` where tickets say `tagger`).
+pub fn person_field(f: &CustomField) -> Option<Value> {
+    let mut b = field(f)?;
+    if b["type"] == "tagger" {
+        b["type"] = json!("dropdown");
+    }
+    b["key"] = json!(person_field_key(&f.key));
+    Some(b)
 }
 
 /// An option's value as Zendesk stores it: a tag (no spaces).

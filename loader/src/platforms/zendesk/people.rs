@@ -404,6 +404,9 @@ impl ZendeskTarget {
         if let Some(p) = prior {
             return Ok(Written::Migrated(p.to_string()));
         }
+        if f.entity != deskferry_format::FieldEntity::Ticket {
+            return self.write_person_field(f).await;
+        }
         if let Some((id, _)) = self.field_ids().await?.get(&f.title.to_lowercase()) {
             return Ok(Written::Matched(id.to_string()));
         }
@@ -423,6 +426,40 @@ impl ZendeskTarget {
             .map_err(http("custom_fields", &f.id))?;
         *self.fields.lock().await = None;
         v.pointer("/ticket_field/id")
+            .and_then(Value::as_u64)
+            .map(|n| Written::Migrated(n.to_string()))
+            .ok_or_else(|| other("custom_fields", &f.id, "the answer has no field id"))
+    }
+
+    /// A user or organization field: the account's field of the same key, else a new one.
+    async fn write_person_field(&self, f: &CustomField) -> Result<Written, WriteError> {
+        let (list, key) = match f.entity {
+            deskferry_format::FieldEntity::User => ("user_fields", "user_field"),
+            _ => ("organization_fields", "organization_field"),
+        };
+        let err = || http("custom_fields", &f.id);
+        let want = map::person_field_key(&f.key);
+        let path = format!("/api/v2/{list}.json");
+        let defs = self.client.list_all(DEFAULT, &path, list).await.map_err(err())?;
+        if let Some(id) = defs
+            .iter()
+            .find(|d| d.get("key").and_then(Value::as_str) == Some(want.as_str()))
+            .and_then(|d| d.get("id").and_then(Value::as_u64))
+        {
+            return Ok(Written::Matched(id.to_string()));
+        }
+        let Some(body) = map::person_field(f) else {
+            return Ok(Written::Skipped(format!(
+                "Zendesk has no field type for a {:?} field; its values are not loaded",
+                f.kind
+            )));
+        };
+        let v = self
+            .send(Request::post_json(DEFAULT, &path, json!({ key: body })))
+            .await
+            .map_err(err())?;
+        v.get(key)
+            .and_then(|d| d.get("id"))
             .and_then(Value::as_u64)
             .map(|n| Written::Migrated(n.to_string()))
             .ok_or_else(|| other("custom_fields", &f.id, "the answer has no field id"))

@@ -366,10 +366,33 @@ impl ZendeskTarget {
                 Err(e) => Err(http("tickets", sid)(e)),
             };
         }
+        // A ticket found after a crash (its import's answer lost, or the run killed before the
+        // ledger took it) holds its comments already, with their original times, which an
+        // added comment never has: those are taken as written, not added again.
+        let there = self.client.ticket_comments(id).await.map_err(http("tickets", sid))?;
+        let imported = |c: &MappedComment| {
+            let want = c.created_at.map(|t| t.timestamp());
+            want.is_some()
+                && there.iter().any(|x| {
+                    x.get("public").and_then(Value::as_bool) == Some(c.public)
+                        && deskferry_extractor::platforms::zendesk::map::ts(
+                            x.get("created_at").and_then(Value::as_str),
+                        )
+                        .map(|t| t.timestamp())
+                            == want
+                })
+        };
         let mut per = Vec::with_capacity(comments.len());
         let mut ticket = Written::Migrated(id.into());
         let mut failed: Option<String> = None;
-        for (k, c) in comments.iter().enumerate() {
+        let mut first = true;
+        for c in comments {
+            if imported(c) {
+                per.push(Ok(Written::Matched(id.into())));
+                continue;
+            }
+            let k = if first { 0 } else { 1 };
+            first = false;
             if let Some(first) = &failed {
                 per.push(Err(crate::target::after_failed(
                     &c.comment.id,
