@@ -624,7 +624,8 @@ impl Run<'_> {
                 let got = self.client().docs(&format!("/v1/articles/{}", client::esc(&aid))).await;
                 let full = self.followup("kb_articles", &aid, "the whole article", got).await?;
                 let v = full.as_ref().and_then(|f| f.get("article")).unwrap_or(&r);
-                match map::docs_item("kb_articles", v, None, &mut notes) {
+                // Kept as listed when its follow-up fails: in its collection.
+                match map::docs_item("kb_articles", v, Some(id.clone()), &mut notes) {
                     Ok(k) => {
                         c.saw(k.updated_at.or(k.created_at));
                         self.send(Item::KbArticle(KbArticle(k))).await?;
