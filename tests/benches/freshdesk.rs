@@ -29,10 +29,7 @@ use deskferry_extractor::progress::ProgressMode;
 use deskferry_fixtures::dataset::{Dataset, Size};
 use deskferry_fixtures::sim::freshdesk::{self, FreshdeskConfig, Plan};
 use deskferry_fixtures::sim::{Desk, SimOptions, Store};
-use deskferry_format::{
-    BundleReader, BundleWriter, Identities, Recipients, SignerKey, SigningKey, VerifyOptions,
-    keygen,
-};
+use deskferry_format::{Recipients, SigningKey, keygen};
 use deskferry_loader::ledger::{Ledger, Outcome};
 use deskferry_loader::mapping::Mapping;
 use deskferry_loader::platforms::freshdesk::{FreshdeskOptions, FreshdeskTarget};
@@ -138,23 +135,7 @@ fn main() -> Result<()> {
 async fn load() -> Result<()> {
     let dataset = Dataset::generate(42, Size::Tiny);
     let dir = tempfile::tempdir()?;
-    let keys = keygen(&dir.path().join("keys"))?;
-    let mut meta = dataset.bundle_meta(dataset.default_created_at());
-    meta.purge_after = chrono::Utc::now() + chrono::Duration::days(30);
-    let mut w = BundleWriter::create(&dir.path().join("work"), meta)?;
-    dataset.write_bundle(&mut w)?;
-    let bundle = dir.path().join("bench.dfb");
-    w.seal(
-        &bundle,
-        &Recipients::from_file(&keys.recipient)?,
-        &SigningKey::from_file(&keys.sign_key)?,
-    )?;
-    let reader = BundleReader::open(
-        &bundle,
-        &SignerKey::from_file(&keys.sign_pub)?,
-        &Identities::from_file(&keys.identity)?,
-        &VerifyOptions::default(),
-    )?;
+    let reader = deskferry_tests::bench::sealed(&dataset, dir.path())?;
     let scale = 6.0;
     let plan = Plan::Growth;
     let limits = plan.limits();

@@ -18,7 +18,6 @@
 //! 2-second windows), DESKFERRY_BENCH_PLAN (`starter`, `growth` (default), `scale` or a number),
 //! DESKFERRY_BENCH_CONCURRENCY (tickets in flight, default 16), DESKFERRY_BENCH_DIR (work files).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -26,10 +25,6 @@ use anyhow::{Context, Result};
 use deskferry_fixtures::dataset::{Dataset, Size};
 use deskferry_fixtures::sim::SimOptions;
 use deskferry_fixtures::sim::front::{self, FrontConfig, FrontPlan, FrontSeed};
-use deskferry_format::{
-    BundleReader, BundleWriter, Identities, Recipients, SignerKey, SigningKey, VerifyOptions,
-    keygen,
-};
 use deskferry_loader::ledger::Ledger;
 use deskferry_loader::mapping::Mapping;
 use deskferry_loader::platforms::front::{FrontOptions, FrontTarget};
@@ -85,23 +80,7 @@ async fn main() -> Result<()> {
 
     // The bundle.
     let dataset = Dataset::generate(SEED, size);
-    let keys = keygen(&dir.path().join("keys"))?;
-    let mut meta = dataset.bundle_meta(dataset.default_created_at());
-    meta.purge_after = chrono::Utc::now() + chrono::Duration::days(30);
-    let mut w = BundleWriter::create(&dir.path().join("work"), meta)?;
-    dataset.write_bundle(&mut w)?;
-    let bundle = dir.path().join("bench.dfb");
-    w.seal(
-        &bundle,
-        &Recipients::from_file(&keys.recipient)?,
-        &SigningKey::from_file(&keys.sign_key)?,
-    )?;
-    let reader = BundleReader::open(
-        &bundle,
-        &SignerKey::from_file(&keys.sign_pub)?,
-        &Identities::from_file(&keys.identity)?,
-        &VerifyOptions::default(),
-    )?;
+    let reader = deskferry_tests::bench::sealed(&dataset, dir.path())?;
 
     // Front, as a customer on `plan` would meet it: the burst tier and the processing delay on.
     let config = FrontConfig { plan, ..FrontConfig::default() };
@@ -144,15 +123,7 @@ async fn main() -> Result<()> {
 
     // What was sent, by kind (the simulator's log; 429s listed apart).
     let entries = server.running.log.entries();
-    let mut by_kind: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut refused = 0u64;
-    for e in &entries {
-        if e.rate_limited || e.status == 429 {
-            refused += 1;
-            continue;
-        }
-        *by_kind.entry(kind(&e.method, &e.path)).or_default() += 1;
-    }
+    let (by_kind, refused) = deskferry_tests::bench::tally(&entries, kind);
     let stats = target.client().http().stats();
 
     // The fewest requests Front's API allows for the same tickets.

@@ -19,7 +19,6 @@
 //! `high_volume`), DESKFERRY_BENCH_CONCURRENCY (writes in flight, default 64: a bulk request
 //! carries at most that many records), DESKFERRY_BENCH_DIR (work files).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -27,10 +26,6 @@ use anyhow::{Context, Result};
 use deskferry_fixtures::dataset::{Dataset, Size};
 use deskferry_fixtures::sim::zendesk::{self, Plan, ZendeskConfig};
 use deskferry_fixtures::sim::{Desk, SimOptions};
-use deskferry_format::{
-    BundleReader, BundleWriter, Identities, Recipients, SignerKey, SigningKey, VerifyOptions,
-    keygen,
-};
 use deskferry_loader::ledger::{Ledger, Outcome};
 use deskferry_loader::mapping::Mapping;
 use deskferry_loader::platforms::zendesk::{ZendeskOptions, ZendeskTarget};
@@ -75,23 +70,7 @@ async fn main() -> Result<()> {
 
     // The bundle.
     let dataset = Dataset::generate(SEED, size);
-    let keys = keygen(&dir.path().join("keys"))?;
-    let mut meta = dataset.bundle_meta(dataset.default_created_at());
-    meta.purge_after = chrono::Utc::now() + chrono::Duration::days(30);
-    let mut w = BundleWriter::create(&dir.path().join("work"), meta)?;
-    dataset.write_bundle(&mut w)?;
-    let bundle = dir.path().join("bench.dfb");
-    w.seal(
-        &bundle,
-        &Recipients::from_file(&keys.recipient)?,
-        &SigningKey::from_file(&keys.sign_key)?,
-    )?;
-    let reader = BundleReader::open(
-        &bundle,
-        &SignerKey::from_file(&keys.sign_pub)?,
-        &Identities::from_file(&keys.identity)?,
-        &VerifyOptions::default(),
-    )?;
+    let reader = deskferry_tests::bench::sealed(&dataset, dir.path())?;
 
     // Zendesk prepared as a target: the admin who owns the token, the bulk user import on.
     let config = ZendeskConfig {
@@ -143,15 +122,7 @@ async fn main() -> Result<()> {
 
     // What was sent, by kind (the simulator's log; 429s listed apart).
     let entries = sim.api.log.entries();
-    let mut by_kind: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut refused = 0u64;
-    for e in &entries {
-        if e.rate_limited || e.status == 429 {
-            refused += 1;
-            continue;
-        }
-        *by_kind.entry(kind(&e.method, &e.path)).or_default() += 1;
-    }
+    let (by_kind, refused) = deskferry_tests::bench::tally(&entries, kind);
     let stats = target.client().http().stats();
     let get = |k: &str| by_kind.get(k).copied().unwrap_or(0);
 

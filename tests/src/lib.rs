@@ -170,3 +170,57 @@ pub fn openapi_check(
         refused_invalid: count("invalid on purpose and refused"),
     }
 }
+
+/// What the benchmarks share: a dataset sealed into a verified bundle, and a simulator's
+/// requests counted by kind.
+pub mod bench {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use deskferry_fixtures::dataset::Dataset;
+    use deskferry_fixtures::sim::log::LogEntry;
+    use deskferry_format::{
+        BundleReader, BundleWriter, Identities, Recipients, SignerKey, SigningKey, VerifyOptions,
+        keygen,
+    };
+
+    /// `dataset` sealed into `dir/bench.dfb` with fresh keys under `dir/keys`, opened through
+    /// the three verification tiers.
+    pub fn sealed(dataset: &Dataset, dir: &Path) -> anyhow::Result<BundleReader> {
+        let keys = keygen(&dir.join("keys"))?;
+        let mut meta = dataset.bundle_meta(dataset.default_created_at());
+        meta.purge_after = chrono::Utc::now() + chrono::Duration::days(30);
+        let mut w = BundleWriter::create(&dir.join("work"), meta)?;
+        dataset.write_bundle(&mut w)?;
+        let bundle = dir.join("bench.dfb");
+        w.seal(
+            &bundle,
+            &Recipients::from_file(&keys.recipient)?,
+            &SigningKey::from_file(&keys.sign_key)?,
+        )?;
+        Ok(BundleReader::open(
+            &bundle,
+            &SignerKey::from_file(&keys.sign_pub)?,
+            &Identities::from_file(&keys.identity)?,
+            &VerifyOptions::default(),
+        )?)
+    }
+
+    /// The requests of `entries` by `kind(method, path)`, and apart from them the ones refused
+    /// with 429.
+    pub fn tally(
+        entries: &[LogEntry],
+        kind: impl Fn(&str, &str) -> &'static str,
+    ) -> (BTreeMap<&'static str, u64>, u64) {
+        let mut by_kind = BTreeMap::new();
+        let mut refused = 0u64;
+        for e in entries {
+            if e.rate_limited || e.status == 429 {
+                refused += 1;
+            } else {
+                *by_kind.entry(kind(&e.method, &e.path)).or_default() += 1;
+            }
+        }
+        (by_kind, refused)
+    }
+}
