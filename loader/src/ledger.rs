@@ -153,6 +153,17 @@ pub struct RunRow {
     pub counts: Option<RunCounts>,
 }
 
+/// Records of one entity by outcome (pending counts as failed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutcomeCounts {
+    /// Migrated.
+    pub migrated: u64,
+    /// Skipped.
+    pub skipped: u64,
+    /// Failed or pending.
+    pub failed: u64,
+}
+
 /// The SQLite ledger (safe to share between tasks; each call is one short transaction).
 pub struct Ledger {
     conn: Mutex<Connection>,
@@ -252,6 +263,8 @@ impl Ledger {
         // protocol recovers from.
         conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
+        // Reports count over temporary tables of a bundle's ids: on disk, not in memory.
+        conn.pragma_update(None, "temp_store", "FILE").map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         conn.execute_batch(bundles::SCHEMA).map_err(err)?;
@@ -321,6 +334,72 @@ impl Ledger {
             .map_err(|e| self.err(e))?;
         let rows = st.query_map([], row_to_entry).map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Every entry in the order of [`Ledger::all`], handed to `f` one at a time from a cursor,
+    /// so that a report over millions of records holds none of them.
+    pub fn each(&self, mut f: impl FnMut(Entry) -> Result<(), LoadError>) -> Result<(), LoadError> {
+        let conn = self.lock();
+        let mut st = conn
+            .prepare(
+                "SELECT entity, source_id, target_id, outcome, reason, notable, bundle_id, content_hash, parent
+                 FROM records ORDER BY entity, length(source_id), source_id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = st.query([]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            f(row_to_entry(r).map_err(|e| self.err(e))?)?;
+        }
+        Ok(())
+    }
+
+    /// Outcomes of one entity's records among `ids` (the ids a bundle names), counted by
+    /// SQLite over a temporary table of the ids rather than over sets held in memory.
+    /// `ids` yields them in chunks (a table's batches).
+    pub fn count_among<I>(&self, entity: &str, ids: I) -> Result<OutcomeCounts, LoadError>
+    where
+        I: IntoIterator<Item = Result<Vec<String>, LoadError>>,
+    {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS among (id TEXT PRIMARY KEY) WITHOUT ROWID;
+             DELETE FROM among;",
+        )
+        .map_err(|e| self.err(e))?;
+        {
+            let mut ins = tx
+                .prepare("INSERT OR IGNORE INTO among (id) VALUES (?1)")
+                .map_err(|e| self.err(e))?;
+            for chunk in ids {
+                for id in chunk? {
+                    ins.execute(params![id]).map_err(|e| self.err(e))?;
+                }
+            }
+        }
+        let mut out = OutcomeCounts::default();
+        {
+            let mut st = tx
+                .prepare(
+                    "SELECT r.outcome, count(*) FROM records r JOIN among a ON a.id = r.source_id
+                     WHERE r.entity = ?1 GROUP BY r.outcome",
+                )
+                .map_err(|e| self.err(e))?;
+            let mut rows = st.query(params![entity]).map_err(|e| self.err(e))?;
+            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+                let outcome: String = r.get(0).map_err(|e| self.err(e))?;
+                let n: i64 = r.get(1).map_err(|e| self.err(e))?;
+                let n = n.max(0) as u64;
+                match Outcome::parse(&outcome) {
+                    Outcome::Migrated => out.migrated += n,
+                    Outcome::Skipped => out.skipped += n,
+                    Outcome::Failed | Outcome::Pending => out.failed += n,
+                }
+            }
+        }
+        tx.execute_batch("DELETE FROM among;").map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(out)
     }
 
     /// Writes entries in one transaction (durable when it returns). A `pending` entry keeps

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::ledger::Entry;
+use crate::ledger::Ledger;
 use crate::load_error::LoadError;
 use crate::reconcile::Reconciliation;
 
@@ -45,12 +45,13 @@ pub fn write_summary(path: &Path, rows: &[SummaryRow]) -> Result<(), LoadError> 
     w.flush().map_err(|e| err(path, e))
 }
 
-/// records.csv: entity, source id, target id, outcome, reason.
-pub fn write_records(path: &Path, rows: &[Entry]) -> Result<(), LoadError> {
+/// records.csv: entity, source id, target id, outcome, reason; every record of the ledger,
+/// read from its cursor one at a time.
+pub fn write_records(path: &Path, ledger: &Ledger) -> Result<(), LoadError> {
     let mut w = writer(path)?;
     w.write_record(["entity", "source_id", "target_id", "outcome", "reason"])
         .map_err(|e| err(path, e))?;
-    for r in rows {
+    ledger.each(|r| {
         w.write_record([
             cell(&r.entity),
             cell(&r.source_id),
@@ -58,8 +59,8 @@ pub fn write_records(path: &Path, rows: &[Entry]) -> Result<(), LoadError> {
             r.outcome.as_str().to_string(),
             cell(r.reason.as_deref().unwrap_or("")),
         ])
-        .map_err(|e| err(path, e))?;
-    }
+        .map_err(|e| err(path, e))
+    })?;
     w.flush().map_err(|e| err(path, e))
 }
 

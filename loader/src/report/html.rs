@@ -4,9 +4,9 @@
 
 use std::fmt::Write as _;
 
-use crate::ledger::Outcome;
 use crate::reconcile::Verdict;
 
+use super::group::{Group, groups};
 use super::{ReportData, SummaryRow};
 
 /// Escapes text for HTML element content and double- or single-quoted attributes.
@@ -118,60 +118,10 @@ fn verdict_chart(counts: &[(&str, usize, &str)]) -> String {
 
 /// Most rows listed one by one in a section of the page (the CSV files have them all).
 pub const MAX_ROWS: usize = 500;
-/// Examples shown for each group of like rows.
-const EXAMPLES: usize = 3;
 /// Most groups shown in a section.
 const MAX_GROUPS: usize = 200;
 /// Most ledger runs shown (the latest).
 const MAX_RUNS: usize = 50;
-
-/// Rows alike but for their record: same kind, same words once numbers are set aside
-/// ("a file of 31 MB" and "a file of 27 MB" are one kind of limit).
-struct Group {
-    kind: String,
-    /// The first row's words, shown as they are.
-    words: String,
-    count: u64,
-    examples: Vec<String>,
-}
-
-/// The words of a row with every run of digits replaced, for grouping.
-fn shape(words: &str) -> String {
-    let mut o = String::with_capacity(words.len());
-    let mut digits = false;
-    for c in words.chars() {
-        if c.is_ascii_digit() {
-            if !digits {
-                o.push('#');
-            }
-            digits = true;
-        } else {
-            digits = false;
-            o.push(c);
-        }
-    }
-    o
-}
-
-/// Groups `rows` (kind, words, example) by kind and the shape of their words, largest first.
-fn groups<'a>(rows: impl Iterator<Item = (String, &'a str, String)>) -> Vec<Group> {
-    let mut by: std::collections::HashMap<(String, String), Group> = Default::default();
-    for (kind, words, example) in rows {
-        let g = by.entry((kind.clone(), shape(words))).or_insert_with(|| Group {
-            kind,
-            words: words.to_string(),
-            count: 0,
-            examples: Vec::new(),
-        });
-        g.count += 1;
-        if g.examples.len() < EXAMPLES {
-            g.examples.push(example);
-        }
-    }
-    let mut v: Vec<Group> = by.into_values().collect();
-    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.kind.cmp(&b.kind)));
-    v
-}
 
 /// A table of groups (at most [`MAX_GROUPS`]; the rest counted).
 fn group_table(h: &mut String, heads: [&str; 2], groups: &[Group], csv: &str) {
@@ -292,13 +242,10 @@ pub fn render(d: &ReportData) -> String {
             group_table(&mut h, ["check", "limit"], &limited, "reconcile.csv");
         }
     }
-    let skipped = groups(d.records.iter().filter(|e| e.outcome == Outcome::Skipped).map(|e| {
-        let kind = if e.notable { format!("{} (look at it)", e.entity) } else { e.entity.clone() };
-        (kind, e.reason.as_deref().unwrap_or(""), e.source_id.clone())
-    }));
+    let skipped = &d.records.skipped;
     if !skipped.is_empty() {
         h.push_str("<h2>Records skipped</h2>");
-        group_table(&mut h, ["entity", "reason"], &skipped, "records.csv");
+        group_table(&mut h, ["entity", "reason"], skipped, "records.csv");
     }
     if !d.runs.is_empty() {
         h.push_str("<h2>Runs (ledger)</h2><table><tr><th>#</th><th>command</th><th>bundle</th><th>started</th><th>ended</th><th>migrated</th><th>unchanged</th><th>skipped</th><th>failed</th></tr>");
@@ -330,12 +277,10 @@ pub fn render(d: &ReportData) -> String {
 
 /// Failed and pending records, then reconciliation differences and read errors, one by one.
 fn attention(h: &mut String, d: &ReportData) {
-    let failed =
-        || d.records.iter().filter(|e| matches!(e.outcome, Outcome::Failed | Outcome::Pending));
     let bad =
         |c: &&crate::reconcile::Check| matches!(c.verdict, Verdict::Difference | Verdict::Error);
     let checks = d.reconcile.as_ref().map(|r| r.checks.as_slice()).unwrap_or_default();
-    let (nf, nd) = (failed().count(), checks.iter().filter(bad).count());
+    let (nf, nd) = (d.records.failed_count as usize, checks.iter().filter(bad).count());
     if nf + nd == 0 {
         h.push_str("<p class=\"migrated\">Nothing failed");
         if d.reconcile.is_some() {
@@ -350,7 +295,7 @@ fn attention(h: &mut String, d: &ReportData) {
     );
     if nf > 0 {
         h.push_str("<table><tr><th>entity</th><th>source id</th><th>target id</th><th>outcome</th><th>reason</th></tr>");
-        for e in failed().take(MAX_ROWS) {
+        for e in &d.records.failed {
             let _ = write!(
                 h,
                 "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -402,7 +347,7 @@ fn attention(h: &mut String, d: &ReportData) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::Entry;
+    use crate::ledger::{Entry, Outcome};
     use crate::reconcile::{Check, Reconciliation};
 
     #[test]
@@ -422,7 +367,14 @@ mod tests {
                 skipped: 1,
                 reconciled: Some(1),
             }],
-            records: vec![Entry::new(evil, evil, Outcome::Failed, "b", "h").reason(evil, true)],
+            records: super::super::RecordDigest::of([Entry::new(
+                evil,
+                evil,
+                Outcome::Failed,
+                "b",
+                "h",
+            )
+            .reason(evil, true)]),
             counts: None,
             reconcile: Some(Reconciliation {
                 tickets: 1,
@@ -510,7 +462,7 @@ mod tests {
             command: "reconcile".into(),
             platform: "front".into(),
             reconcile: Some(Reconciliation { tickets: n, checks, ..Default::default() }),
-            records,
+            records: super::super::RecordDigest::of(records),
             ..Default::default()
         };
         let page = render(&d);

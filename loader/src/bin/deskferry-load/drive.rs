@@ -130,7 +130,7 @@ async fn drive<T: Target>(target: T, job: Job) -> anyhow::Result<u8> {
                 data.notes = s.notes.clone();
             }
             if let Some(dir) = &common.report {
-                data.write(dir)?;
+                data.write(dir, &ledger)?;
             }
             let code = if fatal.is_some() { 2 } else { data.exit_code() as u8 };
             if common.json {
@@ -178,7 +178,7 @@ async fn drive<T: Target>(target: T, job: Job) -> anyhow::Result<u8> {
             let totals = rec.totals;
             data.set_reconcile(rec);
             if let Some(dir) = &common.report {
-                data.write(dir)?;
+                data.write(dir, &ledger)?;
             }
             let code = data.exit_code() as u8;
             if common.json {
