@@ -276,12 +276,25 @@ impl Ledger {
         if !has_parent {
             conn.execute_batch("ALTER TABLE records ADD COLUMN parent TEXT").map_err(err)?;
         }
+        // A ticket's comments by their parent (reconcile reads them one ticket at a time).
+        conn.execute_batch(
+            "CREATE INDEX IF NOT EXISTS records_by_parent ON records (entity, parent)",
+        )
+        .map_err(err)?;
         Ok(Ledger { conn: Mutex::new(conn), path: path.to_path_buf() })
     }
 
     /// The ledger file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The directory the ledger is in (scratch files of a command go there).
+    pub fn dir(&self) -> &Path {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -303,6 +316,20 @@ impl Ledger {
         )
         .optional()
         .map_err(|e| self.err(e))
+    }
+
+    /// Every entry of one entity whose parent is `parent` (a ticket's comments), in source id
+    /// order.
+    pub fn children(&self, entity: &str, parent: &str) -> Result<Vec<Entry>, LoadError> {
+        let conn = self.lock();
+        let mut st = conn
+            .prepare_cached(
+                "SELECT entity, source_id, target_id, outcome, reason, notable, bundle_id, content_hash, parent
+                 FROM records WHERE entity = ?1 AND parent = ?2 ORDER BY length(source_id), source_id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st.query_map(params![entity, parent], row_to_entry).map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
     /// Every entry of one entity, by source id.

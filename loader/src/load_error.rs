@@ -48,6 +48,17 @@ pub enum LoadError {
         /// SQLite's message.
         message: String,
     },
+    /// The temporary spool of the bundle's conversations (beside the ledger) could not be
+    /// written or read: usually a full disk.
+    #[error(
+        "spool {path}: {message} (the bundle's tickets, comments and attachments are spooled beside the ledger while a command runs: free space there, or put the ledger on a larger disk)"
+    )]
+    Spool {
+        /// The spool file.
+        path: PathBuf,
+        /// SQLite's (or the decoder's) message.
+        message: String,
+    },
     /// The target failed in a way that stops the run (inventory unreadable, authentication).
     #[error("target: {0}")]
     Target(Box<WriteError>),

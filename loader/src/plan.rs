@@ -177,25 +177,40 @@ pub fn plan(
             }
         }
     }
-    let conv = Conversations::read(reader)?;
-    let tickets = prev("tickets")?;
-    let comments = prev("comments")?;
-    for t in &conv.tickets {
-        if let Some(why) = mapping.filters.exclude(t, &index.names(t)) {
+    // One ticket's conversation at a time, from a spool beside the ledger (or in the system's
+    // temporary directory when there is no ledger yet: the bundle may sit on read-only media).
+    let tmp = std::env::temp_dir();
+    let conv = Conversations::read(reader, ledger.map(|l| l.dir()).unwrap_or(&tmp))?;
+    let get = |entity: &str, id: &str| -> Result<Option<crate::ledger::Entry>, LoadError> {
+        match ledger {
+            Some(l) => l.get(entity, id),
+            None => Ok(None),
+        }
+    };
+    for t in conv.tickets() {
+        let t = t?;
+        if let Some(why) = mapping.filters.exclude(&t, &index.names(&t)) {
             line(&mut p, "tickets").skip += 1;
             *p.filtered.entry(why).or_default() += 1;
             continue;
         }
-        classify(&mut p, "tickets", &tickets, &t.id, &content_hash(t));
-        for c in conv.comments_of(&t.id) {
+        let l = line(&mut p, "tickets");
+        let hash = content_hash(&t);
+        match get("tickets", &t.id)? {
+            Some(e) if e.outcome == Outcome::Migrated && e.content_hash == hash => l.matched += 1,
+            Some(e) if e.outcome == Outcome::Migrated => l.update += 1,
+            _ => l.create += 1,
+        }
+        for c in conv.comments_of(&t.id)? {
+            let done = get("comments", &c.id)?
+                .is_some_and(|e| matches!(e.outcome, Outcome::Migrated | Outcome::Skipped));
             let l = line(&mut p, "comments");
-            match comments.get(&c.id) {
-                Some(e) if matches!(e.outcome, Outcome::Migrated | Outcome::Skipped) => {
-                    l.matched += 1
-                }
-                _ => l.create += 1,
+            if done {
+                l.matched += 1
+            } else {
+                l.create += 1
             }
-            for a in conv.attachments_of(&c.id) {
+            for a in conv.attachments_of(&c)? {
                 let l = line(&mut p, "attachments");
                 let stored = a.state == deskferry_format::AttachmentState::Stored;
                 let too_big =

@@ -173,6 +173,56 @@ struct Expect<'a> {
     attachments: Vec<String>,
 }
 
+/// One ticket as reconcile needs it: its row (when the bundle has one), its comments the
+/// ledger says were migrated, each with its migrated attachments, and the comments an earlier
+/// bundle migrated onto it (by source id).
+struct TicketRows {
+    row: Option<deskferry_format::Ticket>,
+    comments: Vec<(Comment, Vec<deskferry_format::Attachment>)>,
+    earlier: Vec<String>,
+}
+
+impl TicketRows {
+    fn read(
+        conv: &Conversations,
+        ledger: &Ledger,
+        id: &str,
+        has_row: bool,
+    ) -> Result<TicketRows, LoadError> {
+        let row = if has_row { conv.ticket(id)? } else { None };
+        let migrated = |entity: &str, id: &str| -> Result<bool, LoadError> {
+            Ok(ledger.get(entity, id)?.is_some_and(|e| e.outcome == Outcome::Migrated))
+        };
+        let mut comments = Vec::new();
+        let mut in_bundle = HashSet::new();
+        for c in conv.comments_of(id)? {
+            in_bundle.insert(c.id.clone());
+            if !migrated("comments", &c.id)? {
+                continue;
+            }
+            let mut atts = Vec::new();
+            for a in conv.attachments_of(&c)? {
+                if migrated("attachments", &a.id)? {
+                    atts.push(a);
+                }
+            }
+            comments.push((c, atts));
+        }
+        // A delta's tickets hold the full bundle's comments too.
+        let earlier = ledger
+            .children("comments", id)?
+            .into_iter()
+            .filter(|e| e.outcome == Outcome::Migrated && !in_bundle.contains(&e.source_id))
+            .map(|e| e.source_id)
+            .collect();
+        Ok(TicketRows { row, comments, earlier })
+    }
+
+    fn migrated(&self) -> impl Iterator<Item = (&Comment, &[deskferry_format::Attachment])> {
+        self.comments.iter().map(|(c, a)| (c, a.as_slice()))
+    }
+}
+
 /// Compares one ticket read back with what the bundle and ledger expect. `earlier` holds the
 /// external ids of the comments an earlier bundle put on this ticket (before a delta): they are
 /// that bundle's to check. Those the target shows with their external id are set aside here;
@@ -445,67 +495,51 @@ pub async fn reconcile<T: Target>(
     progress: &Progress,
 ) -> Result<Reconciliation, LoadError> {
     let index = rows::index(reader)?;
-    let conv = Conversations::read(reader)?;
+    let conv = Conversations::read(reader, ledger.dir())?;
     let inventory: Inventory = target.inventory().await?;
     let caps = target.capabilities();
     let resolver = Resolver::new(&index, mapping, &inventory, &caps);
-    let tickets = ledger.entity("tickets")?;
-    let comments = ledger.entity("comments")?;
-    let atts = ledger.entity("attachments")?;
     let users = migrated_targets(ledger, "users")?;
-    // Comments an earlier bundle migrated onto each ticket (a delta's tickets hold the full
-    // bundle's comments too): external ids by ticket.
-    let in_bundle: HashSet<&str> =
-        conv.comments.values().flatten().map(|c| c.id.as_str()).collect();
-    let mut earlier: HashMap<&str, Vec<String>> = HashMap::new();
-    for e in comments.values() {
-        if e.outcome == Outcome::Migrated
-            && !in_bundle.contains(e.source_id.as_str())
-            && let Some(p) = e.parent.as_deref()
-        {
-            earlier.entry(p).or_default().push(resolver.comment_external_id(&e.source_id));
-        }
-    }
     // Every migrated ticket the bundle names: by its row, or only by comments (a delta may
     // repeat a comment whose ticket did not change; that ticket is read back for it too).
-    let migrated_target = |id: &str| {
-        tickets.get(id).filter(|e| e.outcome == Outcome::Migrated).and_then(|e| e.target_id.clone())
+    // Only ids are held; each ticket's rows come from the spool when it is read back.
+    let migrated_target = |id: &str| -> Result<Option<String>, LoadError> {
+        Ok(ledger
+            .get("tickets", id)?
+            .filter(|e| e.outcome == Outcome::Migrated)
+            .and_then(|e| e.target_id))
     };
-    let mut todo: Vec<(&str, Option<&deskferry_format::Ticket>, String)> = conv
-        .tickets
-        .iter()
-        .filter_map(|t| migrated_target(&t.id).map(|id| (t.id.as_str(), Some(t), id)))
-        .collect();
-    let with_rows: HashSet<&str> = conv.tickets.iter().map(|t| t.id.as_str()).collect();
-    for tid in conv.comments.keys().filter(|k| !with_rows.contains(k.as_str())) {
-        if let Some(id) = migrated_target(tid) {
-            todo.push((tid.as_str(), None, id));
+    let mut todo: Vec<(String, bool, String)> = Vec::new();
+    for t in conv.tickets() {
+        let t = t?;
+        if let Some(target_id) = migrated_target(&t.id)? {
+            todo.push((t.id, true, target_id));
         }
     }
-    todo.sort_by(|a, b| deskferry_format::model::id_order(a.0, b.0));
+    for tid in conv.tickets_without_rows()? {
+        if let Some(target_id) = migrated_target(&tid)? {
+            todo.push((tid, false, target_id));
+        }
+    }
+    todo.sort_by(|a, b| deskferry_format::model::id_order(&a.0, &b.0));
     progress.stage("reconcile", todo.len() as u64);
     let agent_email: HashMap<&str, &str> =
         inventory.agents.iter().map(|a| (a.id.as_str(), a.email.as_str())).collect();
     let mut rec = Reconciliation { limits: caps.limits.clone(), ..Default::default() };
     let n = mapping.options.concurrency;
-    let mut stream = futures_util::stream::iter(todo.into_iter().map(|(sid, t, tid)| {
-        let (resolver, conv, comments, atts, users, agent_email, caps, earlier) =
-            (&resolver, &conv, &comments, &atts, &users, &agent_email, &caps, &earlier);
+    let mut stream = futures_util::stream::iter(todo.into_iter().map(|(sid, has_row, tid)| {
+        let (resolver, conv, users, agent_email, caps) =
+            (&resolver, &conv, &users, &agent_email, &caps);
         async move {
+            let ticket = TicketRows::read(conv, ledger, &sid, has_row)?;
+            let t = ticket.row.as_ref();
             let read = match target.read_ticket(&tid).await {
                 Ok(r) => r,
                 Err(e) => {
-                    let checked = conv
-                        .comments_of(sid)
-                        .iter()
-                        .filter(|c| {
-                            comments.get(&c.id).is_some_and(|e| e.outcome == Outcome::Migrated)
-                        })
-                        .map(|c| (c.id.clone(), 0))
-                        .collect();
+                    let checked = ticket.migrated().map(|(c, _)| (c.id.clone(), 0)).collect();
                     let failed = vec![Check {
                         entity: "tickets".into(),
-                        record: sid.to_string(),
+                        record: sid.clone(),
                         target_id: tid.clone(),
                         comment: None,
                         check: "read".into(),
@@ -514,16 +548,14 @@ pub async fn reconcile<T: Target>(
                         actual: String::new(),
                         note: crate::ledger::scrub(&e.to_string()),
                     }];
-                    return (failed, checked, t.is_some());
+                    return Ok::<_, LoadError>((failed, checked, has_row));
                 }
             };
             // Tags are checked where the bundle has the ticket's row.
             let tags = t.map(|t| resolver.map_ticket(t, users, false).tags).unwrap_or_default();
-            let exp: Vec<Expect<'_>> = conv
-                .comments_of(sid)
-                .iter()
-                .filter(|c| comments.get(&c.id).is_some_and(|e| e.outcome == Outcome::Migrated))
-                .map(|c| {
+            let exp: Vec<Expect<'_>> = ticket
+                .migrated()
+                .map(|(c, atts)| {
                     let a = resolver.author(c.author_id.as_deref(), users);
                     let author = if a.is_agent {
                         a.target_id
@@ -537,12 +569,8 @@ pub async fn reconcile<T: Target>(
                         external_id: resolver.comment_external_id(&c.id),
                         author,
                         author_id: a.target_id.clone(),
-                        attachments: conv
-                            .attachments_of(&c.id)
+                        attachments: atts
                             .iter()
-                            .filter(|x| {
-                                atts.get(&x.id).is_some_and(|e| e.outcome == Outcome::Migrated)
-                            })
                             .filter_map(|x| x.sha256.clone())
                             // Images cut out of the body (data: URIs) are attachments too.
                             .chain(
@@ -558,24 +586,17 @@ pub async fn reconcile<T: Target>(
                 .collect();
             // Attachments counted are the bundle's rows (images cut out of a body are checked
             // with them but are not rows of their own).
-            let checked: Vec<(String, usize)> = exp
-                .iter()
-                .map(|e| {
-                    let rows = conv
-                        .attachments_of(&e.comment.id)
-                        .iter()
-                        .filter(|x| atts.get(&x.id).is_some_and(|e| e.outcome == Outcome::Migrated))
-                        .count();
-                    (e.comment.id.clone(), rows)
-                })
-                .collect();
-            let earlier = earlier.get(sid).map(Vec::as_slice).unwrap_or_default();
+            let checked: Vec<(String, usize)> =
+                ticket.migrated().map(|(c, atts)| (c.id.clone(), atts.len())).collect();
+            let earlier: Vec<String> =
+                ticket.earlier.iter().map(|id| resolver.comment_external_id(id)).collect();
             let created = t.and_then(|t| t.created_at);
-            (compare(sid, &read, earlier, &tags, created, &exp, caps), checked, t.is_some())
+            Ok((compare(&sid, &read, &earlier, &tags, created, &exp, caps), checked, has_row))
         }
     }))
     .buffer_unordered(n);
-    while let Some((checks, checked, row)) = stream.next().await {
+    while let Some(r) = stream.next().await {
+        let (checks, checked, row) = r?;
         progress.inc(1);
         rec.tickets += 1;
         rec.totals.add(&checks, &checked, row);

@@ -13,7 +13,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use deskferry_format::{Attachment, BundleReader, Comment, Ticket};
+use deskferry_format::{Attachment, BundleReader, Comment};
 use serde::Serialize;
 
 use crate::demo;
@@ -162,7 +162,7 @@ impl<'a, T: Target> Loader<'a, T> {
         let bundle_id = env.bundle_id.clone();
         self.progress.note("reading the bundle");
         let index = rows::index(self.reader)?;
-        let conv = Conversations::read(self.reader)?;
+        let conv = Conversations::read(self.reader, self.ledger.dir())?;
         self.progress.note("reading the target's agents, groups and fields");
         let inventory: Inventory = self.target.inventory().await?;
         let caps = self.target.capabilities();
@@ -188,7 +188,7 @@ impl<'a, T: Target> Loader<'a, T> {
         }
 
         let selected = ctx.select(&conv, index, &mode, &mut tally, &mut summary)?;
-        let (org_ids, user_ids) = needed_people(&selected, &conv, index, &mode);
+        let (org_ids, user_ids) = needed_people(&selected, &conv, index, &mode)?;
         ctx.organizations(index, &org_ids, &mut tally).await?;
         ctx.users(index, &user_ids, &mut tally).await?;
         let mut created = false;
@@ -225,7 +225,7 @@ impl<'a, T: Target> Loader<'a, T> {
         self.progress.finish();
         self.ledger.end_run(run_id, &tally.counts)?;
         summary.counts = tally.counts;
-        summary.selected_tickets = selected.iter().map(|t| t.id.clone()).collect();
+        summary.selected_tickets = selected;
         match tally.fatal {
             Some(e) => Err(e),
             None => Ok(summary),
@@ -233,36 +233,40 @@ impl<'a, T: Target> Loader<'a, T> {
     }
 }
 
+/// Organization ids and user ids a sample needs (`None`: every one).
+type Needed = (Option<HashSet<String>>, Option<HashSet<String>>);
+
 /// Organizations and users the selected tickets need (all of them for a full run).
 fn needed_people(
-    selected: &[&Ticket],
+    selected: &[String],
     conv: &Conversations,
     index: &BundleIndex,
     mode: &Mode,
-) -> (Option<HashSet<String>>, Option<HashSet<String>>) {
+) -> Result<Needed, LoadError> {
     if *mode == Mode::Run {
-        return (None, None);
+        return Ok((None, None));
     }
     let mut users: HashSet<String> = HashSet::new();
-    for t in selected {
+    let mut orgs: HashSet<String> = HashSet::new();
+    for id in selected {
+        let Some(t) = conv.ticket(id)? else { continue };
         users.extend(t.requester_id.iter().cloned());
         users.extend(t.submitter_id.iter().cloned());
         users.extend(t.assignee_id.iter().cloned());
         users.extend(t.cc_ids.iter().cloned());
         users.extend(t.follower_ids.iter().cloned());
         users.extend(t.other_requester_ids.iter().cloned());
-        for c in conv.comments_of(&t.id) {
+        orgs.extend(t.organization_id.iter().cloned());
+        for c in conv.comments_of(&t.id)? {
             users.extend(c.author_id.iter().cloned());
         }
     }
-    let mut orgs: HashSet<String> =
-        selected.iter().filter_map(|t| t.organization_id.clone()).collect();
     for u in &users {
         if let Some(o) = index.users.get(u).and_then(|u| u.organization_id.clone()) {
             orgs.insert(o);
         }
     }
-    (Some(orgs), Some(users))
+    Ok((Some(orgs), Some(users)))
 }
 
 impl<'a, T: Target> Ctx<'a, T> {
@@ -275,52 +279,53 @@ impl<'a, T: Target> Ctx<'a, T> {
     /// not migrated earlier are recorded as failed (exit 1; retried with a bundle that holds
     /// the ticket), never dropped in silence.
     fn orphans(&self, conv: &Conversations, tally: &mut Tally) -> Result<Vec<Entry>, LoadError> {
-        let rows: HashSet<&str> = conv.tickets.iter().map(|t| t.id.as_str()).collect();
-        let prev = self.l.ledger.entity("comments")?;
         let mut out = Vec::new();
-        for (ticket, comments) in conv.comments.iter().filter(|(k, _)| !rows.contains(k.as_str())) {
-            for c in comments {
-                if prev.get(&c.id).is_some_and(|e| e.outcome == Outcome::Migrated) {
+        for ticket in conv.tickets_without_rows()? {
+            for c in conv.comments_of(&ticket)? {
+                let prev = self.l.ledger.get("comments", &c.id)?;
+                if prev.is_some_and(|e| e.outcome == Outcome::Migrated) {
                     continue;
                 }
                 tally.add(Outcome::Failed, true);
                 out.push(
-                    Entry::new("comments", &c.id, Outcome::Failed, &self.bundle_id, &content_hash(c))
+                    Entry::new("comments", &c.id, Outcome::Failed, &self.bundle_id, &content_hash(&c))
                         .reason(
                             "its ticket is not in this bundle, so it cannot be written; extract a bundle that holds the ticket",
                             true,
                         )
-                        .parent(ticket),
+                        .parent(&ticket),
                 );
             }
         }
         Ok(out)
     }
 
-    fn select<'c>(
+    /// The tickets this run takes, by id (the rows stay in the spool). Tickets a filter leaves
+    /// out are recorded as skipped, with their comments and attachments, as they are met.
+    fn select(
         &self,
-        conv: &'c Conversations,
+        conv: &Conversations,
         index: &BundleIndex,
         mode: &Mode,
         tally: &mut Tally,
         summary: &mut RunSummary,
-    ) -> Result<Vec<&'c Ticket>, LoadError> {
+    ) -> Result<Vec<String>, LoadError> {
         let filters = &self.l.mapping.filters;
-        let prev = self.l.ledger.entity("tickets")?;
         let mut eligible = Vec::new();
         let mut skipped = Vec::new();
-        for t in &conv.tickets {
-            match filters.exclude(t, &index.names(t)) {
-                None => eligible.push(t),
+        for t in conv.tickets() {
+            let t = t?;
+            match filters.exclude(&t, &index.names(&t)) {
+                None => eligible.push(t.id),
                 Some(why) => {
-                    let hash = content_hash(t);
-                    let p = prev.get(&t.id);
+                    let hash = content_hash(&t);
+                    let p = self.l.ledger.get("tickets", &t.id)?;
                     // A ticket migrated earlier and now filtered out stays as it is at the target.
-                    if p.is_some_and(|e| e.outcome == Outcome::Migrated) {
+                    if p.as_ref().is_some_and(|e| e.outcome == Outcome::Migrated) {
                         continue;
                     }
                     if *mode == Mode::Run {
-                        let same = p.is_some_and(|e| {
+                        let same = p.as_ref().is_some_and(|e| {
                             e.outcome == Outcome::Skipped
                                 && e.reason.as_deref() == Some(why.as_str())
                         });
@@ -339,18 +344,23 @@ impl<'a, T: Target> Ctx<'a, T> {
                             // Its comments and attachments go with it, so that every row of the
                             // bundle has an outcome and the report's columns add up.
                             let why = format!("its ticket is skipped: {why}");
-                            for c in conv.comments_of(&t.id) {
+                            for c in conv.comments_of(&t.id)? {
                                 let child = |entity: &str, id: &str, hash: String| {
                                     Entry::new(entity, id, Outcome::Skipped, &self.bundle_id, &hash)
                                         .reason(&why, false)
                                 };
                                 skipped
-                                    .push(child("comments", &c.id, content_hash(c)).parent(&t.id));
+                                    .push(child("comments", &c.id, content_hash(&c)).parent(&t.id));
                                 tally.add(Outcome::Skipped, true);
-                                for a in conv.attachments_of(&c.id) {
-                                    skipped.push(child("attachments", &a.id, content_hash(a)));
+                                for a in conv.attachments_of(&c)? {
+                                    skipped.push(child("attachments", &a.id, content_hash(&a)));
                                     tally.add(Outcome::Skipped, true);
                                 }
+                            }
+                            // Written as they come, so that a filter leaving out most of a large
+                            // bundle holds no more than a batch of entries.
+                            if skipped.len() >= 1024 {
+                                self.put(&std::mem::take(&mut skipped))?;
                             }
                         }
                     }
@@ -364,21 +374,27 @@ impl<'a, T: Target> Ctx<'a, T> {
         Ok(match mode {
             Mode::Run => eligible,
             Mode::Demo { ids: Some(ids), .. } => {
-                let want: HashSet<&str> = ids.iter().map(String::as_str).collect();
-                let found: Vec<&Ticket> =
-                    conv.tickets.iter().filter(|t| want.contains(t.id.as_str())).collect();
+                let mut found = Vec::new();
                 for id in ids {
-                    if !found.iter().any(|t| &t.id == id) {
-                        summary.notes.push(format!("demo: ticket id {id} is not in the bundle"));
+                    match conv.ticket(id)? {
+                        Some(t) if !found.contains(&t.id) => found.push(t.id),
+                        Some(_) => {}
+                        None => {
+                            summary.notes.push(format!("demo: ticket id {id} is not in the bundle"))
+                        }
                     }
                 }
+                found.sort_by(|a, b| deskferry_format::model::id_order(a, b));
                 found
             }
             Mode::Demo { ids: None, count } => {
-                let refs: Vec<&str> = eligible.iter().map(|t| t.id.as_str()).collect();
-                let chosen: HashSet<&str> =
-                    demo::sample(self.l.reader.content_id(), &refs, *count).into_iter().collect();
-                eligible.into_iter().filter(|t| chosen.contains(t.id.as_str())).collect()
+                let refs: Vec<&str> = eligible.iter().map(String::as_str).collect();
+                let chosen: HashSet<String> =
+                    demo::sample(self.l.reader.content_id(), &refs, *count)
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect();
+                eligible.into_iter().filter(|t| chosen.contains(t)).collect()
             }
         })
     }

@@ -270,14 +270,12 @@ impl<T: Target> Ctx<'_, T> {
             const WHY: &str = "the target has no knowledge base this tool loads";
             let mut entries = Vec::new();
             // Articles' attachments go with them, so every row of the bundle has an outcome.
-            let attachments = self.l.ledger.entity("attachments")?;
-            for a in rows::all::<deskferry_format::Attachment>(self.l.reader)? {
-                if a.article_id.is_none() {
-                    continue;
-                }
+            for a in rows::article_attachments(self.l.reader)? {
                 let hash = content_hash(&a);
-                let same = attachments
-                    .get(&a.id)
+                let same = self
+                    .l
+                    .ledger
+                    .get("attachments", &a.id)?
                     .is_some_and(|p| p.outcome == Outcome::Skipped && p.content_hash == hash);
                 tally.add(Outcome::Skipped, !same);
                 if !same {
@@ -341,12 +339,12 @@ impl<T: Target> Ctx<'_, T> {
     /// Articles' attachments, onto their migrated article (after the articles).
     async fn article_attachments(&self, tally: &mut Tally) -> Result<(), LoadError> {
         let articles = migrated_targets(self.l.ledger, "kb_articles")?;
-        let prev = self.l.ledger.entity("attachments")?;
         let b = self.bundle_id.as_str();
-        for a in rows::all::<deskferry_format::Attachment>(self.l.reader)? {
+        for a in rows::article_attachments(self.l.reader)? {
             let Some(article) = a.article_id.as_deref() else { continue };
             let hash = content_hash(&a);
-            let p = prev.get(&a.id);
+            let prev = self.l.ledger.get("attachments", &a.id)?;
+            let p = prev.as_ref();
             if unchanged(p, &hash) {
                 tally.add(Outcome::Migrated, false);
                 continue;

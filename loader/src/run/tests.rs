@@ -1,5 +1,6 @@
 //! The ledger protocol end to end on a real bundle, against the in-memory target.
 
+use deskferry_format::Ticket;
 use std::sync::atomic::Ordering;
 
 use deskferry_fixtures::dataset::{Dataset, Size};

@@ -12,6 +12,22 @@ use crate::error::WriteError;
 use crate::ledger::{Entry, Outcome, content_hash};
 use crate::load_error::LoadError;
 use crate::rows::Conversations;
+
+/// One ticket's comments (conversation order) and each comment's attachments.
+pub(super) struct Convo<'a> {
+    comments: &'a [Comment],
+    attachments: &'a [Vec<Attachment>],
+}
+
+impl Convo<'_> {
+    fn attachments_of(&self, comment_id: &str) -> &[Attachment] {
+        self.comments
+            .iter()
+            .position(|c| c.id == comment_id)
+            .map(|i| self.attachments[i].as_slice())
+            .unwrap_or(&[])
+    }
+}
 use crate::target::{AttachmentData, MappedComment, Target};
 
 use super::{
@@ -96,23 +112,36 @@ impl<T: Target> Ctx<'_, T> {
 
     pub(super) async fn tickets(
         &self,
-        selected: &[&Ticket],
+        selected: &[String],
         conv: &Conversations,
         tally: &mut Tally,
     ) -> Result<(), LoadError> {
-        let prev_t = self.l.ledger.entity("tickets")?;
-        let prev_c = self.l.ledger.entity("comments")?;
         let users = migrated_targets(self.l.ledger, "users")?;
         self.l.target.remember("users", &users);
         self.l.target.remember("organizations", &migrated_targets(self.l.ledger, "organizations")?);
         self.l.progress.stage("tickets", selected.len() as u64);
         let n = self.l.mapping.options.concurrency;
-        let (prev_t, prev_c, users) = (&prev_t, &prev_c, &users);
-        let mut results =
-            futures_util::stream::iter(selected.iter().map(|t| async move {
-                self.ticket(t, conv, prev_t.get(&t.id), prev_c, users).await
-            }))
-            .buffer_unordered(n);
+        let users = &users;
+        // One ticket's conversation at a time per task in flight: the rows come from the spool
+        // and the ledger's entries for them by id, so memory does not grow with the bundle.
+        let mut results = futures_util::stream::iter(selected.iter().map(|id| async move {
+            let Some(t) = conv.ticket(id)? else {
+                return Ok((Vec::new(), None));
+            };
+            let comments = conv.comments_of(id)?;
+            let mut atts = Vec::with_capacity(comments.len());
+            let mut prev_c = HashMap::new();
+            for c in &comments {
+                atts.push(conv.attachments_of(c)?);
+                if let Some(e) = self.l.ledger.get("comments", &c.id)? {
+                    prev_c.insert(c.id.clone(), e);
+                }
+            }
+            let prev = self.l.ledger.get("tickets", id)?;
+            let convo = Convo { comments: &comments, attachments: &atts };
+            self.ticket(&t, &convo, prev.as_ref(), &prev_c, users).await
+        }))
+        .buffer_unordered(n);
         // The target unreachable for this many tickets in a row (after the client's retries):
         // stop rather than fail every remaining ticket slowly.
         const UNREACHABLE_STREAK: usize = 10;
@@ -137,14 +166,14 @@ impl<T: Target> Ctx<'_, T> {
     async fn ticket(
         &self,
         t: &Ticket,
-        conv: &Conversations,
+        conv: &Convo<'_>,
         prev: Option<&Entry>,
         prev_c: &HashMap<String, Entry>,
         users: &HashMap<String, String>,
     ) -> Result<(Vec<(Outcome, bool)>, Option<WriteError>), LoadError> {
         let b = self.bundle_id.as_str();
         let hash = content_hash(t);
-        let comments = conv.comments_of(&t.id);
+        let comments = conv.comments;
         let todo: Vec<(&Comment, String)> = comments
             .iter()
             .map(|c| (c, comment_hash(c, conv.attachments_of(&c.id))))
