@@ -9,6 +9,7 @@
 //! - [`platforms`]: one folder per target platform (`load.rs`, `tests.rs`; HTTP client and wire
 //!   types live once, in `deskferry_extractor::platforms`).
 
+pub mod check_log;
 pub mod config;
 pub mod demo;
 pub mod error;

@@ -10,6 +10,7 @@ use deskferry_format::{BundleReader, Comment, Timestamp};
 use futures_util::StreamExt;
 use serde::Serialize;
 
+use crate::check_log::CheckLog;
 use crate::ledger::{Ledger, Outcome};
 use crate::load_error::LoadError;
 use crate::mapping::{Mapping, Resolver};
@@ -19,7 +20,7 @@ use crate::run::migrated_targets;
 use crate::target::{Capabilities, Inventory, ReadComment, ReadTicket, ReadUser, Readback, Target};
 
 /// How one check came out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Equal.
@@ -45,7 +46,7 @@ impl Verdict {
 }
 
 /// One check of one record: a ticket (or one of its comments), a user, an organization.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Check {
     /// The bundle table of the record checked (`tickets`, `users`, `organizations`).
     pub entity: String,
@@ -68,14 +69,14 @@ pub struct Check {
 }
 
 /// The whole comparison.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Reconciliation {
     /// Tickets read back.
     pub tickets: u64,
     /// Counts per entity: what was checked and what matched.
     pub totals: Totals,
-    /// Every check that was not ok, plus one ok row per ticket.
-    pub checks: Vec<Check>,
+    /// Every check that was not ok, plus one ok row per ticket (on disk; see [`CheckLog`]).
+    pub checks: CheckLog,
     /// The target's documented limits.
     pub limits: Vec<String>,
 }
@@ -155,8 +156,8 @@ impl Totals {
 
 impl Reconciliation {
     /// Number of checks with this verdict.
-    pub fn count(&self, v: Verdict) -> usize {
-        self.checks.iter().filter(|c| c.verdict == v).count()
+    pub fn count(&self, v: Verdict) -> u64 {
+        self.checks.count(v)
     }
 }
 
@@ -525,7 +526,11 @@ pub async fn reconcile<T: Target>(
     progress.stage("reconcile", todo.len() as u64);
     let agent_email: HashMap<&str, &str> =
         inventory.agents.iter().map(|a| (a.id.as_str(), a.email.as_str())).collect();
-    let mut rec = Reconciliation { limits: caps.limits.clone(), ..Default::default() };
+    let mut rec = Reconciliation {
+        limits: caps.limits.clone(),
+        checks: CheckLog::in_dir(ledger.dir()),
+        ..Default::default()
+    };
     let n = mapping.options.concurrency;
     let mut stream = futures_util::stream::iter(todo.into_iter().map(|(sid, has_row, tid)| {
         let (resolver, conv, users, agent_email, caps) =
@@ -600,7 +605,7 @@ pub async fn reconcile<T: Target>(
         progress.inc(1);
         rec.tickets += 1;
         rec.totals.add(&checks, &checked, row);
-        rec.checks.extend(checks);
+        rec.checks.extend(checks)?;
     }
     progress.finish();
     reconcile_people(
@@ -616,13 +621,6 @@ pub async fn reconcile<T: Target>(
     .await?;
     reconcile_groups(&index, ledger, &inventory, &mut rec)?;
     reconcile_kb(target, reader, ledger, progress, &mut rec).await?;
-    rec.checks.sort_by(|a, b| {
-        a.entity
-            .cmp(&b.entity)
-            .then_with(|| deskferry_format::model::id_order(&a.record, &b.record))
-            .then_with(|| a.comment.cmp(&b.comment))
-            .then_with(|| a.check.cmp(&b.check))
-    });
     Ok(rec)
 }
 
@@ -815,7 +813,7 @@ async fn reconcile_people<T: Target>(
             if !checks.iter().any(|c| matches!(c.verdict, Verdict::Difference | Verdict::Error)) {
                 ok += 1;
             }
-            rec.checks.extend(checks);
+            rec.checks.extend(checks)?;
         }
         progress.finish();
         let t = &mut rec.totals;
@@ -865,7 +863,7 @@ fn reconcile_groups(
             expected: "a target group".into(),
             actual: actual.into(),
             note: String::new(),
-        });
+        })?;
     }
     Ok(())
 }
@@ -1013,7 +1011,7 @@ async fn reconcile_kb<T: Target>(
             if !checks.iter().any(|c| matches!(c.verdict, Verdict::Difference | Verdict::Error)) {
                 ok += 1;
             }
-            rec.checks.extend(checks);
+            rec.checks.extend(checks)?;
         }
         progress.finish();
         let t = &mut rec.totals;
@@ -1150,8 +1148,9 @@ mod people_tests {
         };
         let mut rec = Reconciliation::default();
         reconcile_groups(&index, &ledger, &inventory, &mut rec).unwrap();
+        let all = rec.checks.all().unwrap();
         let got: Vec<(&str, Verdict)> =
-            rec.checks.iter().map(|c| (c.record.as_str(), c.verdict)).collect();
+            all.iter().map(|c| (c.record.as_str(), c.verdict)).collect();
         assert_eq!(got, [("1", Verdict::Ok), ("2", Verdict::Difference)]);
         assert_eq!((rec.totals.groups, rec.totals.groups_ok), (2, 1));
     }

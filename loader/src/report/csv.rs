@@ -66,7 +66,7 @@ pub fn write_records(path: &Path, ledger: &Ledger) -> Result<(), LoadError> {
 
 /// reconcile.csv: record (the source id of a ticket, user or organization), target id, comment,
 /// check, verdict, expected, actual, note, entity (the bundle table of the record).
-pub fn write_reconcile(path: &Path, rec: Option<&Reconciliation>) -> Result<(), LoadError> {
+pub fn write_reconcile(path: &Path, rec: Option<&mut Reconciliation>) -> Result<(), LoadError> {
     let mut w = writer(path)?;
     w.write_record([
         "record",
@@ -80,19 +80,21 @@ pub fn write_reconcile(path: &Path, rec: Option<&Reconciliation>) -> Result<(), 
         "entity",
     ])
     .map_err(|e| err(path, e))?;
-    for c in rec.map(|r| r.checks.as_slice()).unwrap_or(&[]) {
-        w.write_record([
-            cell(&c.record),
-            cell(&c.target_id),
-            cell(c.comment.as_deref().unwrap_or("")),
-            c.check.clone(),
-            c.verdict.as_str().to_string(),
-            cell(&c.expected),
-            cell(&c.actual),
-            cell(&c.note),
-            c.entity.clone(),
-        ])
-        .map_err(|e| err(path, e))?;
+    if let Some(rec) = rec {
+        rec.checks.each(|c| {
+            w.write_record([
+                cell(&c.record),
+                cell(&c.target_id),
+                cell(c.comment.as_deref().unwrap_or("")),
+                c.check.clone(),
+                c.verdict.as_str().to_string(),
+                cell(&c.expected),
+                cell(&c.actual),
+                cell(&c.note),
+                c.entity.clone(),
+            ])
+            .map_err(|e| err(path, e))
+        })?;
     }
     w.flush().map_err(|e| err(path, e))
 }

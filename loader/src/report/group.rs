@@ -61,12 +61,20 @@ impl Grouper {
 
     /// The groups, largest first.
     pub fn finish(self) -> Vec<Group> {
-        let mut v: Vec<Group> = self.by.into_values().collect();
-        v.sort_by(|a, b| {
-            b.count.cmp(&a.count).then_with(|| a.kind.cmp(&b.kind)).then(a.words.cmp(&b.words))
-        });
-        v
+        sorted(self.by.into_values().collect())
     }
+
+    /// The groups so far, largest first.
+    pub fn snapshot(&self) -> Vec<Group> {
+        sorted(self.by.values().cloned().collect())
+    }
+}
+
+fn sorted(mut v: Vec<Group>) -> Vec<Group> {
+    v.sort_by(|a, b| {
+        b.count.cmp(&a.count).then_with(|| a.kind.cmp(&b.kind)).then(a.words.cmp(&b.words))
+    });
+    v
 }
 
 /// Groups `rows` (kind, words, example), largest first.

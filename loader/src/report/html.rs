@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use crate::reconcile::Verdict;
 
-use super::group::{Group, groups};
+use super::group::Group;
 use super::{ReportData, SummaryRow};
 
 /// Escapes text for HTML element content and double- or single-quoted attributes.
@@ -95,7 +95,7 @@ fn people(t: &crate::reconcile::Totals) -> String {
     s
 }
 
-fn verdict_chart(counts: &[(&str, usize, &str)]) -> String {
+fn verdict_chart(counts: &[(&str, u64, &str)]) -> String {
     let max = counts.iter().map(|c| c.1).max().unwrap_or(1).max(1) as f64;
     let mut s = String::from(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"420\" height=\"120\" role=\"img\" aria-label=\"reconciliation\">",
@@ -230,13 +230,7 @@ pub fn render(d: &ReportData) -> String {
             people(t)
         );
         h.push_str(&verdict_chart(&counts));
-        let limited = groups(r.checks.iter().filter(|c| c.verdict == Verdict::Limit).map(|c| {
-            let example = match &c.comment {
-                Some(cm) => format!("{} {} comment {cm}", c.entity, c.record),
-                None => format!("{} {}", c.entity, c.record),
-            };
-            (format!("{} {}", c.entity, c.check), c.note.as_str(), example)
-        }));
+        let limited = r.checks.limit_groups();
         if !limited.is_empty() {
             h.push_str("<h3>Explained by the target's documented limits</h3>");
             group_table(&mut h, ["check", "limit"], &limited, "reconcile.csv");
@@ -277,10 +271,12 @@ pub fn render(d: &ReportData) -> String {
 
 /// Failed and pending records, then reconciliation differences and read errors, one by one.
 fn attention(h: &mut String, d: &ReportData) {
-    let bad =
-        |c: &&crate::reconcile::Check| matches!(c.verdict, Verdict::Difference | Verdict::Error);
-    let checks = d.reconcile.as_ref().map(|r| r.checks.as_slice()).unwrap_or_default();
-    let (nf, nd) = (d.records.failed_count as usize, checks.iter().filter(bad).count());
+    let checks = d.reconcile.as_ref().map(|r| r.checks.attention()).unwrap_or_default();
+    let nd = d
+        .reconcile
+        .as_ref()
+        .map_or(0, |r| (r.count(Verdict::Difference) + r.count(Verdict::Error)) as usize);
+    let nf = d.records.failed_count as usize;
     if nf + nd == 0 {
         h.push_str("<p class=\"migrated\">Nothing failed");
         if d.reconcile.is_some() {
@@ -318,7 +314,7 @@ fn attention(h: &mut String, d: &ReportData) {
     }
     if nd > 0 {
         h.push_str("<table><tr><th>record</th><th>target id</th><th>comment</th><th>check</th><th>verdict</th><th>expected</th><th>actual</th><th>note</th></tr>");
-        for c in checks.iter().filter(bad).take(MAX_ROWS) {
+        for c in &checks {
             let _ = write!(
                 h,
                 "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -347,6 +343,7 @@ fn attention(h: &mut String, d: &ReportData) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check_log::CheckLog;
     use crate::ledger::{Entry, Outcome};
     use crate::reconcile::{Check, Reconciliation};
 
@@ -378,7 +375,7 @@ mod tests {
             counts: None,
             reconcile: Some(Reconciliation {
                 tickets: 1,
-                checks: vec![Check {
+                checks: CheckLog::of([Check {
                     entity: "tickets".into(),
                     record: evil.into(),
                     target_id: evil.into(),
@@ -388,7 +385,8 @@ mod tests {
                     expected: evil.into(),
                     actual: evil.into(),
                     note: evil.into(),
-                }],
+                }])
+                .unwrap(),
                 limits: vec![],
                 ..Default::default()
             }),
@@ -461,7 +459,11 @@ mod tests {
         let d = ReportData {
             command: "reconcile".into(),
             platform: "front".into(),
-            reconcile: Some(Reconciliation { tickets: n, checks, ..Default::default() }),
+            reconcile: Some(Reconciliation {
+                tickets: n,
+                checks: CheckLog::of(checks).unwrap(),
+                ..Default::default()
+            }),
             records: super::super::RecordDigest::of(records),
             ..Default::default()
         };

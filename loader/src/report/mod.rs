@@ -38,7 +38,7 @@ pub struct SummaryRow {
 }
 
 /// Everything the reports show.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct ReportData {
     /// `plan`, `demo`, `run`, `reconcile`.
     pub command: String,
@@ -134,12 +134,9 @@ impl ReportData {
     pub fn exit_code(&self) -> i32 {
         let bad = self.records.bad;
         let diff = self.reconcile.as_ref().is_some_and(|r| {
-            r.checks.iter().any(|c| {
-                matches!(
-                    c.verdict,
-                    crate::reconcile::Verdict::Difference | crate::reconcile::Verdict::Error
-                )
-            })
+            r.count(crate::reconcile::Verdict::Difference)
+                + r.count(crate::reconcile::Verdict::Error)
+                > 0
         });
         i32::from(bad || diff)
     }
@@ -166,11 +163,11 @@ impl ReportData {
 
     /// Writes the four files into `dir` (created if needed); records.csv is read from `ledger`
     /// row by row.
-    pub fn write(&self, dir: &Path, ledger: &Ledger) -> Result<(), LoadError> {
+    pub fn write(&mut self, dir: &Path, ledger: &Ledger) -> Result<(), LoadError> {
         std::fs::create_dir_all(dir).map_err(|e| LoadError::io(dir, e))?;
         csv::write_summary(&dir.join("summary.csv"), &self.summary)?;
         csv::write_records(&dir.join("records.csv"), ledger)?;
-        csv::write_reconcile(&dir.join("reconcile.csv"), self.reconcile.as_ref())?;
+        csv::write_reconcile(&dir.join("reconcile.csv"), self.reconcile.as_mut())?;
         let html = html::render(self);
         let p = dir.join("report.html");
         std::fs::write(&p, html).map_err(|e| LoadError::io(&p, e))
@@ -224,7 +221,7 @@ mod tests {
                 None,
             )
             .unwrap();
-        let d = ReportData::gather("run", "front", &b.reader, &ledger).unwrap();
+        let mut d = ReportData::gather("run", "front", &b.reader, &ledger).unwrap();
         let row = d.summary.iter().find(|r| r.entity == "tickets").unwrap();
         assert_eq!(row.available, b.dataset.tickets.len() as u64);
         assert_eq!((row.migrated, row.failed, row.skipped), (1, 0, 0));

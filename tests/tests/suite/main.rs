@@ -19,6 +19,7 @@ mod load_rt;
 mod load_zendesk;
 mod matrix;
 mod registry;
+mod report_browser;
 mod rt;
 mod rt_specials;
 mod support;
