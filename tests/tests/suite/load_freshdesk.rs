@@ -1,0 +1,230 @@
+//! A bundle → the simulated Freshdesk prepared as a target (the kit's world: its agents, an
+//! account supporting English, French, German, Spanish and Japanese but not Arabic) through
+//! `deskferry-load plan`, `run` and `reconcile`: solutions (categories, folders, articles with
+//! their status and tags, each translation in a supported language; the Arabic one and the
+//! article files reported, not loaded), contact and company field definitions and values,
+//! company tags in the company's note, CCs as `cc_emails`, followers and further requesters
+//! named in a private note; everything read back equal, a second `run` writes nothing.
+
+use std::path::Path;
+use std::process::Command;
+
+use deskferry_extractor::platforms::registry::Role;
+use deskferry_fixtures::dataset::Size;
+use deskferry_fixtures::kit::{World, WorldOptions, start_world};
+use serde_json::Value;
+
+use crate::load_front::{World as Bundle, world as bundle_of};
+use crate::support::{assert_accounted_and_clean, fixed_epoch};
+
+fn load(b: &Bundle, dir: &Path, command: &str, report: &str) -> (i32, Value, String) {
+    let out = Command::new(deskferry_tests::workspace_bin("deskferry-load"))
+        .arg(command)
+        .arg("--target")
+        .arg("target.toml")
+        .arg("--bundle")
+        .arg(&b.bundle)
+        .arg("--identity")
+        .arg(&b.identity)
+        .arg("--signer")
+        .arg(&b.signer)
+        .arg("--ledger")
+        .arg("freshdesk.ledger")
+        .arg("--report")
+        .arg(report)
+        .arg("--json")
+        .current_dir(dir)
+        .env("SOURCE_DATE_EPOCH", fixed_epoch())
+        .output()
+        .expect("run deskferry-load");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let json = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok().filter(Value::is_object))
+        .unwrap_or_else(|| serde_json::from_str(&stdout).unwrap_or(Value::Null));
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+/// GETs a path of the simulated account with the key the loader was given.
+fn get_all(dir: &Path, path: &str) -> Vec<Value> {
+    let toml = std::fs::read_to_string(dir.join("target.toml")).expect("target.toml");
+    let url = toml
+        .lines()
+        .find_map(|l| l.strip_prefix("url = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("url in target.toml")
+        .to_string();
+    let key = std::fs::read_to_string(dir.join("target.token")).expect("token");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let mut out = Vec::new();
+        for page in 1..=50 {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let v: Value = client
+                .get(format!("{url}{path}{sep}per_page=100&page={page}"))
+                .basic_auth(key.trim(), Some("X"))
+                .send()
+                .await
+                .expect("GET")
+                .json()
+                .await
+                .expect("JSON");
+            match v {
+                Value::Array(a) => {
+                    let n = a.len();
+                    out.extend(a);
+                    if n < 100 {
+                        break;
+                    }
+                }
+                other => {
+                    out.push(other);
+                    break;
+                }
+            }
+        }
+        out
+    })
+}
+
+fn rows<'a>(csv: &'a str, entity: &str) -> Vec<&'a str> {
+    csv.lines().filter(|l| l.starts_with(&format!("{entity},"))).collect()
+}
+
+#[test]
+fn a_bundle_into_freshdesk_carries_solutions_person_fields_and_ccs_and_reruns_write_nothing() {
+    let b = bundle_of(9, Size::Tiny);
+    let dir = b.dir.path().to_path_buf();
+    let opts = WorldOptions { record_wire: true, ..WorldOptions::default() };
+    let w: Box<dyn World> = start_world("freshdesk", Role::Target, &opts).expect("target");
+    w.write_connection(&dir, "target").expect("connection file");
+    let ds = &b.dataset;
+
+    // `plan` says what the load would mail and what it cannot carry.
+    let (code, plan, err) = load(&b, &dir, "plan", "reports/plan");
+    assert!(code == 0 || code == 1, "plan ({code}): {plan}\n{err}");
+    let plan_text = plan.to_string();
+    for said in ["cc_emails", "CC notification", "article files", "does not support"] {
+        assert!(plan_text.contains(said), "plan does not say {said:?}: {plan_text}");
+    }
+
+    let (code, run, err) = load(&b, &dir, "run", "reports/run");
+    assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
+    let records = std::fs::read_to_string(dir.join("reports/run/records.csv")).unwrap_or_default();
+    let failed: Vec<&str> = records.lines().filter(|l| l.contains(",failed,")).collect();
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{}\n{err}", failed.join("\n"));
+    let (code, rec, err) = load(&b, &dir, "reconcile", "reports/run");
+    assert!(code == 0 || code == 1, "reconcile ({code}): {rec}\n{err}");
+    let s = assert_accounted_and_clean(&dir.join("reports/run"), "tiny → freshdesk");
+    let row = |e: &str| s.entities.iter().find(|x| x.entity == e).cloned();
+    for e in ["kb_categories", "kb_sections", "kb_articles"] {
+        let r = row(e).unwrap_or_else(|| panic!("no {e} row: {s:?}"));
+        assert!(r.migrated > 0, "{e}: {r:?}");
+        assert_eq!(r.reconciled, Some(r.migrated), "{e} read back: {r:?}");
+    }
+
+    // Every source article is there in the primary language; each translation in a supported
+    // language is there under its article's id; the Arabic one is reported, not loaded.
+    let arts = rows(&records, "kb_articles");
+    let translations: Vec<_> =
+        ds.kb_articles.iter().filter(|k| k.translation_of.is_some()).collect();
+    let ar = translations.iter().find(|k| k.locale.as_deref() == Some("ar")).expect("an ar row");
+    let ar_row = arts.iter().find(|l| l.starts_with(&format!("kb_articles,{},", ar.id))).unwrap();
+    assert!(
+        ar_row.contains(",skipped,") && ar_row.contains("does not support the language ar"),
+        "{ar_row}"
+    );
+    let fr = translations.iter().find(|k| k.locale.as_deref() == Some("fr")).expect("an fr row");
+    let fr_row = arts.iter().find(|l| l.starts_with(&format!("kb_articles,{},", fr.id))).unwrap();
+    assert!(fr_row.contains("@fr,"), "{fr_row}");
+    let base = fr_row.split(',').nth(2).unwrap().split('@').next().unwrap().to_string();
+    let fr_at = get_all(&dir, &format!("/api/v2/solutions/articles/{base}/fr"));
+    assert_eq!(fr_at[0]["title"].as_str(), Some(fr.title.as_str()), "{fr_at:?}");
+    let en_at = get_all(&dir, &format!("/api/v2/solutions/articles/{base}"));
+    let src = ds.kb_articles.iter().find(|k| Some(&k.id) == fr.translation_of.as_ref()).unwrap();
+    assert_eq!(en_at[0]["status"], if src.draft { 1 } else { 2 });
+    assert_eq!(en_at[0]["tags"], serde_json::json!(src.labels));
+    // (`reconcile` compared every article's title and draft state above.)
+    // Article files: reported per file.
+    let files = rows(&records, "attachments");
+    let kb_files = ds.attachments.iter().filter(|a| a.article_id.is_some()).count();
+    let said = files.iter().filter(|l| l.contains("solution articles take no files")).count();
+    let with_row = files.iter().filter(|l| l.contains("does not support the language ar")).count();
+    assert!(
+        kb_files > 0 && said + with_row == kb_files,
+        "{said} + {with_row} of {kb_files} article files reported"
+    );
+
+    // Contact and company fields: defined at Freshdesk, values on the records.
+    let defs = get_all(&dir, "/api/v2/contact_fields");
+    let user_fields =
+        ds.custom_fields.iter().filter(|f| f.entity == deskferry_format::FieldEntity::User).count();
+    assert!(user_fields > 0 && defs.len() >= user_fields, "{defs:?}");
+    let with_values = ds
+        .users
+        .iter()
+        .filter(|u| {
+            !u.custom_fields.is_empty() && u.kind != deskferry_format::model::UserKind::Agent
+        })
+        .count();
+    let contacts = get_all(&dir, "/api/v2/contacts");
+    let valued = contacts
+        .iter()
+        .filter(|c| {
+            c["custom_fields"].as_object().is_some_and(|m| m.values().any(|v| !v.is_null()))
+        })
+        .count();
+    assert!(
+        with_values > 0 && valued > 0,
+        "{valued} contacts with values ({with_values} in the dataset): {:?}\n{}",
+        ds.users.iter().filter(|u| !u.custom_fields.is_empty()).collect::<Vec<_>>(),
+        rows(&records, "users").join("\n")
+    );
+    let companies = get_all(&dir, "/api/v2/companies");
+    if ds.organizations.iter().any(|o| !o.custom_fields.is_empty()) {
+        assert!(companies.iter().any(|c| {
+            c["custom_fields"].as_object().is_some_and(|m| m.values().any(|v| !v.is_null()))
+        }));
+    }
+    if ds.organizations.iter().any(|o| !o.tags.is_empty()) {
+        assert!(
+            companies
+                .iter()
+                .any(|c| c["note"].as_str().is_some_and(|n| n.contains("Tags (from the source)")))
+        );
+        assert!(
+            rows(&records, "organizations").iter().any(|l| l.contains("companies have no tags"))
+        );
+    }
+
+    // CCs on the new tickets; followers named in a private note, said per ticket.
+    let tickets = get_all(&dir, "/api/v2/tickets?updated_since=2000-01-01T00:00:00Z");
+    assert!(ds.tickets.iter().any(|t| !t.cc_ids.is_empty()), "the dataset has CCs");
+    assert!(
+        tickets.iter().any(|t| t["cc_emails"].as_array().is_some_and(|a| !a.is_empty())),
+        "no ticket has cc_emails"
+    );
+    let trows = rows(&records, "tickets");
+    assert!(trows.iter().any(|l| l.contains("set as cc_emails")), "no ticket row names its CCs");
+    if ds.tickets.iter().any(|t| !t.follower_ids.is_empty() && !t.is_deleted) {
+        assert!(trows.iter().any(|l| l.contains("named in a private note")));
+        let t = trows.iter().find(|l| l.contains("follower ") && !l.contains(",skipped,")).unwrap();
+        let tid = t.split(',').nth(2).unwrap();
+        let convs = get_all(&dir, &format!("/api/v2/tickets/{tid}/conversations"));
+        assert!(
+            convs.iter().any(|c| c["private"] == true
+                && c["body"].as_str().is_some_and(|b| b.contains("follower "))),
+            "ticket {tid}: {convs:?}"
+        );
+    }
+
+    // A second run writes nothing.
+    let (code, again, err) = load(&b, &dir, "run", "reports/again");
+    assert!(code == 0 || code == 1, "again ({code}): {again}\n{err}");
+    assert_eq!(again["run"]["counts"]["migrated"], 0, "{again}");
+    assert_eq!(again["run"]["counts"]["failed"], 0, "{again}");
+    w.stop().expect("stop");
+}
