@@ -228,3 +228,53 @@ fn a_bundle_into_freshdesk_carries_solutions_person_fields_and_ccs_and_reruns_wr
     assert_eq!(again["run"]["counts"]["failed"], 0, "{again}");
     w.stop().expect("stop");
 }
+
+/// The knowledge base of a source with one (Zendesk's Help Center, Help Scout Docs), extracted
+/// through `deskferry-extract`, arrives at Freshdesk as solutions and reads back equal.
+#[test]
+fn zendesk_and_help_scout_knowledge_bases_arrive_as_solutions() {
+    for source in ["zendesk", "helpscout"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = &dir.path().to_path_buf();
+        let keys = deskferry_format::keygen(&d.join("keys")).expect("keygen");
+        let src = start_world(source, Role::Source, &WorldOptions::default()).expect("source");
+        src.write_connection(d, "source").expect("source connection");
+        let out = Command::new(deskferry_tests::workspace_bin("deskferry-extract"))
+            .args(["--source", "source.toml", "--recipient"])
+            .arg(&keys.recipient)
+            .arg("--sign-key")
+            .arg(&keys.sign_key)
+            .args(["--out", "a/b.dfb", "--json", "--progress", "plain"])
+            .current_dir(d)
+            .env("SOURCE_DATE_EPOCH", fixed_epoch())
+            .output()
+            .expect("run deskferry-extract");
+        assert!(out.status.success(), "{source}: {}", String::from_utf8_lossy(&out.stderr));
+        src.stop().expect("stop the source");
+        let b = Bundle {
+            bundle: d.join("a/b.dfb"),
+            identity: keys.identity.clone(),
+            signer: keys.sign_pub.clone(),
+            dataset: deskferry_fixtures::dataset::Dataset::generate(1, Size::Tiny),
+            dir,
+        };
+        let dst = start_world("freshdesk", Role::Target, &WorldOptions::default()).expect("target");
+        dst.write_connection(d, "target").expect("target connection");
+        let (code, run, err) = load(&b, d, "run", "reports/run");
+        assert!(code == 0 || code == 1, "{source} run ({code}): {run}\n{err}");
+        assert_eq!(run["run"]["counts"]["failed"], 0, "{source}: {run}\n{err}");
+        let (code, rec, err) = load(&b, d, "reconcile", "reports/run");
+        assert!(code == 0 || code == 1, "{source} reconcile ({code}): {rec}\n{err}");
+        let what = format!("{source} → freshdesk");
+        let s = assert_accounted_and_clean(&d.join("reports/run"), &what);
+        for e in ["kb_categories", "kb_sections", "kb_articles"] {
+            let r = s.entities.iter().find(|x| x.entity == e);
+            let r = r.unwrap_or_else(|| panic!("{what}: no {e} row: {s:?}"));
+            assert!(r.migrated > 0, "{what}: {e}: {r:?}");
+            assert_eq!(r.reconciled, Some(r.migrated), "{what}: {e} read back: {r:?}");
+        }
+        let cats = get_all(d, "/api/v2/solutions/categories");
+        assert!(!cats.is_empty(), "{what}: no category at Freshdesk");
+        dst.stop().expect("stop the target");
+    }
+}
