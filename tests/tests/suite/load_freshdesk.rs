@@ -278,3 +278,79 @@ fn zendesk_and_help_scout_knowledge_bases_arrive_as_solutions() {
         dst.stop().expect("stop the target");
     }
 }
+
+/// A delta's changed solution item is updated in place, in its language, and reads back
+/// changed; one Freshdesk no longer has is created again.
+#[test]
+fn a_changed_solution_item_is_updated_in_its_language() {
+    use deskferry_fixtures::sim::freshdesk::{self, FreshdeskConfig};
+    use deskferry_fixtures::sim::{Desk, SimOptions};
+    use deskferry_loader::platforms::freshdesk::{FreshdeskOptions, FreshdeskTarget};
+    use deskferry_loader::target::{Readback, Target, Written};
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let config = FreshdeskConfig {
+            languages: Some(("en".into(), vec!["fr".into()])),
+            options: SimOptions { time_scale: 60.0, ..SimOptions::default() },
+            ..FreshdeskConfig::default()
+        };
+        let sim = freshdesk::start(Desk::empty(), config).await.expect("sim");
+        let t = FreshdeskTarget::with_options(
+            sim.url().parse().expect("url"),
+            sim.state.api_key.clone().into(),
+            FreshdeskOptions::default(),
+        )
+        .expect("target");
+        let item = |id: &str, parent: Option<&str>, title: &str| deskferry_format::KbItem {
+            id: id.into(),
+            parent_id: parent.map(str::to_string),
+            locale: Some("en-US".into()),
+            translation_of: None,
+            title: title.into(),
+            body_html: Some("<p>Body</p>".into()),
+            author_id: None,
+            draft: false,
+            position: None,
+            labels: vec![],
+            created_at: None,
+            updated_at: None,
+            raw: String::new(),
+        };
+        let id = |w: Written| w.target_id().expect("a target id").to_string();
+        let cat =
+            id(t.write_kb_entry("kb_categories", &item("1", None, "Billing"), None).await.unwrap());
+        let fol =
+            id(t.write_kb_entry("kb_sections", &item("2", Some("1"), "FAQ"), None).await.unwrap());
+        assert!(!cat.is_empty() && !fol.is_empty());
+        let mut art = item("3", Some("2"), "Refunds");
+        let a = id(t.write_kb_entry("kb_articles", &art, None).await.unwrap());
+        let mut fr = item("4", Some("2"), "Remboursements");
+        fr.locale = Some("fr".into());
+        fr.translation_of = Some("3".into());
+        let a_fr = id(t.write_kb_entry("kb_articles", &fr, None).await.unwrap());
+        assert_eq!(a_fr, format!("{a}@fr"));
+
+        // The delta: a new title and a draft, and a new French title.
+        art.title = "Refunds and credits".into();
+        art.draft = true;
+        fr.title = "Remboursements et avoirs".into();
+        let w = t.write_kb_entry("kb_articles", &art, Some(&a)).await.unwrap();
+        assert_eq!(w, Written::Migrated(a.clone()));
+        t.write_kb_entry("kb_articles", &fr, Some(&a_fr)).await.unwrap();
+        let Readback::Found(got) = t.read_kb_item("kb_articles", &a).await.unwrap() else {
+            panic!("article {a} missing")
+        };
+        assert_eq!((got.title.as_deref(), got.draft), (Some("Refunds and credits"), Some(true)));
+        let Readback::Found(got) = t.read_kb_item("kb_articles", &a_fr).await.unwrap() else {
+            panic!("{a_fr} missing")
+        };
+        assert_eq!(got.title.as_deref(), Some("Remboursements et avoirs"));
+        // A prior id Freshdesk no longer has: created again.
+        let again =
+            t.write_kb_entry("kb_categories", &item("9", None, "Gone"), Some("424242")).await;
+        let again = id(again.unwrap());
+        assert_ne!(again, "424242");
+        sim.stop().await.expect("stop");
+    });
+}

@@ -4,8 +4,8 @@
 //! the translation keeping its source's id). Freshdesk keeps no external id and takes no
 //! `created_at` or position: parents are named by the target ids the ledger holds
 //! (`Target::remember`), an item whose create's answer was lost is found by its name among its
-//! parent's children, and a translation Freshdesk has already is answered 409 and matched.
-//! Article files are not taken (the API's article fields have none): reported per file.
+//! parent's children, and a translation Freshdesk has already is answered 409 and matched; a
+//! changed item (a delta) is updated in place (`PUT`, in its language). Article files are not taken (the API's article fields have none): reported per file.
 
 use deskferry_extractor::platforms::freshdesk::client::DEFAULT;
 use deskferry_format::KbItem;
@@ -75,13 +75,24 @@ impl FreshdeskTarget {
         prior: Option<&str>,
     ) -> Result<Written, WriteError> {
         let kind = kind_path(entity);
-        if let Some(p) = prior {
-            return Ok(Written::Limited(
-                p.to_string(),
-                "changed at the source since it was migrated; Freshdesk solution items are not updated by this tool".into(),
-            ));
-        }
         let err = || http(entity, &k.id);
+        if let Some(p) = prior {
+            // Changed at the source since it was migrated (a delta): updated in place, in its
+            // language; one Freshdesk no longer has is created again below.
+            let path = match p.split_once('@') {
+                Some((b, l)) => format!("/api/v2/solutions/{kind}/{b}/{l}"),
+                None => format!("/api/v2/solutions/{kind}/{p}"),
+            };
+            let body = map::kb_body(entity, k, k.translation_of.is_some());
+            match self.client.put(DEFAULT, &path, body).await {
+                Ok(_) => {
+                    self.learn(entity, &k.id, p);
+                    return Ok(Written::Migrated(p.to_string()));
+                }
+                Err(e) if e.status() == Some(404) => {}
+                Err(e) => return Err(err()(e)),
+            }
+        }
         if let Some(base) = &k.translation_of {
             let Some(b) = self.known(entity, base) else {
                 return Err(other(
