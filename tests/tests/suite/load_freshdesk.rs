@@ -147,6 +147,15 @@ fn a_bundle_into_freshdesk_carries_solutions_person_fields_and_ccs_and_reruns_wr
     let src = ds.kb_articles.iter().find(|k| Some(&k.id) == fr.translation_of.as_ref()).unwrap();
     assert_eq!(en_at[0]["status"], if src.draft { 1 } else { 2 });
     assert_eq!(en_at[0]["tags"], serde_json::json!(src.labels));
+    // Its author is the author's agent at Freshdesk.
+    let author = src.author_id.as_deref().expect("an author");
+    let agent = rows(&records, "users")
+        .iter()
+        .find(|l| l.starts_with(&format!("users,{author},")))
+        .and_then(|l| l.split(',').nth(2))
+        .expect("the author's row")
+        .to_string();
+    assert_eq!(en_at[0]["agent_id"].to_string(), agent, "{en_at:?}");
     // (`reconcile` compared every article's title and draft state above.)
     // Article files: reported per file.
     let files = rows(&records, "attachments");

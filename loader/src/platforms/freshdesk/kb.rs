@@ -83,7 +83,10 @@ impl FreshdeskTarget {
                 Some((b, l)) => format!("/api/v2/solutions/{kind}/{b}/{l}"),
                 None => format!("/api/v2/solutions/{kind}/{p}"),
             };
-            let body = map::kb_body(entity, k, k.translation_of.is_some());
+            let mut body = map::kb_body(entity, k, k.translation_of.is_some());
+            if let Some(a) = self.author_agent(k).filter(|_| entity == "kb_articles") {
+                body["agent_id"] = a;
+            }
             match self.client.put(DEFAULT, &path, body).await {
                 Ok(_) => {
                     self.learn(entity, &k.id, p);
@@ -112,7 +115,11 @@ impl FreshdeskTarget {
             };
             let path = format!("/api/v2/solutions/{kind}/{b}/{lang}");
             let tid = format!("{b}@{lang}");
-            return match self.client.post(DEFAULT, &path, map::kb_body(entity, k, true)).await {
+            let mut body = map::kb_body(entity, k, true);
+            if let Some(a) = self.author_agent(k).filter(|_| entity == "kb_articles") {
+                body["agent_id"] = a;
+            }
+            return match self.client.post(DEFAULT, &path, body).await {
                 Ok(_) => {
                     self.learn(entity, &k.id, &tid);
                     Ok(Written::Migrated(tid))
@@ -177,14 +184,20 @@ impl FreshdeskTarget {
                 (p.clone(), p)
             }
         };
-        if entity == "kb_articles" && k.author_id.is_some() {
-            notes.push(
-                "Freshdesk names the API key's agent as the author of an article written through the API".into(),
-            );
+        let mut body = map::kb_body(entity, k, false);
+        if entity == "kb_articles" {
+            match self.author_agent(k) {
+                Some(a) => body["agent_id"] = a,
+                None if k.author_id.is_some() => notes.push(format!(
+                    "its author {} is no agent at Freshdesk: the API key's agent is named as the author",
+                    k.author_id.as_deref().unwrap_or_default()
+                )),
+                None => {}
+            }
         }
         let id = match self.existing(entity, &list, k).await? {
             Some(id) => id,
-            None => match self.client.post(DEFAULT, &path, map::kb_body(entity, k, false)).await {
+            None => match self.client.post(DEFAULT, &path, body).await {
                 Ok(v) => id_in(&v).ok_or_else(|| other(entity, &k.id, "no id in the answer"))?,
                 Err(e) => match e.status() {
                     // A sibling of that name came in between: that one.
@@ -202,6 +215,15 @@ impl FreshdeskTarget {
         } else {
             Written::Limited(id, notes.join("; "))
         })
+    }
+
+    /// The Freshdesk agent an article's author is (`agent_id`), where the author is one.
+    fn author_agent(&self, k: &KbItem) -> Option<serde_json::Value> {
+        let t = self.known("users", k.author_id.as_deref()?)?;
+        let agents = self.agent_ids.lock().unwrap_or_else(|e| e.into_inner());
+        agents
+            .contains(&t)
+            .then(|| t.parse::<u64>().map(serde_json::Value::from).unwrap_or(json!(t)))
     }
 
     /// The folder [`GENERAL_FOLDER`] of category `category`, created the first time an

@@ -54,6 +54,8 @@ pub struct FreshdeskTarget {
     pub(super) languages: Mutex<Option<(String, Vec<String>)>>,
     /// Contact and company field values waiting for their field definitions.
     pub(super) pending: Mutex<Vec<super::people::Pending>>,
+    /// The account's agents' ids (an article's `agent_id` must name one).
+    pub(super) agent_ids: Mutex<std::collections::HashSet<String>>,
 }
 
 /// The conversion of a failed request, by the core classification (every request serves a
@@ -105,6 +107,7 @@ impl FreshdeskTarget {
             emails: Mutex::new(HashMap::new()),
             languages: Mutex::new(None),
             pending: Mutex::new(Vec::new()),
+            agent_ids: Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -184,7 +187,7 @@ impl Target for FreshdeskTarget {
                 "Freshdesk: statuses are Open, Pending, Resolved, Closed and the account's custom ones; on-hold maps to open unless the mapping names \"waiting on third party\"".into(),
                 "Freshdesk: no external id on tickets or notes: the ledger and a marker tag dfx-… on each ticket keep a re-run from writing twice (search finds a ticket after a crash; Freshdesk's search index may lag a few minutes)".into(),
                 "Freshdesk solutions: categories, folders (visibility kept where the source has one, else all users) and articles (draft or published, tags, SEO data) in the account's primary language, each translation in a language the account supports; a translation in a language it does not support is not loaded (reported per row: add the language and load again)".into(),
-                "Freshdesk solutions: no external id, no created_at, no position through the API: items take the load's time and are listed in the order they are written; an article's author is the API key's agent (reported per article); an article the source keeps in a category without a folder goes into that category's folder \"General\" (reported)".into(),
+                "Freshdesk solutions: no external id, no created_at, no position through the API: items take the load's time and are listed in the order they are written; an article's author is its author's Freshdesk agent (agent_id), the API key's agent where the author is no agent there (reported per article); an article the source keeps in a category without a folder goes into that category's folder \"General\" (reported)".into(),
                 "Freshdesk solutions: article files cannot be attached through the API: they are not uploaded (reported per file); a changed item (a delta) is updated in place".into(),
             ],
             side_effects: vec![
@@ -197,6 +200,10 @@ impl Target for FreshdeskTarget {
     async fn inventory(&self) -> Result<Inventory, WriteError> {
         let e = |what: &str| http("inventory", what);
         let agents = self.client.all(DEFAULT, "/api/v2/agents").await.map_err(e("agents"))?;
+        self.agent_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(agents.iter().filter_map(id_in));
         let groups = self.client.all(DEFAULT, "/api/v2/groups").await.map_err(e("groups"))?;
         let fields = self.read_fields().await?;
         let str_of =
