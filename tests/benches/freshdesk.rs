@@ -17,7 +17,8 @@
 //!   `deskferry-load run` drives) into a simulated Freshdesk on the Growth plan (200 a minute
 //!   overall, 80 ticket writes) at time scale 6 (1,200 a minute enforced, which binds), the loader told those limits: API requests per
 //!   migrated ticket beside the fewest Freshdesk allows (one create per ticket, one note per
-//!   further message), and the achieved rate ÷ the enforced overall limit.
+//!   further message, one private note naming a ticket's followers and further requesters),
+//!   and the achieved rate ÷ the enforced overall limit.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -202,10 +203,13 @@ async fn load() -> Result<()> {
         // One create (the first public message is its description), one note per other message.
         floor += 1 + cs.len() - usize::from(cs.first().is_some_and(|c| c.public));
         floor += usize::from(t.is_deleted);
+        // Further requesters and followers, which Freshdesk's API cannot hold, are named in one
+        // private note.
+        floor += usize::from(!t.follower_ids.is_empty() || !t.other_requester_ids.is_empty());
     }
     let n = migrated.len().max(1) as f64;
     println!(
-        "load (tiny, {} tickets migrated): {:.2} ticket requests per migrated ticket; the API's floor {:.2} (a create per ticket, a note per further message); ratio {:.3}; all requests (people, groups, fields, inventory) {:.2} per ticket",
+        "load (tiny, {} tickets migrated): {:.2} ticket requests per migrated ticket; the API's floor {:.2} (a create per ticket, a note per further message, a note naming followers); ratio {:.3}; all requests (people, groups, fields, inventory) {:.2} per ticket",
         migrated.len(),
         ticket_requests as f64 / n,
         floor as f64 / n,

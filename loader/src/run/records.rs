@@ -339,6 +339,7 @@ impl<T: Target> Ctx<'_, T> {
     /// Articles' attachments, onto their migrated article (after the articles).
     async fn article_attachments(&self, tally: &mut Tally) -> Result<(), LoadError> {
         let articles = migrated_targets(self.l.ledger, "kb_articles")?;
+        let article_rows = self.l.ledger.entity("kb_articles")?;
         let b = self.bundle_id.as_str();
         for a in rows::article_attachments(self.l.reader)? {
             let Some(article) = a.article_id.as_deref() else { continue };
@@ -350,6 +351,23 @@ impl<T: Target> Ctx<'_, T> {
                 continue;
             }
             let Some(target) = articles.get(article) else {
+                // The target skipped the article row (a locale it does not hold): its files go
+                // with it, skipped for the same reason.
+                if let Some(e) = article_rows.get(article).filter(|e| e.outcome == Outcome::Skipped)
+                {
+                    let why = format!(
+                        "its article row {article} was not loaded: {}",
+                        e.reason.as_deref().unwrap_or("skipped")
+                    );
+                    let same =
+                        p.is_some_and(|x| x.outcome == Outcome::Skipped && x.content_hash == hash);
+                    tally.add(Outcome::Skipped, !same);
+                    if !same {
+                        self.put(&[Entry::new("attachments", &a.id, Outcome::Skipped, b, &hash)
+                            .reason(&why, true)])?;
+                    }
+                    continue;
+                }
                 // Failed, not skipped: a later run that migrates the article uploads it.
                 let e = Entry::new("attachments", &a.id, Outcome::Failed, b, &hash).reason(
                     "its article is not migrated (yet); the run that migrates it uploads this",

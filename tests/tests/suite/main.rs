@@ -12,6 +12,7 @@ mod helpscout_source;
 mod http_client;
 mod journey;
 mod kit_target;
+mod load_freshdesk;
 mod load_front;
 mod load_gate;
 mod load_resume;

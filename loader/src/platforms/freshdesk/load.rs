@@ -31,8 +31,9 @@ use super::options::FreshdeskOptions;
 use crate::config::TargetConfig;
 use crate::error::WriteError;
 use crate::target::{
-    Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadOrganization, ReadTicket,
-    ReadUser, Readback, Target, TargetAgent, TargetField, TargetGroup, Written,
+    AttachmentData, Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadKbItem,
+    ReadOrganization, ReadTicket, ReadUser, Readback, Target, TargetAgent, TargetField,
+    TargetGroup, Written,
 };
 
 /// The Freshdesk target.
@@ -42,6 +43,19 @@ pub struct FreshdeskTarget {
     pub(super) opts: FreshdeskOptions,
     /// Ticket fields by label (lower case): (name, type).
     pub(super) fields: Mutex<HashMap<String, (String, String)>>,
+    /// Contact and company fields by (entity, source key): (name, type).
+    pub(super) person_fields: Mutex<HashMap<(String, String), (String, String)>>,
+    /// Target ids by (entity, source id): what the ledger holds (`Target::remember`) and what
+    /// this run wrote (knowledge-base parents, CCs' people).
+    pub(super) known: Mutex<HashMap<(String, String), String>>,
+    /// Emails of people by target id, learned as they are written (a ticket's CCs).
+    pub(super) emails: Mutex<HashMap<String, String>>,
+    /// The account's primary language and the others it supports, once read.
+    pub(super) languages: Mutex<Option<(String, Vec<String>)>>,
+    /// Contact and company field values waiting for their field definitions.
+    pub(super) pending: Mutex<Vec<super::people::Pending>>,
+    /// The account's agents' ids (an article's `agent_id` must name one).
+    pub(super) agent_ids: Mutex<std::collections::HashSet<String>>,
 }
 
 /// The conversion of a failed request, by the core classification (every request serves a
@@ -84,7 +98,17 @@ impl FreshdeskTarget {
         // too, so a bucket of their own would let the two together overrun it.
         let cfg = fc::http_config(url, key, &rates);
         let h = deskferry_extractor::http::Http::new(cfg).map_err(http("target", "freshdesk"))?;
-        Ok(FreshdeskTarget { client: Client::new(h), opts, fields: Mutex::new(HashMap::new()) })
+        Ok(FreshdeskTarget {
+            client: Client::new(h),
+            opts,
+            fields: Mutex::new(HashMap::new()),
+            person_fields: Mutex::new(HashMap::new()),
+            known: Mutex::new(HashMap::new()),
+            emails: Mutex::new(HashMap::new()),
+            languages: Mutex::new(None),
+            pending: Mutex::new(Vec::new()),
+            agent_ids: Mutex::new(std::collections::HashSet::new()),
+        })
     }
 
     /// The client (HTTP statistics for benchmarks and progress).
@@ -141,7 +165,7 @@ impl Target for FreshdeskTarget {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            knowledge_base: false,
+            knowledge_base: true,
             message_times: false,
             note_times: false,
             create_agents: false,
@@ -157,14 +181,18 @@ impl Target for FreshdeskTarget {
                 "Freshdesk: one contact per email address, without regard to case: a user whose address another contact or agent holds is matched to it (reported per user)".into(),
                 "Freshdesk: a line break in a file name cannot be sent: uploaded with control characters as spaces (reported per message)".into(),
                 "Freshdesk: a contact needs an email, phone, or unique external id: a user with none gets unique_external_id deskferry-{source id}".into(),
-                "Freshdesk: contact and company custom field values and company tags are not loaded (their definitions are not created by this tool)".into(),
-                "Freshdesk: a ticket has one requester: further requesters, followers and CCs are not loaded".into(),
+                "Freshdesk: contact and company field definitions are created (POST /api/v2/admin/contact_fields, /company_fields) or matched by label; where the key may not create them, the operator creates them (reported per field) and values of a field that is not there are named per record".into(),
+                "Freshdesk: companies have no tags: a company's tags are listed in its note (reported per company)".into(),
+                "Freshdesk: a ticket has one requester and the API sets no followers: further requesters and followers are named in a private note on the ticket (reported per ticket); CCs are set as the new ticket's cc_emails".into(),
                 "Freshdesk: statuses are Open, Pending, Resolved, Closed and the account's custom ones; on-hold maps to open unless the mapping names \"waiting on third party\"".into(),
                 "Freshdesk: no external id on tickets or notes: the ledger and a marker tag dfx-… on each ticket keep a re-run from writing twice (search finds a ticket after a crash; Freshdesk's search index may lag a few minutes)".into(),
-                "Freshdesk: the knowledge base (solutions) is not loaded by this tool yet".into(),
+                "Freshdesk solutions: categories, folders (visibility kept where the source has one, else all users) and articles (draft or published, tags, SEO data) in the account's primary language, each translation in a language the account supports; a translation in a language it does not support is not loaded (reported per row: add the language and load again)".into(),
+                "Freshdesk solutions: no external id, no created_at, no position through the API: items take the load's time and are listed in the order they are written; an article's author is its author's Freshdesk agent (agent_id), the API key's agent where the author is no agent there (reported per article); an article the source keeps in a category without a folder goes into that category's folder \"General\" (reported)".into(),
+                "Freshdesk solutions: article files cannot be attached through the API: they are not uploaded (reported per file); a changed item (a delta) is updated in place".into(),
             ],
             side_effects: vec![
                 "Freshdesk: creating a ticket runs the account's ticket-creation automations and may send the requester the \"new ticket\" notification; adding notes runs the ticket-update automations: switch off Admin → Email Notifications (requester and agent notifications) and the automations for the load, and restore them afterwards. Notes notify no one unless named; the loader names no one".into(),
+                "Freshdesk: a ticket created with CCs (cc_emails) mails them Freshdesk's CC notification of a new ticket where Admin → Email Notifications → CC notifications are on: switch them off for the load (each such ticket's row names its CCs)".into(),
             ],
         }
     }
@@ -172,6 +200,10 @@ impl Target for FreshdeskTarget {
     async fn inventory(&self) -> Result<Inventory, WriteError> {
         let e = |what: &str| http("inventory", what);
         let agents = self.client.all(DEFAULT, "/api/v2/agents").await.map_err(e("agents"))?;
+        self.agent_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(agents.iter().filter_map(id_in));
         let groups = self.client.all(DEFAULT, "/api/v2/groups").await.map_err(e("groups"))?;
         let fields = self.read_fields().await?;
         let str_of =
@@ -250,17 +282,57 @@ impl Target for FreshdeskTarget {
         prior: Option<&str>,
         new_comments: &[MappedComment],
     ) -> Result<(Written, Vec<Result<Written, WriteError>>), WriteError> {
+        // People and field definitions are all written by now: values still waiting go on.
+        self.flush_values(None).await?;
         self.write_whole_ticket(ticket, prior, new_comments).await
     }
 
     async fn write_kb_item(
         &self,
-        _item: &KbItem,
+        item: &KbItem,
+        prior: Option<&str>,
+    ) -> Result<Written, WriteError> {
+        // The core names the table (`write_kb_entry`); without it, the row's kind is unknown.
+        let _ = prior;
+        Err(other("kb", &item.id, "a knowledge-base row is written through write_kb_entry"))
+    }
+
+    async fn write_kb_entry(
+        &self,
+        entity: &str,
+        item: &KbItem,
+        prior: Option<&str>,
+    ) -> Result<Written, WriteError> {
+        self.flush_values(None).await?;
+        self.write_kb(entity, item, prior).await
+    }
+
+    async fn write_kb_attachment(
+        &self,
+        article: &str,
+        data: &AttachmentData,
         _prior: Option<&str>,
     ) -> Result<Written, WriteError> {
-        Ok(Written::Skipped(
-            "the knowledge base is not loaded into Freshdesk by this tool yet".into(),
-        ))
+        Ok(self.article_file(article, data))
+    }
+
+    async fn read_kb_item(
+        &self,
+        entity: &str,
+        target_id: &str,
+    ) -> Result<Readback<ReadKbItem>, WriteError> {
+        self.read_kb(entity, target_id).await
+    }
+
+    fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        for (s, t) in targets {
+            known.insert((entity.to_string(), s.clone()), t.clone());
+        }
+    }
+
+    fn creates_person_fields(&self) -> bool {
+        true
     }
 
     async fn apply_tombstone(&self, entity: &str, target_id: &str) -> Result<Written, WriteError> {

@@ -84,7 +84,8 @@ fn ts(t: Option<&DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_else(|| "unknown".into())
 }
 
-fn escape(s: &str) -> String {
+/// Text as HTML.
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
@@ -137,4 +138,82 @@ pub fn placeholder(ticket_external_id: &str, created: Option<&DateTime<Utc>>) ->
         "<p>(This ticket had no public message; its notes follow.)</p><p class=\"deskferry\">Migrated by deskferry · ticket created {} · ref {ticket_external_id}-opening</p>",
         ts(created)
     )
+}
+
+/// Freshdesk's language code for a source locale (`en-US` → `en`, `ja` → `ja-JP`, `pt-br` →
+/// `pt-BR`), the first of those forms (the full one, then the language alone) the account
+/// supports among `supported`; `None` when it supports none of them.
+pub fn language(locale: &str, supported: &[String]) -> Option<String> {
+    let l = locale.trim().replace('_', "-");
+    let lower = l.to_ascii_lowercase();
+    let full = match lower.as_str() {
+        "en" | "en-us" => "en".to_string(),
+        "ja" | "ja-jp" => "ja-JP".to_string(),
+        "pt-br" => "pt-BR".to_string(),
+        "pt" | "pt-pt" => "pt-PT".to_string(),
+        "zh-cn" | "zh-hans" => "zh-CN".to_string(),
+        "zh-tw" | "zh-hant" => "zh-TW".to_string(),
+        "es-419" | "es-la" => "es-LA".to_string(),
+        _ => match lower.split_once('-') {
+            Some((a, b)) => format!("{a}-{}", b.to_ascii_uppercase()),
+            None => lower.clone(),
+        },
+    };
+    let bare = lower.split('-').next().unwrap_or_default().to_string();
+    [full, bare]
+        .into_iter()
+        .find(|c| supported.iter().any(|s| s.eq_ignore_ascii_case(c)))
+        .map(|c| supported.iter().find(|s| s.eq_ignore_ascii_case(&c)).cloned().unwrap_or(c))
+}
+
+/// A folder's `visibility` for a source section: Freshdesk's own number where the source is
+/// Freshdesk (1 all users, 2 logged-in users, 3 agents, 4 selected companies, …), a private
+/// collection (Help Scout) for agents only, else all users.
+pub fn visibility(raw: &str) -> u64 {
+    let v: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
+    match &v["visibility"] {
+        // 4 and above name companies or segments the target does not have: agents only.
+        Value::Number(n) => match n.as_u64() {
+            Some(x @ 1..=3) => x,
+            Some(_) => 3,
+            None => 1,
+        },
+        Value::String(s) if s.eq_ignore_ascii_case("private") => 3,
+        _ => 1,
+    }
+}
+
+/// The body of a solution item of `entity` (`kb_categories`, `kb_sections`, `kb_articles`):
+/// a category's or folder's `name` and `description`, a folder's `visibility`, an article's
+/// `title`, `description` (HTML; Freshdesk needs one), `status` (1 draft, 2 published), `tags`
+/// and `seo_data` where the source has them. A translation (`translated`) sends the same.
+pub fn kb_body(entity: &str, k: &deskferry_format::KbItem, translated: bool) -> Value {
+    let raw: Value = serde_json::from_str(&k.raw).unwrap_or(Value::Null);
+    match entity {
+        "kb_articles" => {
+            let mut o = json!({
+                "title": k.title,
+                "description": k.body_html.clone().filter(|b| !b.trim().is_empty()).unwrap_or_else(|| "<p></p>".into()),
+                "status": if k.draft { 1 } else { 2 },
+            });
+            if !k.labels.is_empty() {
+                o["tags"] = json!(k.labels);
+            }
+            let seo = &raw["seo_data"];
+            if seo.as_object().is_some_and(|m| m.values().any(|v| !v.is_null())) {
+                o["seo_data"] = seo.clone();
+            }
+            o
+        }
+        _ => {
+            let mut o = json!({ "name": k.title });
+            if let Some(d) = k.body_html.as_deref().filter(|d| !d.trim().is_empty()) {
+                o["description"] = json!(d);
+            }
+            if entity == "kb_sections" && !translated {
+                o["visibility"] = json!(visibility(&k.raw));
+            }
+            o
+        }
+    }
 }

@@ -3,8 +3,9 @@
 //! holder's id in `additional_info`).
 
 use deskferry_extractor::platforms::freshdesk::client::{DEFAULT, duplicate_of};
+use deskferry_format::model::CustomFieldValue;
 use deskferry_format::{CustomField, FieldEntity, Group, Organization, UserKind};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::load::{FreshdeskTarget, http, id_in, other};
 use super::map;
@@ -18,24 +19,50 @@ impl FreshdeskTarget {
         org: &Organization,
         prior: Option<&str>,
     ) -> Result<Written, WriteError> {
-        let body = json!({ "name": org.name, "domains": org.domains, "note": org.notes });
+        let mut lost: Vec<String> = Vec::new();
+        // Freshdesk's companies have no tags: they are listed in the company's note.
+        let note = if org.tags.is_empty() {
+            org.notes.clone()
+        } else {
+            lost.push(format!(
+                "Freshdesk companies have no tags: {} listed in the company's note",
+                org.tags.join(", ")
+            ));
+            let tags = format!("Tags (from the source): {}", org.tags.join(", "));
+            Some(match org.notes.as_deref().filter(|n| !n.trim().is_empty()) {
+                Some(n) => format!("{n}\n\n{tags}"),
+                None => tags,
+            })
+        };
+        let mut body = json!({ "name": org.name, "domains": org.domains, "note": note });
+        let (values, missing) =
+            self.person_values(FieldEntity::Organization, &org.id, &org.custom_fields).await?;
+        if !values.is_empty() {
+            body["custom_fields"] = Value::Object(values);
+        }
+        if !missing.is_empty() {
+            lost.push(later(&missing));
+        }
         let err = || http("organizations", &org.id);
         if let Some(id) = prior {
             match self.client.put(DEFAULT, &format!("/api/v2/companies/{id}"), body.clone()).await {
-                Ok(_) => return Ok(Written::Migrated(id.to_string())),
+                Ok(_) => {
+                    self.defer(FieldEntity::Organization, id, missing);
+                    return Ok(Written::Migrated(id.to_string()));
+                }
                 Err(e) if e.status() == Some(404) => {}
                 Err(e) => return Err(err()(e)),
             }
         }
-        let lost = (!org.tags.is_empty() || !org.custom_fields.is_empty())
-            .then(|| "Freshdesk: company tags and custom field values are not loaded".to_string());
         match self.client.post(DEFAULT, "/api/v2/companies", body).await {
             Ok(v) => {
                 let id = id_in(&v)
                     .ok_or_else(|| other("organizations", &org.id, "no id in the answer"))?;
-                Ok(match lost {
-                    Some(l) => Written::Limited(id, l),
-                    None => Written::Migrated(id),
+                self.defer(FieldEntity::Organization, &id, missing);
+                Ok(if lost.is_empty() {
+                    Written::Migrated(id)
+                } else {
+                    Written::Limited(id, format!("Freshdesk: {}", lost.join("; ")))
                 })
             }
             Err(e) => match duplicate_of(&e, "company_id") {
@@ -53,6 +80,10 @@ impl FreshdeskTarget {
         prior: Option<&str>,
     ) -> Result<Written, WriteError> {
         let u = &user.user;
+        // A ticket's CCs are named by email.
+        if let Some(e) = &u.email {
+            self.emails.lock().unwrap_or_else(|e| e.into_inner()).insert(u.id.clone(), e.clone());
+        }
         if u.kind == UserKind::Agent {
             return Ok(match &user.matched_agent {
                 Some(t) => Written::Matched(t.clone()),
@@ -89,16 +120,25 @@ impl FreshdeskTarget {
         if let Some(o) = &user.organization {
             body["company_id"] = o.parse::<u64>().map(Value::from).unwrap_or(json!(o));
         }
-        if !u.custom_fields.is_empty() {
-            notes.push("Freshdesk: contact custom field values are not loaded".into());
+        let (values, missing) =
+            self.person_values(FieldEntity::User, &u.id, &u.custom_fields).await?;
+        if !values.is_empty() {
+            body["custom_fields"] = Value::Object(values);
         }
+        if !missing.is_empty() {
+            notes.push(format!("Freshdesk: {}", later(&missing)));
+        }
+
         if let Some(id) = prior {
             let mut update = body.clone();
             if let Some(m) = update.as_object_mut() {
                 m.remove("unique_external_id");
             }
             match self.client.put(DEFAULT, &format!("/api/v2/contacts/{id}"), update).await {
-                Ok(_) => return Ok(Written::Migrated(id.to_string())),
+                Ok(_) => {
+                    self.defer(FieldEntity::User, id, missing);
+                    return Ok(Written::Migrated(id.to_string()));
+                }
                 Err(e) if e.status() == Some(404) => {}
                 Err(e) => match duplicate_of(&e, "user_id") {
                     Some(_) => return Ok(Written::Matched(id.to_string())),
@@ -111,6 +151,7 @@ impl FreshdeskTarget {
                 Ok(v) => {
                     let id =
                         id_in(&v).ok_or_else(|| other("users", &u.id, "no id in the answer"))?;
+                    self.defer(FieldEntity::User, &id, missing);
                     return Ok(if notes.is_empty() {
                         Written::Migrated(id)
                     } else {
@@ -169,9 +210,7 @@ impl FreshdeskTarget {
         prior: Option<&str>,
     ) -> Result<Written, WriteError> {
         if f.entity != FieldEntity::Ticket {
-            return Ok(Written::Skipped(
-                "Freshdesk: only ticket field definitions are created".into(),
-            ));
+            return self.person_field(f).await;
         }
         if let Some(p) = prior {
             return Ok(Written::Matched(p.to_string()));
@@ -211,5 +250,271 @@ impl FreshdeskTarget {
             }
             Err(e) => Err(http("custom_fields", &f.id)(e)),
         }
+    }
+}
+
+/// The list and admin paths of an entity's field definitions.
+fn person_paths(entity: FieldEntity) -> (&'static str, &'static str, &'static str) {
+    match entity {
+        FieldEntity::User => ("/api/v2/contact_fields", "/api/v2/admin/contact_fields", "contact"),
+        _ => ("/api/v2/company_fields", "/api/v2/admin/company_fields", "company"),
+    }
+}
+
+/// A field key as Freshdesk would name a field labelled so (lower case, `_` for the rest).
+fn snake(s: &str) -> String {
+    s.to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { '_' }).collect()
+}
+
+impl FreshdeskTarget {
+    /// Reads an entity's field definitions: (id, name, label, type) of each custom one.
+    async fn person_defs(
+        &self,
+        entity: FieldEntity,
+        id: &str,
+    ) -> Result<Vec<(String, String, String, String)>, WriteError> {
+        let (list, _, _) = person_paths(entity);
+        let defs = self.client.get(DEFAULT, list).await.map_err(http("custom_fields", id))?;
+        Ok(defs
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| d["default"] != true)
+            .filter_map(|d| {
+                let s = |k: &str| d[k].as_str().unwrap_or_default().to_string();
+                Some((id_in(d)?, s("name"), s("label"), s("type")))
+            })
+            .collect())
+    }
+
+    fn cache_person(&self, entity: FieldEntity, key: &str, name: &str, ty: &str) {
+        self.person_fields
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((format!("{entity:?}"), key.to_string()), (name.to_string(), ty.to_string()));
+    }
+
+    /// [`crate::target::Target::write_field`] for a contact or company field: the account's
+    /// field of the same label, else a new one (`POST /api/v2/admin/{contact,company}_fields`);
+    /// where the key may not create one, the operator creates it (reported).
+    async fn person_field(&self, f: &CustomField) -> Result<Written, WriteError> {
+        let (_, admin, what) = person_paths(f.entity);
+        let found = |defs: &[(String, String, String, String)]| {
+            defs.iter()
+                .find(|(_, _, label, _)| label.trim().eq_ignore_ascii_case(f.title.trim()))
+                .cloned()
+        };
+        if let Some((id, name, _, ty)) = found(&self.person_defs(f.entity, &f.id).await?) {
+            self.cache_person(f.entity, &f.key, &name, &ty);
+            self.flush_values(Some(f.entity)).await.map_err(|e| field_err(f, e))?;
+            return Ok(Written::Matched(id));
+        }
+        let ty = map::field_type(f.kind);
+        let mut body = json!({ "label": f.title, "label_for_customers": f.title, "type": ty });
+        if f.kind.is_some_and(|k| k.has_options()) {
+            let choices: Vec<Value> = f
+                .options
+                .iter()
+                .enumerate()
+                .map(|(i, o)| json!({ "value": o.value, "position": i + 1 }))
+                .collect();
+            body["choices"] = json!(choices);
+        }
+        match self.client.post(DEFAULT, admin, body).await {
+            Ok(v) => {
+                let id = id_in(&v)
+                    .ok_or_else(|| other("custom_fields", &f.id, "no id in the answer"))?;
+                let name =
+                    v["name"].as_str().map(str::to_string).unwrap_or_else(|| snake(&f.title));
+                self.cache_person(f.entity, &f.key, &name, ty);
+                Ok(if f.kind == Some(deskferry_format::model::FieldKind::Regexp) {
+                    Written::Limited(id, "Freshdesk has no pattern field: a text field".into())
+                } else {
+                    Written::Migrated(id)
+                })
+            }
+            Err(e) if matches!(e.status(), Some(400 | 409)) => {
+                match found(&self.person_defs(f.entity, &f.id).await?) {
+                    Some((id, name, _, ty)) => {
+                        self.cache_person(f.entity, &f.key, &name, &ty);
+                        self.flush_values(Some(f.entity)).await.map_err(|e| field_err(f, e))?;
+                        Ok(Written::Matched(id))
+                    }
+                    None => Err(http("custom_fields", &f.id)(e)),
+                }
+            }
+            // A plan or role without the admin API: the operator creates the field.
+            Err(e) if matches!(e.status(), Some(403 | 404)) => Ok(Written::Skipped(format!(
+                "Freshdesk did not let this key create {what} fields (HTTP {}): create a {what} field labelled \"{}\" and load again; its values are not loaded until then",
+                e.status().unwrap_or_default(),
+                f.title
+            ))),
+            Err(e) => Err(http("custom_fields", &f.id)(e)),
+        }
+    }
+
+    /// The `custom_fields` of a contact or company write for a record's values, and what could
+    /// not be placed (no field of that key at Freshdesk), in words.
+    pub(super) async fn person_values(
+        &self,
+        entity: FieldEntity,
+        id: &str,
+        values: &[CustomFieldValue],
+    ) -> Result<(Map<String, Value>, Vec<CustomFieldValue>), WriteError> {
+        let mut out = Map::new();
+        let mut missing = Vec::new();
+        if values.is_empty() {
+            return Ok((out, missing));
+        }
+        let e = format!("{entity:?}");
+        let cached = |key: &str| {
+            self.person_fields
+                .lock()
+                .unwrap_or_else(|x| x.into_inner())
+                .get(&(e.clone(), key.to_string()))
+                .cloned()
+        };
+        if values.iter().any(|v| cached(&v.key).is_none()) {
+            // Fields written by an earlier run (or prepared by the operator): by their name,
+            // as Freshdesk derives it from a label, or by a label equal to the key.
+            for (_, name, label, ty) in self.person_defs(entity, id).await? {
+                for v in values.iter().filter(|v| cached(&v.key).is_none()) {
+                    if name == snake(&v.key) || label.eq_ignore_ascii_case(&v.key) {
+                        self.cache_person(entity, &v.key, &name, &ty);
+                    }
+                }
+            }
+        }
+        // Keys no field answers to are remembered as such: the definitions are read once.
+        for v in values.iter().filter(|v| cached(&v.key).is_none()) {
+            self.cache_person(entity, &v.key, "", "");
+        }
+        for v in values {
+            let Some((name, ty)) = cached(&v.key).filter(|(n, _)| !n.is_empty()) else {
+                missing.push(v.clone());
+                continue;
+            };
+            let parsed: Value = serde_json::from_str(&v.value).unwrap_or(json!(v.value));
+            let list: Vec<String> = match &parsed {
+                Value::Null => continue,
+                Value::Array(a) => a
+                    .iter()
+                    .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                    .collect(),
+                Value::String(s) => vec![s.clone()],
+                other => vec![other.to_string()],
+            };
+            out.insert(name, map::field_value(&ty, &list));
+        }
+        Ok((out, missing))
+    }
+}
+
+impl FreshdeskTarget {
+    /// The email of a source person (a ticket's CC or follower): as written in this run, else
+    /// read from the contact or agent the ledger names.
+    pub(super) async fn email_of(&self, source_id: &str) -> Result<Option<String>, WriteError> {
+        if let Some(e) = self.emails.lock().unwrap_or_else(|e| e.into_inner()).get(source_id) {
+            return Ok(Some(e.clone()));
+        }
+        let Some(tid) = self.known("users", source_id) else { return Ok(None) };
+        let email = match self.client.get(DEFAULT, &format!("/api/v2/contacts/{tid}")).await {
+            Ok(c) => c["email"].as_str().map(str::to_string),
+            Err(e) if e.status() == Some(404) => {
+                match self.client.get(DEFAULT, &format!("/api/v2/agents/{tid}")).await {
+                    Ok(a) => a["contact"]["email"].as_str().map(str::to_string),
+                    Err(e) if e.status() == Some(404) => None,
+                    Err(e) => return Err(http("users", source_id)(e)),
+                }
+            }
+            Err(e) => return Err(http("users", source_id)(e)),
+        };
+        if let Some(e) = &email {
+            self.emails
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(source_id.to_string(), e.clone());
+        }
+        Ok(email)
+    }
+}
+
+/// A record's field values waiting for their field definitions (Freshdesk refuses a value of a
+/// field it does not have, and the core writes people before field definitions).
+#[derive(Debug, Clone)]
+pub(super) struct Pending {
+    entity: FieldEntity,
+    target_id: String,
+    values: Vec<CustomFieldValue>,
+}
+
+/// The report's words for values set later.
+fn later(values: &[CustomFieldValue]) -> String {
+    let keys: Vec<&str> = values.iter().map(|v| v.key.as_str()).collect();
+    format!(
+        "values of {} are set once their field definitions exist (one more request later in this run)",
+        keys.join(", ")
+    )
+}
+
+fn field_err(f: &CustomField, e: WriteError) -> WriteError {
+    other("custom_fields", &f.id, format!("the field exists, setting waiting values failed: {e}"))
+}
+
+impl FreshdeskTarget {
+    fn defer(&self, entity: FieldEntity, target_id: &str, values: Vec<CustomFieldValue>) {
+        if values.is_empty() {
+            return;
+        }
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).push(Pending {
+            entity,
+            target_id: target_id.to_string(),
+            values,
+        });
+    }
+
+    /// Sets waiting values: with `Some(entity)`, on that entity's records whose every waiting
+    /// field exists now; with `None` (the people and fields are all written), every value whose
+    /// field exists (the rest have no field at Freshdesk; their field's row says why).
+    pub(super) async fn flush_values(&self, only: Option<FieldEntity>) -> Result<(), WriteError> {
+        let ready: Vec<Pending> = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if pending.is_empty() {
+                return Ok(());
+            }
+            let fields = self.person_fields.lock().unwrap_or_else(|e| e.into_inner());
+            let known = |p: &Pending, v: &CustomFieldValue| {
+                fields
+                    .get(&(format!("{:?}", p.entity), v.key.clone()))
+                    .is_some_and(|(n, _)| !n.is_empty())
+            };
+            let (ready, wait): (Vec<Pending>, Vec<Pending>) = pending.drain(..).partition(|p| {
+                only.is_none_or(|e| e == p.entity)
+                    && (only.is_none() || p.values.iter().all(|v| known(p, v)))
+            });
+            *pending = wait;
+            ready
+        };
+        for (i, p) in ready.iter().enumerate() {
+            let (values, _) = self.person_values(p.entity, &p.target_id, &p.values).await?;
+            if values.is_empty() {
+                continue;
+            }
+            let path = match p.entity {
+                FieldEntity::User => format!("/api/v2/contacts/{}", p.target_id),
+                _ => format!("/api/v2/companies/{}", p.target_id),
+            };
+            if let Err(e) =
+                self.client.put(DEFAULT, &path, json!({ "custom_fields": values })).await
+            {
+                // Kept for the next try (the next field, ticket or article written).
+                self.pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(ready[i..].iter().cloned());
+                return Err(http("custom_fields", &p.target_id)(e));
+            }
+        }
+        Ok(())
     }
 }

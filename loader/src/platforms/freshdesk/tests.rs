@@ -22,3 +22,41 @@ fn codes_values_and_footers_round_trip() {
     assert_eq!(map::reference(&p).as_deref(), Some("acme-t3-opening"));
     assert_eq!(map::marker_tag("acme-t3"), "dfx-acme-t3");
 }
+
+#[test]
+fn languages_visibility_and_solution_bodies() {
+    let supported: Vec<String> = ["fr", "de", "ja-JP", "pt-BR"].map(String::from).to_vec();
+    assert_eq!(map::language("fr", &supported).as_deref(), Some("fr"));
+    assert_eq!(map::language("fr-CA", &supported).as_deref(), Some("fr"));
+    assert_eq!(map::language("ja", &supported).as_deref(), Some("ja-JP"));
+    assert_eq!(map::language("pt-br", &supported).as_deref(), Some("pt-BR"));
+    assert_eq!(map::language("ar", &supported), None);
+    assert_eq!(map::visibility(r#"{"visibility": 2}"#), 2);
+    assert_eq!(map::visibility(r#"{"visibility": 5}"#), 3);
+    assert_eq!(map::visibility(r#"{"visibility": "private"}"#), 3);
+    assert_eq!(map::visibility(""), 1);
+    let mut k = deskferry_format::KbItem {
+        id: "7".into(),
+        parent_id: Some("3".into()),
+        locale: Some("en-US".into()),
+        translation_of: None,
+        title: "Refunds".into(),
+        body_html: None,
+        author_id: None,
+        draft: true,
+        position: Some(2),
+        labels: vec!["money".into()],
+        created_at: None,
+        updated_at: None,
+        raw: r#"{"seo_data": {"meta_title": "R", "meta_keywords": null}}"#.into(),
+    };
+    let a = map::kb_body("kb_articles", &k, false);
+    assert_eq!(a["status"], 1);
+    assert_eq!(a["description"], "<p></p>");
+    assert_eq!(a["tags"], serde_json::json!(["money"]));
+    assert_eq!(a["seo_data"]["meta_title"], "R");
+    k.raw = r#"{"visibility": "private"}"#.into();
+    let f = map::kb_body("kb_sections", &k, false);
+    assert_eq!((f["name"].as_str(), f["visibility"].as_u64()), (Some("Refunds"), Some(3)));
+    assert!(map::kb_body("kb_sections", &k, true).get("visibility").is_none());
+}

@@ -169,6 +169,17 @@ impl FreshdeskTarget {
         let src = &t.ticket.id;
         let fields = self.ticket_fields(t).await?;
         let mut outcomes: Vec<Result<Written, WriteError>> = Vec::new();
+        // What of the ticket's people was carried, and what is named in a private note.
+        let (mut carried, mut uncarried): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+        for (what, ids) in [
+            ("further requester", &t.ticket.other_requester_ids),
+            ("follower", &t.ticket.follower_ids),
+        ] {
+            for id in ids {
+                let who = self.email_of(id).await?.unwrap_or_else(|| format!("source user {id}"));
+                uncarried.push(format!("{what} {who}"));
+            }
+        }
         let mut rest = new;
         // Whether the ticket was there before this call (then its notes are looked at first).
         let mut existed = prior.is_some();
@@ -192,6 +203,22 @@ impl FreshdeskTarget {
                     None => map::placeholder(&t.external_id, t.ticket.created_at.as_ref()),
                 };
                 json.insert("description".into(), json!(description));
+                // CCs by email (Freshdesk takes them on a new ticket only).
+                let mut ccs = Vec::new();
+                for c in &t.ticket.cc_ids {
+                    match self.email_of(c).await? {
+                        Some(e) if !ccs.contains(&e) => ccs.push(e),
+                        Some(_) => {}
+                        None => uncarried.push(format!("CC {c} (no email at Freshdesk)")),
+                    }
+                }
+                if !ccs.is_empty() {
+                    json.insert("cc_emails".into(), json!(ccs));
+                    carried.push(format!(
+                        "CCs {} set as cc_emails (Freshdesk mails them its CC notification of a new ticket where that notification is on)",
+                        ccs.join(", ")
+                    ));
+                }
                 json.insert("source".into(), json!(map::source_code(t.ticket.channel.as_deref())));
                 match (&t.requester.target_id, &t.requester.email) {
                     (Some(r), _) => json.insert("requester_id".into(), num(r)),
@@ -233,6 +260,16 @@ impl FreshdeskTarget {
                     "Freshdesk set the ticket's created_at to the load's time; the original ({}) heads its description",
                     when.unwrap_or_else(|| "unknown".into())
                 );
+                let mut why = why;
+                if !carried.is_empty() {
+                    why.push_str(&format!("; {}", carried.join("; ")));
+                }
+                if !uncarried.is_empty() {
+                    why.push_str(&format!(
+                        "; Freshdesk's API keeps one requester and no followers: {} named in a private note",
+                        uncarried.join(", ")
+                    ));
+                }
                 (id.clone(), Written::Limited(id, why))
             }
         };
@@ -261,11 +298,18 @@ impl FreshdeskTarget {
             outcomes.push(r);
         }
         let fields_ref = format!("{}-fields", t.external_id);
-        if prior.is_none() && !t.note_fields.is_empty() && !present.contains_key(&fields_ref) {
-            let text: Vec<String> =
-                t.note_fields.iter().map(|(k, v)| format!("<li>{k}: {v}</li>")).collect();
+        if prior.is_none()
+            && (!t.note_fields.is_empty() || !uncarried.is_empty())
+            && !present.contains_key(&fields_ref)
+        {
+            let mut text: Vec<String> = t
+                .note_fields
+                .iter()
+                .map(|(k, v)| format!("<li>{}: {}</li>", map::escape(k), map::escape(v)))
+                .collect();
+            text.extend(uncarried.iter().map(|p| format!("<li>{}</li>", map::escape(p))));
             let body = json!({
-                "body": format!("<p>Fields from the source:</p><ul>{}</ul><p class=\"deskferry\">Migrated by deskferry · ref {fields_ref}</p>", text.join("")),
+                "body": format!("<p>From the source:</p><ul>{}</ul><p class=\"deskferry\">Migrated by deskferry · ref {fields_ref}</p>", text.join("")),
                 "private": true,
             });
             self.client
