@@ -1,12 +1,15 @@
 //! `FrontSource`: a Front company through the Core API into a bundle.
 //!
 //! Streams, in order (each restartable; see [`crate::Resume`]):
-//! - `directory`: teammates, inboxes, the custom field definitions of contacts, accounts and
-//!   conversations, accounts with their members (`GET /accounts/{id}/contacts`: a contact does
-//!   not name its account), contacts; small, sent whole, one cursor when done;
+//! - `directory`: teams (`GET /teams`, then each `GET /teams/{id}` for its inboxes and
+//!   members: a teammate's groups are the inboxes of its teams), teammates, inboxes, the custom
+//!   field definitions of contacts, accounts and conversations, accounts with their members
+//!   (`GET /accounts/{id}/contacts`: a contact does not name its account), contacts; small,
+//!   sent whole, one cursor when done;
 //! - `conversations`: the company's conversations in every status (`q[statuses][]` assigned,
 //!   unassigned, archived and trashed; Front lists them most recently updated first), 100 a
-//!   page, each with its messages (100 a page) and comments, then their files through
+//!   page, each with its messages (100 a page), comments and followers (`GET
+//!   /conversations/{id}/followers`: a conversation does not name them), then their files through
 //!   [`Sink::attachment`] from Front's own host (the only host that gets the token); a cursor
 //!   after every page. Which inbox holds a conversation is not in the conversation: a full run
 //!   reads each inbox's list (100 a page) first, a delta asks each changed conversation
@@ -64,6 +67,7 @@ struct Read {
     ticket: Value,
     messages: Vec<Value>,
     comments: Vec<Value>,
+    followers: Vec<Value>,
     inbox: Option<String>,
     warnings: Vec<Warning>,
 }
@@ -148,9 +152,20 @@ impl FrontSource {
     /// contacts.
     async fn directory(&self, sink: &Sink, inboxes: &[Value]) -> Result<(), ExtractError> {
         let mut notes = Notes::new(PLATFORM);
+        // Teams first: they say which inboxes each teammate works (the list names no members).
+        let mut teams = Vec::new();
+        for t in self.all("teams").await? {
+            let Some(id) = t["id"].as_str() else { continue };
+            let path = format!("teams/{id}");
+            teams.push(self.client.http().get_json::<Value>(BUCKET, &path).await?);
+        }
+        let groups = map::team_inboxes(&mut notes, &teams);
         for v in self.all("teammates").await? {
             match map::teammate(&mut notes, &v) {
-                Ok(u) => sink.send(Item::User(u)).await?,
+                Ok(mut u) => {
+                    u.group_ids = groups.get(&u.id).cloned().unwrap_or_default();
+                    sink.send(Item::User(u)).await?
+                }
                 Err(e) => notes.refused("users", &v, &e),
             }
         }
@@ -227,6 +242,7 @@ impl FrontSource {
             ticket,
             messages: Vec::new(),
             comments: Vec::new(),
+            followers: Vec::new(),
             inbox: None,
             warnings: Vec::new(),
         };
@@ -241,6 +257,12 @@ impl FrontSource {
             followup(&mut read.warnings, &id, "its comments", self.try_all(&path).await)?
         {
             read.comments = c;
+        }
+        let path = format!("conversations/{id}/followers");
+        if let Some(f) =
+            followup(&mut read.warnings, &id, "its followers", self.try_all(&path).await)?
+        {
+            read.followers = f;
         }
         if ask_inbox {
             let path = format!("conversations/{id}/inboxes");
@@ -267,6 +289,7 @@ impl FrontSource {
         let t = match map::conversation(&mut notes, &r.ticket, inbox) {
             Ok(mut t) => {
                 t.cc_ids = map::cc_contacts(&r.messages);
+                t.follower_ids = map::followers(&r.followers);
                 t
             }
             Err(e) => {

@@ -364,3 +364,44 @@ pub fn memberships(pairs: impl IntoIterator<Item = (String, String)>) -> BTreeMa
     }
     out
 }
+
+/// Teammate id → the inboxes it works, from the teams (`GET /teams/{id}` answers, in list
+/// order): a team's members work each of its inboxes. A team is no group of its own in the
+/// bundle (its inboxes are), so a teammate's groups are its teams' inboxes, once each, in the
+/// order the teams name them. A team that cannot be read is noted and left out.
+pub fn team_inboxes(notes: &mut Notes, teams: &[Value]) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for v in teams {
+        let t: wire::Team = match notes.read("groups", v) {
+            Ok(t) => t,
+            Err(e) => {
+                notes.refused("groups", v, &e);
+                continue;
+            }
+        };
+        for m in &t.members {
+            let groups = out.entry(m.id.clone()).or_default();
+            for i in &t.inboxes {
+                if !groups.contains(&i.id) {
+                    groups.push(i.id.clone());
+                }
+            }
+        }
+    }
+    // A teammate's inboxes in inbox id order (Front's lists are in no documented order).
+    for groups in out.values_mut() {
+        groups.sort_by(|a, b| deskferry_format::model::id_order(a, b));
+    }
+    out
+}
+
+/// The teammates following a conversation (`GET /conversations/{id}/followers`), once each.
+pub fn followers(list: &[Value]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for id in list.iter().filter_map(|t| t["id"].as_str()) {
+        if !out.iter().any(|o| o == id) {
+            out.push(id.to_string());
+        }
+    }
+    out
+}

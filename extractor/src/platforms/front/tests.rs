@@ -263,3 +263,42 @@ fn a_conversations_ccs_are_the_contacts_copied_on_its_messages() {
     ];
     assert_eq!(map::cc_contacts(&messages), ["crd_2", "crd_3"]);
 }
+
+#[test]
+fn a_teammates_groups_are_the_inboxes_of_its_teams() {
+    let mut notes = Notes::new("front");
+    let inbox = |id: &str| json!({"_links": {}, "id": id, "name": "Support", "is_private": false});
+    let teams = [
+        json!({
+            "_links": {"self": "https://acme.api.frontapp.com/teams/tim_2"},
+            "id": "tim_2", "name": "Delivery",
+            "inboxes": [inbox("inb_b"), inbox("inb_a")],
+            "members": [teammate_json("tea_1", "Turanga", "Leela")]
+        }),
+        json!({
+            "id": "tim_3", "name": "Billing",
+            "inboxes": [inbox("inb_a")],
+            "members": [teammate_json("tea_1", "Turanga", "Leela"), teammate_json("tea_2", "", "")]
+        }),
+        // Members of an unexpected type: the team is read without them, and that is noted.
+        json!({"id": "tim_4", "name": "Odd", "inboxes": [inbox("inb_c")], "members": "tea_9"}),
+        json!({"name": "no id"}),
+    ];
+    let groups = map::team_inboxes(&mut notes, &teams);
+    assert_eq!(groups["tea_1"], ["inb_a", "inb_b"]);
+    assert_eq!(groups["tea_2"], ["inb_a"]);
+    assert!(!groups.contains_key("tea_9"));
+    let w = notes.take();
+    assert_eq!(w.len(), 2, "{w:?}");
+}
+
+#[test]
+fn a_conversations_followers_are_teammates_once_each() {
+    let list = [
+        teammate_json("tea_2", "Philip", "Fry"),
+        teammate_json("tea_1", "Turanga", "Leela"),
+        teammate_json("tea_2", "Philip", "Fry"),
+        json!({"name": "no id"}),
+    ];
+    assert_eq!(map::followers(&list), ["tea_2", "tea_1"]);
+}

@@ -73,6 +73,29 @@ pub struct Inbox {
     pub name: String,
 }
 
+/// A record named by its id only (a team's inboxes and members).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct IdOnly {
+    /// Its Front id.
+    pub id: String,
+}
+
+/// A team (`GET /teams/{id}`, `TeamResponse`): the inboxes it works and its members.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct Team {
+    /// `tim_…`.
+    pub id: String,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Its inboxes (whole inbox records; only their ids are used).
+    #[serde(default)]
+    pub inboxes: Vec<IdOnly>,
+    /// Teammates with access to the team (whole teammate records).
+    #[serde(default)]
+    pub members: Vec<IdOnly>,
+}
+
 /// One allowed value of an enum custom field.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 pub struct FieldValue {
