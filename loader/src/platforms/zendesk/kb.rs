@@ -38,12 +38,8 @@ impl ZendeskTarget {
     ) -> Result<Written, WriteError> {
         let kind = kind_path(entity);
         if let Some(p) = prior {
-            // A changed item (a delta): Help Center's translations would take the new text
-            // through an update this tool does not send; reported, not dropped in silence.
-            return Ok(Written::Limited(
-                p.to_string(),
-                "changed at the source since it was migrated; Help Center items are not updated by this tool".into(),
-            ));
+            // A changed item (a delta, or a re-migration with new text): updated in place.
+            return self.update_kb(entity, k, p).await;
         }
         let err = || http(entity, &k.id);
         let mut placed = None;
@@ -181,6 +177,51 @@ impl ZendeskTarget {
             Some(why) => Written::Limited(tid, why),
             None => Written::Migrated(tid),
         })
+    }
+
+    /// A migrated item changed at the source: its translation in its locale takes the new
+    /// title, body and draft state (`PUT …/{kind}/{id}/translations/{locale}`, the same call
+    /// for a source-locale row and a translation), and an article's labels and position go to
+    /// the article (`PUT /api/v2/help_center/articles/{id}`). A move to another parent or a new
+    /// author is not sent (docs/platforms/zendesk.md says so).
+    async fn update_kb(
+        &self,
+        entity: &str,
+        k: &KbItem,
+        prior: &str,
+    ) -> Result<Written, WriteError> {
+        let kind = kind_path(entity);
+        let (id, locale) = match prior.split_once('@') {
+            Some((id, l)) => (id.to_string(), l.to_string()),
+            None => (
+                prior.to_string(),
+                k.locale.clone().unwrap_or_else(|| "en-us".into()).to_ascii_lowercase(),
+            ),
+        };
+        let mut body = map::kb_translation(k);
+        if let Some(o) = body["translation"].as_object_mut() {
+            // The locale is in the path; a category or section has no draft state.
+            o.remove("locale");
+            if entity != "kb_articles" {
+                o.remove("draft");
+            }
+        }
+        let path = format!("/api/v2/help_center/{kind}/{id}/translations/{locale}.json");
+        self.send(Request::put_json(HELP_CENTER, &path, body))
+            .await
+            .map_err(http(entity, &k.id))?;
+        if entity == "kb_articles" && k.translation_of.is_none() {
+            let mut article = serde_json::json!({ "label_names": k.labels });
+            if let Some(p) = k.position {
+                article["position"] = Value::from(p);
+            }
+            let path = format!("/api/v2/help_center/articles/{id}.json");
+            let body = serde_json::json!({ "article": article });
+            self.send(Request::put_json(HELP_CENTER, &path, body))
+                .await
+                .map_err(http(entity, &k.id))?;
+        }
+        Ok(Written::Migrated(prior.to_string()))
     }
 
     /// The section [`GENERAL_SECTION`] of Help Center category `category`, created the first

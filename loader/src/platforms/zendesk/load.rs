@@ -272,6 +272,7 @@ impl Target for ZendeskTarget {
                 "Zendesk: lookup fields are not created (they name records of another Zendesk object); their values go into the custom-field note".into(),
                 "Zendesk Guide: categories, sections and articles take the time they are written (Help Center takes no created_at); an article's author must be a user of the account".into(),
                 "Zendesk Guide: article attachments are uploaded to their article; links and inline images in article bodies keep pointing at the source's files".into(),
+                "Zendesk Guide: an item changed at the source (a delta) is updated in place: its title, text and draft state through its translation in its locale, an article's labels and position on the article; a move to another parent or a new author is not applied".into(),
                 "Zendesk Guide: articles live in sections only; an article the source keeps directly in a category (no section) goes into that category's section \"General\", created when needed (reported per article)".into(),
                 "Zendesk Guide: articles are published under the permission group of [zendesk] permission_group_id, visible to everyone (no user segment)".into(),
             ],
