@@ -9,8 +9,9 @@
 //! files) prints:
 //! - requests per 1,000 tickets, counted by the simulator (file downloads included: they draw
 //!   from the same company limit), beside the floor for the same data
-//!   (`deskferry_fixtures::sim::front::expect::request_floor`: every list at 100 a page, one
-//!   comment list per conversation, one download per file; target: ratio ≤ 1.05);
+//!   (`deskferry_fixtures::sim::front::expect::request_floor`: every list at 100 a page, each
+//!   team once, one comment list and one follower list per conversation, each knowledge-base
+//!   category and article once per locale, one download per file; target: ratio ≤ 1.05);
 //! - achieved rate ÷ enforced limit: requests answered per minute over the extraction's
 //!   window ÷ the plan's 100 per minute × `time_scale` (target ≥ 0.9), and the 429s.
 //!

@@ -284,3 +284,179 @@ fn without_the_bulk_user_import_users_go_one_by_one() {
     assert_accounted_and_clean(&dir.join("reports/run"), "tiny → zendesk, bulk import off");
     rt.block_on(sim.stop()).expect("stop");
 }
+
+/// A knowledge base changed at the source after it was migrated (an article's title, text and
+/// labels, one of its translations, a category's name), loaded again from a new bundle: each
+/// changed item is updated in place at Zendesk (`PUT …/translations/{locale}`, `PUT
+/// articles/{id}`), nothing is created twice, nothing is reported as not updated, and it
+/// reconciles clean.
+#[test]
+fn a_changed_knowledge_base_is_updated_in_place() {
+    let b = bundle_of(5, Size::Tiny);
+    let dir = b.dir.path().to_path_buf();
+    let w = target_world();
+    w.write_connection(&dir, "target").expect("connection file");
+    let (code, run, err) = load(&b, &dir, "run", "reports/run");
+    assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{run}\n{err}");
+    let before = w.census().expect("census");
+
+    // The same account, its knowledge base edited.
+    let mut ds = b.dataset.clone();
+    let art = ds.kb_articles.iter().position(|a| a.translation_of.is_none()).expect("an article");
+    let art_id = ds.kb_articles[art].id.clone();
+    ds.kb_articles[art].title.push_str(" (revised)");
+    ds.kb_articles[art].body_html = Some("<p>Revised steps.</p>".into());
+    ds.kb_articles[art].labels = vec!["revised".into()];
+    let tr = ds
+        .kb_articles
+        .iter()
+        .position(|a| a.translation_of.as_deref() == Some(art_id.as_str()))
+        .expect("a translation of the first article");
+    ds.kb_articles[tr].body_html = Some("<p>Étapes révisées.</p>".into());
+    ds.kb_categories[0].title.push_str(" (renamed)");
+    let keys = b.identity.parent().expect("keys").to_path_buf();
+    let mut meta = ds.bundle_meta(ds.default_created_at());
+    meta.purge_after = chrono::Utc::now() + chrono::Duration::days(30);
+    let mut bw = deskferry_format::BundleWriter::create(&dir.join("work2"), meta).expect("writer");
+    ds.write_bundle(&mut bw).expect("write bundle");
+    let edited = dir.join("edited.dfb");
+    bw.seal(
+        &edited,
+        &deskferry_format::Recipients::from_file(&keys.join("recipient.txt")).expect("recipient"),
+        &deskferry_format::SigningKey::from_file(&keys.join("sign.key")).expect("sign key"),
+    )
+    .expect("seal");
+    let b2 = Bundle {
+        dir: tempfile::tempdir().expect("tempdir"),
+        bundle: edited,
+        identity: b.identity.clone(),
+        signer: b.signer.clone(),
+        dataset: ds,
+    };
+    let (code, run, err) = load(&b2, &dir, "run", "reports/edited");
+    assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{run}\n{err}");
+    let records = std::fs::read_to_string(dir.join("reports/edited/records.csv")).expect("csv");
+    assert!(!records.contains("not updated"), "{records}");
+
+    let after = w.census().expect("census");
+    assert_eq!(after.kb_articles.len(), before.kb_articles.len(), "nothing created twice");
+    assert_eq!(after.kb_categories.len(), before.kb_categories.len());
+    let revised = after.kb_articles.iter().find(|a| a.title.ends_with(" (revised)"));
+    let revised = revised.expect("the article's title updated");
+    assert_eq!(revised.body_html.as_deref(), Some("<p>Revised steps.</p>"));
+    assert_eq!(revised.labels, ["revised"]);
+    assert!(
+        after.kb_articles.iter().any(|a| a.translation_of.as_deref() == Some(revised.id.as_str())
+            && a.body_html.as_deref() == Some("<p>Étapes révisées.</p>")),
+        "the translation's text updated"
+    );
+    assert!(after.kb_categories.iter().any(|c| c.title.ends_with(" (renamed)")));
+
+    let (code, rec, err) = load(&b2, &dir, "reconcile", "reports/edited");
+    assert!(code == 0 || code == 1, "reconcile ({code}): {rec}\n{err}");
+    let csv = std::fs::read_to_string(dir.join("reports/edited/reconcile.csv")).unwrap_or_default();
+    assert!(!csv.contains(",difference,"), "{csv}");
+    deskferry_tests::zendesk_openapi_check(
+        w.log(),
+        &[
+            "PUT /api/v2/help_center/articles/{article_id}/translations/{locale}",
+            "PUT /api/v2/help_center/categories/{category_id}/translations/{locale}",
+            "PUT /api/v2/help_center/articles/{article_id}",
+        ],
+    );
+    w.stop().expect("stop");
+}
+
+/// Article bodies as a source writes them: an image naming one of the article's files, an
+/// image whose file the bundle lacks, a link to an article written before it and one to an
+/// article written after it. At Zendesk the image shows the uploaded file (`inline`), both
+/// links point at the migrated articles, the image without a file keeps the source's URL and
+/// the article's report row says so; nothing else changes and it reconciles clean.
+#[test]
+fn article_bodies_point_at_zendesk() {
+    let mut b = bundle_of(5, Size::Tiny);
+    let dir = b.dir.path().to_path_buf();
+    let ds = &mut b.dataset;
+    let first = ds.kb_articles.iter().find(|a| a.translation_of.is_none()).expect("an article");
+    let first_id = first.id.clone();
+    let last = ds.kb_articles.iter().rev().find(|a| a.translation_of.is_none()).expect("last");
+    let last_id = last.id.clone();
+    // A translation of the first article with an image file of its own.
+    let (row, file) = ds
+        .kb_articles
+        .iter()
+        .filter(|a| a.translation_of.as_deref() == Some(first_id.as_str()))
+        .find_map(|a| {
+            let f = ds.attachments.iter().find(|f| {
+                f.article_id.as_deref() == Some(a.id.as_str())
+                    && f.content_type.as_deref().is_some_and(|c| c.starts_with("image/"))
+            })?;
+            Some((a.id.clone(), f.id.clone()))
+        })
+        .expect("a translation with an image");
+    let src = "https://help.example.com/hc";
+    let body = format!(
+        "<p>Logo: <img alt=\"logo\" src=\"{src}/article_attachments/{file}/logo.png\"></p>\
+         <p><img src='{src}/article_attachments/99999999/gone.png'></p>\
+         <p>See <a href=\"{src}/en-us/articles/{last_id}-next-steps\">next</a> and \
+         <a href=\"{src}/en-us/articles/{first_id}\">the original</a>.</p>"
+    );
+    let at = ds.kb_articles.iter().position(|a| a.id == row).expect("row");
+    ds.kb_articles[at].body_html = Some(body);
+    // Sealed again with the edited body.
+    let keys = b.identity.parent().expect("keys").to_path_buf();
+    let mut meta = b.dataset.bundle_meta(b.dataset.default_created_at());
+    meta.purge_after = chrono::Utc::now() + chrono::Duration::days(30);
+    let mut bw = deskferry_format::BundleWriter::create(&dir.join("work2"), meta).expect("writer");
+    b.dataset.write_bundle(&mut bw).expect("write bundle");
+    let edited = dir.join("bodies.dfb");
+    bw.seal(
+        &edited,
+        &deskferry_format::Recipients::from_file(&keys.join("recipient.txt")).expect("recipient"),
+        &deskferry_format::SigningKey::from_file(&keys.join("sign.key")).expect("sign key"),
+    )
+    .expect("seal");
+    b.bundle = edited;
+
+    let w = target_world();
+    w.write_connection(&dir, "target").expect("connection file");
+    let (code, run, err) = load(&b, &dir, "run", "reports/run");
+    assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{run}\n{err}");
+    let records = std::fs::read_to_string(dir.join("reports/run/records.csv")).expect("csv");
+    let line = records.lines().find(|l| l.contains(&format!("kb_articles,{row},")));
+    assert!(line.is_some_and(|l| l.contains("image(s)")), "{records}");
+
+    let census = w.census().expect("census");
+    let shown = census
+        .kb_articles
+        .iter()
+        .find(|a| a.body_html.as_deref().is_some_and(|h| h.contains("Logo:")))
+        .expect("the translation at Zendesk");
+    let html = shown.body_html.clone().unwrap_or_default();
+    assert!(!html.contains(&format!("/article_attachments/{file}/")), "{html}");
+    assert!(html.contains("99999999/gone.png"), "the image without a file is kept: {html}");
+    assert!(!html.contains(&format!("articles/{last_id}")), "the later article: {html}");
+    assert!(!html.contains(&format!("articles/{first_id}\"")), "the earlier article: {html}");
+    assert_eq!(html.matches("/articles/").count(), 2, "both links at Zendesk's articles: {html}");
+    let file_at_zendesk = census
+        .attachments
+        .iter()
+        .find(|a| a.inline && a.article_id.is_some())
+        .expect("the image uploaded inline");
+    assert!(html.contains(&format!("?name={}", file_at_zendesk.file_name)), "{html}");
+
+    let (code, rec, err) = load(&b, &dir, "reconcile", "reports/run");
+    assert!(code == 0 || code == 1, "reconcile ({code}): {rec}\n{err}");
+    let csv = std::fs::read_to_string(dir.join("reports/run/reconcile.csv")).unwrap_or_default();
+    assert!(!csv.contains(",difference,"), "{csv}");
+    let (_, again, _) = load(&b, &dir, "run", "reports/again");
+    assert_eq!(again["run"]["counts"]["migrated"], 0, "a re-run wrote: {again}");
+    deskferry_tests::zendesk_openapi_check(
+        w.log(),
+        &["PUT /api/v2/help_center/articles/{article_id}/translations/{locale}"],
+    );
+    w.stop().expect("stop");
+}

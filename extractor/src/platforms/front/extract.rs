@@ -1,16 +1,24 @@
 //! `FrontSource`: a Front company through the Core API into a bundle.
 //!
 //! Streams, in order (each restartable; see [`crate::Resume`]):
-//! - `directory`: teammates, inboxes, the custom field definitions of contacts, accounts and
-//!   conversations, accounts with their members (`GET /accounts/{id}/contacts`: a contact does
-//!   not name its account), contacts; small, sent whole, one cursor when done;
+//! - `directory`: teams (`GET /teams`, then each `GET /teams/{id}` for its inboxes and
+//!   members: a teammate's groups are the inboxes of its teams), teammates, inboxes, the custom
+//!   field definitions of contacts, accounts and conversations, accounts with their members
+//!   (`GET /accounts/{id}/contacts`: a contact does not name its account), contacts; small,
+//!   sent whole, one cursor when done;
 //! - `conversations`: the company's conversations in every status (`q[statuses][]` assigned,
 //!   unassigned, archived and trashed; Front lists them most recently updated first), 100 a
-//!   page, each with its messages (100 a page) and comments, then their files through
+//!   page, each with its messages (100 a page), comments and followers (`GET
+//!   /conversations/{id}/followers`: a conversation does not name them), then their files through
 //!   [`Sink::attachment`] from Front's own host (the only host that gets the token); a cursor
 //!   after every page. Which inbox holds a conversation is not in the conversation: a full run
 //!   reads each inbox's list (100 a page) first, a delta asks each changed conversation
 //!   (`GET /conversations/{id}/inboxes`).
+//!
+//! - `knowledge_base`: each knowledge base's categories and articles (100 a page), each in
+//!   every locale it lists (`…/content`, then `…/locales/{locale}/content` per other locale),
+//!   an article's files through [`Sink::attachment`]; one cursor when done: the newest
+//!   `updated_at` seen. A delta reads the lists and asks only for what changed after it.
 //!
 //! Delta (`--since`): the parent's `conversations` cursor is the newest `updated_at` it saw;
 //! the list is read until a conversation updated at or before it, and each trashed one comes
@@ -19,8 +27,8 @@
 
 use std::collections::BTreeMap;
 
-use deskferry_format::Warning;
 use deskferry_format::model::{FieldEntity, Tombstone};
+use deskferry_format::{KbArticle, KbCategory, KbSection, Warning};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -64,6 +72,7 @@ struct Read {
     ticket: Value,
     messages: Vec<Value>,
     comments: Vec<Value>,
+    followers: Vec<Value>,
     inbox: Option<String>,
     warnings: Vec<Warning>,
 }
@@ -148,9 +157,20 @@ impl FrontSource {
     /// contacts.
     async fn directory(&self, sink: &Sink, inboxes: &[Value]) -> Result<(), ExtractError> {
         let mut notes = Notes::new(PLATFORM);
+        // Teams first: they say which inboxes each teammate works (the list names no members).
+        let mut teams = Vec::new();
+        for t in self.all("teams").await? {
+            let Some(id) = t["id"].as_str() else { continue };
+            let path = format!("teams/{id}");
+            teams.push(self.client.http().get_json::<Value>(BUCKET, &path).await?);
+        }
+        let groups = map::team_inboxes(&mut notes, &teams);
         for v in self.all("teammates").await? {
             match map::teammate(&mut notes, &v) {
-                Ok(u) => sink.send(Item::User(u)).await?,
+                Ok(mut u) => {
+                    u.group_ids = groups.get(&u.id).cloned().unwrap_or_default();
+                    sink.send(Item::User(u)).await?
+                }
                 Err(e) => notes.refused("users", &v, &e),
             }
         }
@@ -202,6 +222,120 @@ impl FrontSource {
             .await
     }
 
+    /// A knowledge-base record's content in each of its locales, the default one first (the
+    /// one `…/content` answers); a follow-up that fails for this record only is a warning and
+    /// that locale is left out (without any, the record is kept as listed).
+    async fn kb_contents(
+        &self,
+        kind: &str,
+        table: &str,
+        slim: &Value,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<Vec<Value>, ExtractError> {
+        let Some(id) = slim["id"].as_str() else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        let path = format!("{kind}/{id}/content");
+        let r = self.client.http().get_json::<Value>(BUCKET, &path).await;
+        let first = followup_of(warnings, table, id, "its content", "record", r)?;
+        let default = first.as_ref().and_then(|c| c["locale"].as_str()).map(str::to_string);
+        out.extend(first);
+        for l in slim["locales"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            if Some(l) == default.as_deref() {
+                continue;
+            }
+            let path = format!("{kind}/{id}/locales/{l}/content");
+            let r = self.client.http().get_json::<Value>(BUCKET, &path).await;
+            let what = format!("its content in {l}");
+            out.extend(followup_of(warnings, table, id, &what, "record", r)?);
+        }
+        Ok(out)
+    }
+
+    /// The knowledge bases: categories (top-level ones as kb categories, nested ones as kb
+    /// sections) and articles in every locale, with the articles' files. In a delta, only the
+    /// records updated after the parent's newest.
+    async fn knowledge_base(&self, sink: &Sink, resume: &Resume) -> Result<(), ExtractError> {
+        const S: &str = "knowledge_base";
+        let since = match resume.since(S) {
+            Some(s) => Some(
+                s.parse::<f64>()
+                    .map_err(|e| self.err(S, "since", format!("parent cursor {s:?}: {e}")))?,
+            ),
+            None => None,
+        };
+        let mut newest = since.unwrap_or(0.0);
+        let changed = |v: &Value, newest: &mut f64| {
+            let updated = v["updated_at"].as_f64().or(v["created_at"].as_f64()).unwrap_or(0.0);
+            *newest = newest.max(updated);
+            since.is_none_or(|s| updated > s)
+        };
+        let http = self.client.http();
+        let base = http.base_url().clone();
+        for kb in self.all("knowledge_bases").await? {
+            let Some(kid) = kb["id"].as_str() else { continue };
+            let path = format!("knowledge_bases/{kid}/categories?limit=100");
+            for c in self.all(&path).await? {
+                if !changed(&c, &mut newest) {
+                    continue;
+                }
+                let mut notes = Notes::new(PLATFORM);
+                let mut warnings = Vec::new();
+                let contents = self
+                    .kb_contents("knowledge_base_categories", "kb_categories", &c, &mut warnings)
+                    .await?;
+                match map::kb_rows(&mut notes, "kb_categories", &c, &contents) {
+                    Ok((rows, _)) => {
+                        for row in rows {
+                            sink.send(if row.parent_id.is_some() {
+                                Item::KbSection(KbSection(row))
+                            } else {
+                                Item::KbCategory(KbCategory(row))
+                            })
+                            .await?;
+                        }
+                    }
+                    Err(e) => notes.refused("kb_categories", &c, &e),
+                }
+                for w in warnings {
+                    sink.send(Item::Warning(w)).await?;
+                }
+                self.flush(sink, &mut notes).await?;
+            }
+            let path = format!("knowledge_bases/{kid}/articles?limit=100");
+            for a in self.all(&path).await? {
+                if !changed(&a, &mut newest) {
+                    continue;
+                }
+                let mut notes = Notes::new(PLATFORM);
+                let mut warnings = Vec::new();
+                let contents = self
+                    .kb_contents("knowledge_base_articles", "kb_articles", &a, &mut warnings)
+                    .await?;
+                let files = match map::kb_rows(&mut notes, "kb_articles", &a, &contents) {
+                    Ok((rows, files)) => {
+                        for row in rows {
+                            sink.send(Item::KbArticle(KbArticle(row))).await?;
+                        }
+                        files
+                    }
+                    Err(e) => {
+                        notes.refused("kb_articles", &a, &e);
+                        Vec::new()
+                    }
+                };
+                for w in warnings {
+                    sink.send(Item::Warning(w)).await?;
+                }
+                self.flush(sink, &mut notes).await?;
+                for f in files {
+                    sink.attachment(http, BUCKET, f.row, &api_url(&base, &f.url)).await?;
+                }
+            }
+        }
+        sink.send(Item::Cursor { stream: S.into(), cursor: format!("{newest:.3}"), done: true })
+            .await
+    }
+
     /// Conversation id → the inbox listing it (the first, in inbox order).
     async fn inbox_of(&self, inboxes: &[Value]) -> Result<BTreeMap<String, String>, ExtractError> {
         let mut out = BTreeMap::new();
@@ -227,6 +361,7 @@ impl FrontSource {
             ticket,
             messages: Vec::new(),
             comments: Vec::new(),
+            followers: Vec::new(),
             inbox: None,
             warnings: Vec::new(),
         };
@@ -241,6 +376,12 @@ impl FrontSource {
             followup(&mut read.warnings, &id, "its comments", self.try_all(&path).await)?
         {
             read.comments = c;
+        }
+        let path = format!("conversations/{id}/followers");
+        if let Some(f) =
+            followup(&mut read.warnings, &id, "its followers", self.try_all(&path).await)?
+        {
+            read.followers = f;
         }
         if ask_inbox {
             let path = format!("conversations/{id}/inboxes");
@@ -267,6 +408,7 @@ impl FrontSource {
         let t = match map::conversation(&mut notes, &r.ticket, inbox) {
             Ok(mut t) => {
                 t.cc_ids = map::cc_contacts(&r.messages);
+                t.follower_ids = map::followers(&r.followers);
                 t
             }
             Err(e) => {
@@ -395,16 +537,29 @@ pub(super) fn followup<T>(
     what: &str,
     r: Result<T, HttpError>,
 ) -> Result<Option<T>, ExtractError> {
+    followup_of(warnings, "tickets", id, what, "conversation", r)
+}
+
+/// A follow-up read of record `id` of `entity` (a `noun`): `Ok(None)` with a warning when it
+/// failed for that record only.
+pub(super) fn followup_of<T>(
+    warnings: &mut Vec<Warning>,
+    entity: &str,
+    id: &str,
+    what: &str,
+    noun: &str,
+    r: Result<T, HttpError>,
+) -> Result<Option<T>, ExtractError> {
     match r {
         Ok(v) => Ok(Some(v)),
         Err(e) if e.class(Op::Read) == ErrorClass::Record => {
             let gone = matches!(e.status(), Some(404 | 410));
             let why = if gone { "gone since it was listed".to_string() } else { e.to_string() };
-            let message = format!("{what}: {why}; the conversation is kept as listed");
+            let message = format!("{what}: {why}; the {noun} is kept as listed");
             warnings.push(if gone {
-                Warning::note("tickets", Some(id.to_string()), message)
+                Warning::note(entity, Some(id.to_string()), message)
             } else {
-                Warning::failure("tickets", Some(id.to_string()), message)
+                Warning::failure(entity, Some(id.to_string()), message)
             });
             Ok(None)
         }
@@ -461,6 +616,9 @@ impl Source for FrontSource {
         };
         if !resume.is_done("directory") {
             self.directory(sink, &inboxes).await?;
+        }
+        if !resume.is_done("knowledge_base") {
+            self.knowledge_base(sink, resume).await?;
         }
         if !resume.is_done("conversations") {
             self.conversations(sink, resume, &inboxes).await?;

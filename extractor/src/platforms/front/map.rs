@@ -15,14 +15,18 @@
 //!   messages ([`cc_contacts`]), its group the inbox that lists it;
 //! - messages are public comments (inbound: authored by the sender's contact; outbound: by the
 //!   teammate `author`), with the HTML `body` and the `text`; comments are private notes with
-//!   their markdown body as text; files are attachments (`metadata.is_inline`).
+//!   their markdown body as text; files are attachments (`metadata.is_inline`);
+//! - the knowledge base ([`kb_rows`]): a top-level category is a kb category, a nested one a kb
+//!   section, an article a kb article; each record's content in its default locale is the
+//!   source row (its Front id), its content in another locale a translation (`{id}@{locale}`);
+//!   an article's files are attachments of the row of their locale.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use deskferry_format::model::{
     Attachment, AttachmentState, Comment, CustomField, CustomFieldValue, FieldEntity, FieldKind,
-    FieldOption, Group, GroupKind, Organization, Ticket, TicketStatus, User, UserKind,
+    FieldOption, Group, GroupKind, KbItem, Organization, Ticket, TicketStatus, User, UserKind,
 };
 use serde_json::{Map, Value};
 
@@ -234,12 +238,20 @@ pub struct File {
     pub url: String,
 }
 
-fn files(
-    notes: &mut Notes,
-    v: &Value,
-    ticket: &str,
-    comment: &str,
-) -> Result<Vec<File>, ExtractError> {
+/// Whose files: a message or comment of a ticket, or an article row.
+struct Owner<'a> {
+    ticket: Option<&'a str>,
+    comment: Option<&'a str>,
+    article: Option<&'a str>,
+}
+
+impl Owner<'_> {
+    fn id(&self) -> &str {
+        self.comment.or(self.article).unwrap_or_default()
+    }
+}
+
+fn files(notes: &mut Notes, v: &Value, owner: Owner<'_>) -> Result<Vec<File>, ExtractError> {
     let mut out = Vec::new();
     for a in v["attachments"].as_array().into_iter().flatten() {
         let f: wire::Attachment = match notes.read("attachments", a) {
@@ -259,7 +271,7 @@ fn files(
                 &ExtractError::Source {
                     platform: "front",
                     entity: "attachments".into(),
-                    id: comment.to_string(),
+                    id: owner.id().to_string(),
                     message: "a file without an id or a download URL naming one".into(),
                 },
             );
@@ -268,9 +280,9 @@ fn files(
         out.push(File {
             row: Attachment {
                 id,
-                ticket_id: Some(ticket.to_string()),
-                comment_id: Some(comment.to_string()),
-                article_id: None,
+                ticket_id: owner.ticket.map(str::to_string),
+                comment_id: owner.comment.map(str::to_string),
+                article_id: owner.article.map(str::to_string),
                 file_name: f.filename.clone(),
                 content_type: f.content_type.clone(),
                 size: f.size.map(|s| s as i64),
@@ -298,7 +310,8 @@ pub fn message(
     } else {
         m.author.as_ref().map(|a| a.id.clone())
     };
-    let files = files(notes, v, ticket, &m.id)?;
+    let owner = Owner { ticket: Some(ticket), comment: Some(&m.id), article: None };
+    let files = files(notes, v, owner)?;
     let c = Comment {
         id: m.id.clone(),
         ticket_id: ticket.to_string(),
@@ -321,7 +334,8 @@ pub fn comment(
     ticket: &str,
 ) -> Result<(Comment, Vec<File>), ExtractError> {
     let n: wire::Comment = notes.read("comments", v)?;
-    let files = files(notes, v, ticket, &n.id)?;
+    let owner = Owner { ticket: Some(ticket), comment: Some(&n.id), article: None };
+    let files = files(notes, v, owner)?;
     let c = Comment {
         id: n.id.clone(),
         ticket_id: ticket.to_string(),
@@ -363,4 +377,122 @@ pub fn memberships(pairs: impl IntoIterator<Item = (String, String)>) -> BTreeMa
         out.entry(contact).or_insert(account);
     }
     out
+}
+
+/// Teammate id → the inboxes it works, from the teams (`GET /teams/{id}` answers, in list
+/// order): a team's members work each of its inboxes. A team is no group of its own in the
+/// bundle (its inboxes are), so a teammate's groups are its teams' inboxes, once each, in the
+/// order the teams name them. A team that cannot be read is noted and left out.
+pub fn team_inboxes(notes: &mut Notes, teams: &[Value]) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for v in teams {
+        let t: wire::Team = match notes.read("groups", v) {
+            Ok(t) => t,
+            Err(e) => {
+                notes.refused("groups", v, &e);
+                continue;
+            }
+        };
+        for m in &t.members {
+            let groups = out.entry(m.id.clone()).or_default();
+            for i in &t.inboxes {
+                if !groups.contains(&i.id) {
+                    groups.push(i.id.clone());
+                }
+            }
+        }
+    }
+    // A teammate's inboxes in inbox id order (Front's lists are in no documented order).
+    for groups in out.values_mut() {
+        groups.sort_by(|a, b| deskferry_format::model::id_order(a, b));
+    }
+    out
+}
+
+/// The teammates following a conversation (`GET /conversations/{id}/followers`), once each.
+pub fn followers(list: &[Value]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for id in list.iter().filter_map(|t| t["id"].as_str()) {
+        if !out.iter().any(|o| o == id) {
+            out.push(id.to_string());
+        }
+    }
+    out
+}
+
+/// A knowledge-base category or article (`slim`, as its list shows it) and its content in each
+/// locale (`contents`, the default locale first: the source row; each other locale a
+/// translation `{id}@{locale}`), with the files of each locale's content. Its parent is the
+/// category's parent category, or the article's category; an article's author is its last
+/// editor. Without any content (every follow-up failed) the record is kept as listed: its id,
+/// parent and times, no title.
+pub fn kb_rows(
+    notes: &mut Notes,
+    table: &str,
+    slim: &Value,
+    contents: &[Value],
+) -> Result<(Vec<KbItem>, Vec<File>), ExtractError> {
+    let s: wire::KbSlim = notes.read(table, slim)?;
+    let article = table == "kb_articles";
+    let parent = if article {
+        s.links.related.category.as_deref().and_then(link_id)
+    } else {
+        s.links.related.parent_category.as_deref().and_then(link_id)
+    };
+    let mut rows = Vec::new();
+    let mut out_files = Vec::new();
+    for v in contents {
+        let c: wire::KbContent = match notes.read(table, v) {
+            Ok(c) => c,
+            Err(e) => {
+                notes.refused(table, v, &e);
+                continue;
+            }
+        };
+        let id = match (rows.is_empty(), &c.locale) {
+            (true, _) => s.id.clone(),
+            (false, Some(l)) => format!("{}@{l}", s.id),
+            (false, None) => continue,
+        };
+        if rows.iter().any(|r: &KbItem| r.id == id) {
+            continue;
+        }
+        if article {
+            let owner = Owner { ticket: None, comment: None, article: Some(&id) };
+            out_files.extend(files(notes, v, owner)?);
+        }
+        rows.push(KbItem {
+            translation_of: (id != s.id).then(|| s.id.clone()),
+            id,
+            parent_id: parent.clone(),
+            locale: c.locale.clone(),
+            title: c.name.clone().unwrap_or_default(),
+            body_html: if article { c.content.clone() } else { c.description.clone() },
+            author_id: c.links.related.last_editor.as_deref().and_then(link_id),
+            draft: c.status.as_deref() == Some("draft"),
+            position: None,
+            labels: c.keywords.clone(),
+            created_at: time(c.created_at.or(s.created_at)),
+            updated_at: time(c.updated_at.or(s.updated_at)),
+            raw: raw(v),
+        });
+    }
+    if rows.is_empty() {
+        rows.push(KbItem {
+            id: s.id.clone(),
+            parent_id: parent,
+            locale: s.locales.first().cloned(),
+            translation_of: None,
+            title: String::new(),
+            body_html: None,
+            author_id: None,
+            draft: false,
+            position: None,
+            labels: Vec::new(),
+            created_at: time(s.created_at),
+            updated_at: time(s.updated_at),
+            raw: raw(slim),
+        });
+    }
+    Ok((rows, out_files))
 }

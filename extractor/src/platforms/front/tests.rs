@@ -263,3 +263,98 @@ fn a_conversations_ccs_are_the_contacts_copied_on_its_messages() {
     ];
     assert_eq!(map::cc_contacts(&messages), ["crd_2", "crd_3"]);
 }
+
+#[test]
+fn a_teammates_groups_are_the_inboxes_of_its_teams() {
+    let mut notes = Notes::new("front");
+    let inbox = |id: &str| json!({"_links": {}, "id": id, "name": "Support", "is_private": false});
+    let teams = [
+        json!({
+            "_links": {"self": "https://acme.api.frontapp.com/teams/tim_2"},
+            "id": "tim_2", "name": "Delivery",
+            "inboxes": [inbox("inb_b"), inbox("inb_a")],
+            "members": [teammate_json("tea_1", "Turanga", "Leela")]
+        }),
+        json!({
+            "id": "tim_3", "name": "Billing",
+            "inboxes": [inbox("inb_a")],
+            "members": [teammate_json("tea_1", "Turanga", "Leela"), teammate_json("tea_2", "", "")]
+        }),
+        // Members of an unexpected type: the team is read without them, and that is noted.
+        json!({"id": "tim_4", "name": "Odd", "inboxes": [inbox("inb_c")], "members": "tea_9"}),
+        json!({"name": "no id"}),
+    ];
+    let groups = map::team_inboxes(&mut notes, &teams);
+    assert_eq!(groups["tea_1"], ["inb_a", "inb_b"]);
+    assert_eq!(groups["tea_2"], ["inb_a"]);
+    assert!(!groups.contains_key("tea_9"));
+    let w = notes.take();
+    assert_eq!(w.len(), 2, "{w:?}");
+}
+
+#[test]
+fn a_conversations_followers_are_teammates_once_each() {
+    let list = [
+        teammate_json("tea_2", "Philip", "Fry"),
+        teammate_json("tea_1", "Turanga", "Leela"),
+        teammate_json("tea_2", "Philip", "Fry"),
+        json!({"name": "no id"}),
+    ];
+    assert_eq!(map::followers(&list), ["tea_2", "tea_1"]);
+}
+
+#[test]
+fn a_knowledge_base_article_is_one_row_per_locale_with_its_files() {
+    let mut notes = Notes::new("front");
+    let b = "https://acme.api.frontapp.com";
+    let slim = json!({
+        "_links": {"self": format!("{b}/knowledge_base_articles/kba_1"), "related": {
+            "knowledge_base": format!("{b}/knowledge_bases/knb_1"),
+            "category": format!("{b}/knowledge_base_categories/kbc_2"),
+            "content": format!("{b}/knowledge_base_articles/kba_1/content")}},
+        "id": "kba_1", "slug": "/articles/1", "locales": ["en", "fr"],
+        "created_at": 1622672452.363, "updated_at": 1654309308.278
+    });
+    let content = |locale: &str, name: &str, status: &str, files: Value| {
+        json!({
+            "_links": {"self": format!("{b}/knowledge_base_articles/kba_1"), "related": {
+                "last_editor": format!("{b}/teammates/tea_6r55a")}},
+            "id": "kba_1", "slug": "/articles/1", "name": name, "status": status,
+            "keywords": ["billing"], "content": "<p>Hi</p>", "locale": locale,
+            "attachments": files, "created_at": 1622672452.363, "updated_at": 1654309308.278
+        })
+    };
+    let file = json!([{"id": "fil_3q8a7mby", "filename": "a.png", "url":
+        format!("{b}/knowledge_base_articles/kba_1/download/fil_3q8a7mby"),
+        "content_type": "image/png", "size": 4405, "metadata": {"is_inline": false}}]);
+    // The French content's keywords are of an unexpected type: left out, and noted.
+    let mut fr = content("fr", "Bonjour", "draft", json!([]));
+    fr["keywords"] = json!("facturation");
+    let contents = [content("en", "Hello", "published", file), fr];
+    let (rows, files) = map::kb_rows(&mut notes, "kb_articles", &slim, &contents).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!((rows[0].id.as_str(), rows[0].translation_of.as_deref()), ("kba_1", None));
+    assert_eq!(
+        (rows[1].id.as_str(), rows[1].translation_of.as_deref()),
+        ("kba_1@fr", Some("kba_1"))
+    );
+    assert_eq!(rows[0].parent_id.as_deref(), Some("kbc_2"));
+    assert_eq!(rows[0].author_id.as_deref(), Some("tea_6r55a"));
+    assert_eq!(rows[0].labels, ["billing"]);
+    assert!(!rows[0].draft && rows[1].draft);
+    assert!(rows[1].labels.is_empty());
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].row.article_id.as_deref(), Some("kba_1"));
+    assert_eq!(files[0].row.id, "fil_3q8a7mby");
+    assert_eq!(notes.take().len(), 1);
+
+    // A nested category is a section of its parent; with no content it is kept as listed.
+    let slim = json!({
+        "_links": {"related": {"parent_category": format!("{b}/knowledge_base_categories/kbc_1")}},
+        "id": "kbc_2", "slug": "/categories/2", "is_hidden": false, "locales": ["en"]
+    });
+    let (rows, _) = map::kb_rows(&mut notes, "kb_categories", &slim, &[]).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].parent_id.as_deref(), Some("kbc_1"));
+    assert_eq!(rows[0].locale.as_deref(), Some("en"));
+}

@@ -73,6 +73,106 @@ pub struct Inbox {
     pub name: String,
 }
 
+/// A record named by its id only (a team's inboxes and members).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct IdOnly {
+    /// Its Front id.
+    pub id: String,
+}
+
+/// A team (`GET /teams/{id}`, `TeamResponse`): the inboxes it works and its members.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct Team {
+    /// `tim_…`.
+    pub id: String,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Its inboxes (whole inbox records; only their ids are used).
+    #[serde(default)]
+    pub inboxes: Vec<IdOnly>,
+    /// Teammates with access to the team (whole teammate records).
+    #[serde(default)]
+    pub members: Vec<IdOnly>,
+}
+
+/// `_links.related` of a knowledge-base record: its category's parent, an article's category,
+/// an article's last editor (links; null or absent when there is none).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct KbRelated {
+    /// A category's parent category.
+    #[serde(default)]
+    pub parent_category: Option<String>,
+    /// An article's category.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// The teammate who last edited an article (in this locale).
+    #[serde(default)]
+    pub last_editor: Option<String>,
+}
+
+/// `_links` of a knowledge-base record.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct KbLinks {
+    /// Related records.
+    #[serde(default)]
+    pub related: KbRelated,
+}
+
+/// A knowledge-base category or article as lists show it (`…SlimResponse`): no text, its
+/// locales.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct KbSlim {
+    /// `kbc_…` or `kba_…`.
+    pub id: String,
+    /// Links (parent, category).
+    #[serde(rename = "_links", default)]
+    pub links: KbLinks,
+    /// The locales it has content in.
+    #[serde(default)]
+    pub locales: Vec<String>,
+    /// Unix seconds.
+    #[serde(default)]
+    pub created_at: Option<f64>,
+    /// Unix seconds.
+    #[serde(default)]
+    pub updated_at: Option<f64>,
+}
+
+/// A knowledge-base category or article in one locale (`…/content`, `…/locales/{l}/content`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct KbContent {
+    /// `kbc_…` or `kba_…`.
+    pub id: String,
+    /// Links (last editor).
+    #[serde(rename = "_links", default)]
+    pub links: KbLinks,
+    /// Name (a category's, an article's title).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// A category's description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// An article's HTML.
+    #[serde(default)]
+    pub content: Option<String>,
+    /// An article's status (`draft`, `published`).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// An article's keywords.
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// This content's locale.
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// Unix seconds.
+    #[serde(default)]
+    pub created_at: Option<f64>,
+    /// Unix seconds.
+    #[serde(default)]
+    pub updated_at: Option<f64>,
+}
+
 /// One allowed value of an enum custom field.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 pub struct FieldValue {

@@ -37,13 +37,23 @@ impl ZendeskTarget {
         prior: Option<&str>,
     ) -> Result<Written, WriteError> {
         let kind = kind_path(entity);
+        // An article's links to migrated articles point at them (`body.rs`).
+        let mut linked = k.clone();
+        let mut waiting_on = Vec::new();
+        if entity == "kb_articles"
+            && let Some(html) = &k.body_html
+        {
+            let (html, waiting) = self.link_articles(entity, &k.id, html).await?;
+            (linked.body_html, waiting_on) = (Some(html), waiting);
+        }
+        let k = &linked;
         if let Some(p) = prior {
-            // A changed item (a delta): Help Center's translations would take the new text
-            // through an update this tool does not send; reported, not dropped in silence.
-            return Ok(Written::Limited(
-                p.to_string(),
-                "changed at the source since it was migrated; Help Center items are not updated by this tool".into(),
-            ));
+            // A changed item (a delta, or a re-migration with new text): updated in place.
+            let w = self.update_kb(entity, k, p).await?;
+            if entity == "kb_articles" {
+                self.after_article(k, p, waiting_on, None).await?;
+            }
+            return Ok(w);
         }
         let err = || http(entity, &k.id);
         let mut placed = None;
@@ -159,11 +169,19 @@ impl ZendeskTarget {
         let id = match self.existing(&path, key, k).await? {
             Some(id) => id,
             None => match self.send(Request::post_json(HELP_CENTER, &path, body)).await {
-                Ok(v) => v
-                    .get(key)
-                    .and_then(|r| r.get("id"))
-                    .and_then(Value::as_u64)
-                    .ok_or_else(|| other(entity, &k.id, "the answer has no id"))?,
+                Ok(v) => {
+                    let url = v.pointer(&format!("/{key}/html_url")).and_then(Value::as_str);
+                    let url = url.filter(|_| key == "article").map(str::to_string);
+                    let id = v
+                        .get(key)
+                        .and_then(|r| r.get("id"))
+                        .and_then(Value::as_u64)
+                        .ok_or_else(|| other(entity, &k.id, "the answer has no id"))?;
+                    if let Some(u) = url {
+                        self.after_article_url(id, u);
+                    }
+                    id
+                }
                 Err(e) if key == "translation" && e.status() == Some(422) => 0,
                 Err(e) => return Err(err()(e)),
             },
@@ -177,10 +195,89 @@ impl ZendeskTarget {
             None => id.to_string(),
         };
         self.learn(entity, &k.id, &tid);
+        if entity == "kb_articles" {
+            self.after_article(k, &tid, waiting_on, None).await?;
+        }
+        let images = k.body_html.as_deref().map_or(0, super::body::image_count);
+        let placed = match (placed, images) {
+            (p, 0) => p,
+            (p, n) => {
+                let note = format!(
+                    "its body shows {n} image(s): each whose file the bundle holds is pointed at Zendesk's copy when that file is uploaded, any other keeps the source's URL"
+                );
+                Some(p.map_or(note.clone(), |p| format!("{p}; {note}")))
+            }
+        };
         Ok(match placed {
             Some(why) => Written::Limited(tid, why),
             None => Written::Migrated(tid),
         })
+    }
+
+    /// A migrated item changed at the source: its translation in its locale takes the new
+    /// title, body and draft state (`PUT …/{kind}/{id}/translations/{locale}`, the same call
+    /// for a source-locale row and a translation), and an article's labels and position go to
+    /// the article (`PUT /api/v2/help_center/articles/{id}`). A move to another parent or a new
+    /// author is not sent (docs/platforms/zendesk.md says so).
+    async fn update_kb(
+        &self,
+        entity: &str,
+        k: &KbItem,
+        prior: &str,
+    ) -> Result<Written, WriteError> {
+        let kind = kind_path(entity);
+        let (id, locale) = match prior.split_once('@') {
+            Some((id, l)) => (id.to_string(), l.to_string()),
+            None => (
+                prior.to_string(),
+                k.locale.clone().unwrap_or_else(|| "en-us".into()).to_ascii_lowercase(),
+            ),
+        };
+        let mut body = map::kb_translation(k);
+        if let Some(o) = body["translation"].as_object_mut() {
+            // The locale is in the path; a category or section has no draft state.
+            o.remove("locale");
+            if entity != "kb_articles" {
+                o.remove("draft");
+            }
+        }
+        let path = format!("/api/v2/help_center/{kind}/{id}/translations/{locale}.json");
+        self.send(Request::put_json(HELP_CENTER, &path, body))
+            .await
+            .map_err(http(entity, &k.id))?;
+        if entity == "kb_articles" && k.translation_of.is_none() {
+            let mut article = serde_json::json!({ "label_names": k.labels });
+            if let Some(p) = k.position {
+                article["position"] = Value::from(p);
+            }
+            let path = format!("/api/v2/help_center/articles/{id}.json");
+            let body = serde_json::json!({ "article": article });
+            self.send(Request::put_json(HELP_CENTER, &path, body))
+                .await
+                .map_err(http(entity, &k.id))?;
+        }
+        Ok(Written::Migrated(prior.to_string()))
+    }
+
+    /// Notes an article row written as `tid` for later rewrites (`body.rs`).
+    async fn after_article(
+        &self,
+        k: &KbItem,
+        tid: &str,
+        waiting_on: Vec<String>,
+        url: Option<String>,
+    ) -> Result<(), WriteError> {
+        let locale = match tid.split_once('@') {
+            Some((_, l)) => l.to_string(),
+            None => k.locale.clone().unwrap_or_else(|| "en-us".into()).to_ascii_lowercase(),
+        };
+        let body = k.body_html.clone().unwrap_or_default();
+        let source = k.translation_of.is_none().then_some(k.id.as_str());
+        self.wrote_article(source, tid, &locale, &body, waiting_on, url).await
+    }
+
+    fn after_article_url(&self, id: u64, url: String) {
+        self.remember_url(&id.to_string(), url);
     }
 
     /// The section [`GENERAL_SECTION`] of Help Center category `category`, created the first
@@ -276,11 +373,15 @@ impl ZendeskTarget {
         }
         let aid = article.split('@').next().unwrap_or_default();
         let ct = data.content_type.clone().unwrap_or_else(|| "application/octet-stream".into());
+        // An image the body shows goes up inline, and the body points at it (`body.rs`).
+        let body =
+            if ct.starts_with("image/") { self.body_of(&data.id, article).await? } else { None };
+        let shown = body.as_ref().filter(|(_, b)| super::body::shows_file(b, &data.id));
         let parts = vec![
             Part {
                 name: "inline".into(),
                 file: None,
-                bytes: data.inline.to_string().into_bytes().into(),
+                bytes: (data.inline || shown.is_some()).to_string().into_bytes().into(),
             },
             Part {
                 name: "file".into(),
@@ -293,9 +394,16 @@ impl ZendeskTarget {
             .send(Request::multipart(HELP_CENTER, &path, parts))
             .await
             .map_err(http("attachments", &data.id))?;
-        v.pointer("/article_attachment/id")
+        let id = v
+            .pointer("/article_attachment/id")
             .and_then(Value::as_u64)
-            .map(|n| Written::Migrated(n.to_string()))
-            .ok_or_else(|| other("attachments", &data.id, "the answer has no attachment id"))
+            .ok_or_else(|| other("attachments", &data.id, "the answer has no attachment id"))?;
+        if let Some((locale, b)) = shown {
+            let url = v.pointer("/article_attachment/content_url").and_then(Value::as_str);
+            let url =
+                url.ok_or_else(|| other("attachments", &data.id, "the answer has no content_url"))?;
+            self.point_images(&data.id, article, locale, b, url).await?;
+        }
+        Ok(Written::Migrated(id.to_string()))
     }
 }

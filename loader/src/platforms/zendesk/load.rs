@@ -66,6 +66,8 @@ pub struct ZendeskTarget {
     /// Source id → target id of what the loader knows is at the target (users, knowledge base),
     /// from the ledger ([`Target::remember`]) and this run's writes.
     pub(super) known: Mutex<HashMap<(String, String), String>>,
+    /// Article bodies waiting for a rewrite (links, inline images).
+    pub(super) bodies: Mutex<super::body::Bodies>,
 }
 
 impl std::fmt::Debug for ZendeskTarget {
@@ -160,6 +162,7 @@ impl ZendeskTarget {
             fields: tokio::sync::Mutex::new(None),
             addresses: Mutex::new(HashMap::new()),
             known: Mutex::new(HashMap::new()),
+            bodies: Mutex::new(super::body::Bodies::default()),
         })
     }
 
@@ -271,7 +274,8 @@ impl Target for ZendeskTarget {
                 "Zendesk: user and organization field keys take lower-case letters, digits and underscores only: a source key is written with every other character as _ (and f_ before a leading digit)".into(),
                 "Zendesk: lookup fields are not created (they name records of another Zendesk object); their values go into the custom-field note".into(),
                 "Zendesk Guide: categories, sections and articles take the time they are written (Help Center takes no created_at); an article's author must be a user of the account".into(),
-                "Zendesk Guide: article attachments are uploaded to their article; links and inline images in article bodies keep pointing at the source's files".into(),
+                "Zendesk Guide: article attachments are uploaded to their article; an image in an article's body that names one of its files (by the file's source id in its URL) goes up inline and the body points at Zendesk's copy, a link naming a migrated article (…/articles/{source id}) points at that article; any other image or link keeps the source's URL, and each article with images says so in the report".into(),
+                "Zendesk Guide: an item changed at the source (a delta) is updated in place: its title, text and draft state through its translation in its locale, an article's labels and position on the article; a move to another parent or a new author is not applied".into(),
                 "Zendesk Guide: articles live in sections only; an article the source keeps directly in a category (no section) goes into that category's section \"General\", created when needed (reported per article)".into(),
                 "Zendesk Guide: articles are published under the permission group of [zendesk] permission_group_id, visible to everyone (no user segment)".into(),
             ],

@@ -244,3 +244,24 @@ fn help_center_bodies_carry_locale_author_group_and_draft() {
     let t = map::kb_translation(&KbItem { locale: Some("de".into()), ..k });
     assert_eq!(t["translation"]["locale"], "de");
 }
+
+#[test]
+fn article_bodies_name_articles_and_files_by_their_source_ids() {
+    use super::body::{attr_values, image_count, linked_article, names_file, replace, shows_file};
+    let html = "<p><IMG class=x SRC='https://a.zendesk.com/hc/article_attachments/77/a.png'>\
+                <img src=https://f.example/knowledge_base_articles/kba_1/download/fil_9 alt=y>\
+                <a title=\"src=no\" href=\"https://a.zendesk.com/hc/en-us/articles/360001-How-to\">x</a>\
+                <a href='/hc/fr/articles/42'>y</a><abbr href='/articles/7'>z</abbr></p>";
+    let imgs = attr_values(html, "img", "src");
+    assert_eq!(imgs.len(), 2);
+    assert_eq!(image_count(html), 2);
+    assert!(names_file(imgs[0].2, "77") && !names_file(imgs[0].2, "7"));
+    assert!(shows_file(html, "fil_9") && !shows_file(html, "fil_"));
+    let links: Vec<Option<&str>> =
+        attr_values(html, "a", "href").into_iter().map(|(_, _, u)| linked_article(u)).collect();
+    assert_eq!(links, [Some("360001"), Some("42")]);
+    assert_eq!(linked_article("https://x/articles"), None);
+    let (s, e, _) = attr_values(html, "a", "href")[1];
+    let out = replace(html, vec![(s, e, "https://z/hc/fr/articles/9".into())]);
+    assert!(out.contains("href='https://z/hc/fr/articles/9'") && out.contains("360001"));
+}
