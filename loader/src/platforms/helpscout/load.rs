@@ -338,7 +338,7 @@ impl Target for HelpScoutTarget {
                 "Help Scout: customer tags and custom field values (customer properties) and priority, ticket type and due dates are not loaded".into(),
                 "Help Scout: no external id on conversations or threads: the ledger, a marker tag dfx-… on each conversation (left out when read back) and a reference line on threads added after their conversation keep a re-run from writing twice".into(),
                 "Help Scout: a note must be by a user: a private note by a customer is credited to the application's user and names its author".into(),
-                "Help Scout Docs: collections, categories and articles are created (in [helpscout] docs_site, else the account's first site); Docs has no translations (an article's other locales become articles of their own beside it; a collection's or category's other names are not loaded), an item changed after its first load is not updated, and article files stay links in the article's text".into(),
+                "Help Scout Docs: collections, categories and articles are created (in [helpscout] docs_site, else the account's first site); Docs has no translations (an article's other locales become articles of their own beside it; a collection's or category's other names are not loaded), an item changed after its first load is not updated, an article's name must be unique in its collection (a second article of a taken name is refused, reported per article), and article files are not uploaded (they stay links in the article's text; reported per file)".into(),
                 "Help Scout: a write counts twice in the per-minute budget: the load sends requests at half the plan's rate".into(),
             ],
             side_effects: vec![
