@@ -125,6 +125,13 @@ fn a_bundle_into_helpscout_reconciles_sends_no_email_and_a_rerun_writes_nothing(
     if with_cc > 0 {
         assert!(census.tickets.iter().any(|t| !t.cc_ids.is_empty()), "no CC written");
     }
+    // A ticket longer than Help Scout's 100 threads ends with a note holding the rest.
+    let long = b.dataset.tickets.iter().any(|t| b.dataset.comments_of(&t.id).len() > 100);
+    let overflow = census.comments.iter().any(|c| {
+        !c.public
+            && c.body_html.as_deref().is_some_and(|x| x.contains("threads per conversation hold"))
+    });
+    assert_eq!(long, overflow, "a long ticket's overflow note");
     // Customers: one per address, organizations as their text.
     assert!(!census.organizations.is_empty(), "no customer organization");
     // The whole conversation in one request: one create per ticket, no thread added later.

@@ -331,7 +331,7 @@ impl Target for HelpScoutTarget {
                 "Help Scout: one customer per email address: a user whose address a customer holds already is matched to that customer, which keeps its own name (reported per user)".into(),
                 "Help Scout: organizations are not records: an organization's name becomes its customers' organization text; its domains, notes, tags and fields are not kept (reported per organization)".into(),
                 format!("Help Scout: a file may be {mb} MB at most; larger files are not uploaded (named in the message's row)"),
-                format!("Help Scout: a conversation holds at most {MAX_THREADS} threads: messages beyond are not loaded (reported per message)"),
+                format!("Help Scout: a conversation holds at most {MAX_THREADS} threads: the messages beyond are not threads of their own; their authors, times and texts make up the conversation's last note, their files are not uploaded (reported per message)"),
                 "Help Scout: statuses are active, pending and closed; new and open become active, on-hold pending, solved closed; spam is written closed with the tag spam (reported per ticket)".into(),
                 "Help Scout: a deleted ticket is written and moved to the trash (reported per ticket)".into(),
                 "Help Scout: a conversation has one customer: further requesters and followers are not loaded; CCs become the first thread's cc addresses".into(),

@@ -276,3 +276,38 @@ pub fn docs_body(
         }),
     }
 }
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The private note that ends a conversation holding more messages than Help Scout's 100
+/// threads: each further message's author, time, visibility and text, in order, by `user`,
+/// dated at the last of them, with the reference `{ticket}-overflow`.
+pub fn overflow_note(t: &crate::target::MappedTicket, rest: &[MappedComment], user: &str) -> Value {
+    let mut text = format!(
+        "<p>This ticket had {} more messages than Help Scout's {} threads per conversation hold; here they are, in order:</p>",
+        rest.len(),
+        super::options::MAX_THREADS
+    );
+    for c in rest {
+        let who = c.author.name.as_deref().or(c.author.email.as_deref()).unwrap_or("unknown");
+        let when = c.created_at.as_ref().map(time).unwrap_or_else(|| "unknown".into());
+        let kind = if c.public { "message" } else { "private note" };
+        text.push_str(&format!(
+            "<hr><p><strong>{} · {when} · {kind}</strong></p>{}",
+            escape(who),
+            c.body_html
+        ));
+    }
+    text.push_str(&reference_line(&format!("{}-overflow", t.external_id)));
+    let mut m = Map::new();
+    m.insert("type".into(), json!("note"));
+    m.insert("user".into(), num(user));
+    m.insert("text".into(), json!(text));
+    m.insert("imported".into(), json!(true));
+    if let Some(at) = rest.iter().filter_map(|c| c.created_at.as_ref()).max() {
+        m.insert("createdAt".into(), json!(time(at)));
+    }
+    Value::Object(m)
+}

@@ -109,6 +109,38 @@ fn threads_are_imported_with_their_author_time_and_files() {
     assert_eq!(map::reference(n["text"].as_str().unwrap()).as_deref(), Some("x-c1"));
     let by = By::Customer(json!({ "email": "a@x.test" }));
     assert_eq!(map::thread(&c, &by, &customer, vec![], &[], false)["type"], "customer");
+
+    // Messages beyond Help Scout's 100 threads: one private note, in order, by the user given.
+    let later = MappedComment { created_at: Some(at + chrono::Duration::hours(1)), ..note };
+    let t = crate::target::MappedTicket {
+        ticket: deskferry_fixtures::dataset::Dataset::generate(
+            1,
+            deskferry_fixtures::dataset::Size::Tiny,
+        )
+        .tickets[0]
+            .clone(),
+        subject: "s".into(),
+        tags: vec![],
+        status: None,
+        priority: None,
+        group: None,
+        assignee: None,
+        requester: c.author.clone(),
+        fields: vec![],
+        note_fields: vec![],
+        external_id: "x-t1".into(),
+    };
+    let o = map::overflow_note(&t, &[c.clone(), later], "42");
+    assert_eq!((o["type"].as_str(), o["user"].as_u64()), (Some("note"), Some(42)));
+    assert_eq!(o["createdAt"], "2024-01-02T04:04:05Z");
+    let text = o["text"].as_str().unwrap();
+    assert!(
+        text.contains("2 more messages")
+            && text.contains("· message")
+            && text.contains("· private note"),
+        "{text}"
+    );
+    assert_eq!(map::reference(text).as_deref(), Some("x-t1-overflow"));
 }
 
 #[test]

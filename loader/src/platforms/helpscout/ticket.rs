@@ -182,7 +182,11 @@ impl HelpScoutTarget {
                 (id.to_string(), new)
             }
             None => {
-                let (now, later) = new.split_at(new.len().min(MAX_THREADS));
+                // Help Scout holds 100 threads: beyond, the last one is a note holding the
+                // text of every message that does not fit (their files are not uploaded).
+                let room = MAX_THREADS - usize::from(!t.note_fields.is_empty());
+                let fits = if new.len() > room { room - 1 } else { new.len() };
+                let (now, later) = new.split_at(fits);
                 let mut threads = Vec::new();
                 let mut costs = Vec::new();
                 for (i, c) in now.iter().enumerate() {
@@ -203,6 +207,10 @@ impl HelpScoutTarget {
                         ));
                     }
                     threads.push(note);
+                }
+                if !later.is_empty() {
+                    let me = self.me().await?;
+                    threads.push(map::overflow_note(t, later, &me));
                 }
                 let mut body = Map::new();
                 body.insert("subject".into(), json!(t.subject));
@@ -253,7 +261,7 @@ impl HelpScoutTarget {
                 }
                 for c in later {
                     outcomes.push(Ok(Written::Skipped(format!(
-                        "Help Scout holds at most {MAX_THREADS} threads per conversation: comment {} is not loaded",
+                        "Help Scout holds at most {MAX_THREADS} threads per conversation: comment {} is not a thread of its own; its author, time and text are in the conversation's last note (its files are not uploaded)",
                         c.comment.id
                     ))));
                 }
