@@ -81,8 +81,9 @@ impl HelpScoutTarget {
         };
         if let Some(id) = prior {
             // Names and organization (addresses are sub-resources, kept as first written).
-            let mut b = body(&[]);
+            let mut b = body(&emails);
             if let Some(m) = b.as_object_mut() {
+                m.remove("emails");
                 m.remove("phones");
             }
             let req = Request::put_json(DEFAULT, &format!("/v2/customers/{id}"), b).retry_unsafe();
