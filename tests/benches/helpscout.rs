@@ -1,6 +1,6 @@
-//! Help Scout extraction benchmark (not a test): requests per 1,000 tickets against the fewest
-//! the APIs allow, and how much of the simulator's enforced Mailbox API budget the extractor
-//! uses.
+//! Help Scout extraction and load benchmark (not a test): requests per 1,000 tickets extracted
+//! and per ticket loaded against the fewest the APIs allow, and how much of the simulator's
+//! enforced Mailbox API budget the extractor and the loader use.
 //!
 //!   cargo bench -p deskferry-tests --bench helpscout
 //!
@@ -11,6 +11,14 @@
 //! - achieved Mailbox API request rate ÷ the simulator's enforced limit (200 a minute ×
 //!   time_scale; target ≥ 0.9): the extractor is told the plan's rate and must keep to it
 //!   without falling behind it.
+//!
+//! - the load: a `tiny` bundle through the loader core (`Loader::run`, the code `deskferry-load
+//!   run` drives) into a simulated Help Scout prepared as an operator prepares one (users,
+//!   mailboxes, mailbox fields), the loader told the plan's rate: conversation requests per
+//!   migrated ticket against the floor (one create per conversation holding every thread, one
+//!   trash request per deleted ticket), all requests per ticket, and the Mailbox API budget
+//!   achieved (a write counts twice, as Help Scout counts it) ÷ the enforced limit (target ≥
+//!   0.9), with the emails the account sent (must be 0).
 //!
 //! Environment: DESKFERRY_BENCH_SIZE (default `small`; tiny and small only: every file is
 //! served whole), DESKFERRY_BENCH_RATE_SCALE (default 2: thirty-second windows; on a loaded machine a higher scale measures the CPU, not the pacing).
@@ -44,6 +52,88 @@ fn main() -> Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(run(&dir, size, scale))?;
     let _ = std::fs::remove_dir_all(&dir);
+    rt.block_on(load(scale))?;
+    Ok(())
+}
+
+/// The load of a `tiny` bundle into a prepared Help Scout.
+async fn load(scale: f64) -> Result<()> {
+    use deskferry_loader::ledger::{Ledger, Outcome};
+    use deskferry_loader::mapping::Mapping;
+    use deskferry_loader::platforms::helpscout::{HelpScoutOptions, HelpScoutTarget};
+    use deskferry_loader::progress::Progress;
+    use deskferry_loader::run::{Loader, Mode};
+
+    let ds = Dataset::generate(SEED, Size::Tiny);
+    let dir = tempfile::tempdir()?;
+    let reader = deskferry_tests::bench::sealed(&ds, dir.path())?;
+    let options = SimOptions { time_scale: scale, seed: SEED, ..SimOptions::default() };
+    let sim = helpscout::start(
+        helpscout::prepared(&ds),
+        HelpScoutConfig { options, ..HelpScoutConfig::default() },
+    )
+    .await?;
+    let creds = &sim.state.credentials;
+    let enforced = f64::from(vendor::MAILBOX_PER_MINUTE) * scale;
+    let opts = HelpScoutOptions {
+        per_minute: enforced as u32,
+        docs_per_minute: (f64::from(vendor::DOCS_PER_TEN_MINUTES) / 10.0 * scale) as u32,
+        docs: Some((sim.url().parse()?, creds.docs_key.clone().into())),
+        ..HelpScoutOptions::default()
+    };
+    let target = HelpScoutTarget::with_options(
+        sim.url().parse()?,
+        creds.client_id.clone(),
+        creds.secret().into(),
+        opts,
+    )?;
+    let mapping = Mapping::parse("[options]\nconcurrency = 8\n", &dir.path().join("mapping.toml"))?;
+    let ledger = Ledger::open(&dir.path().join("bench.ledger"))?;
+    let progress = Progress::silent();
+    let loader = Loader {
+        target: &target,
+        reader: &reader,
+        mapping: &mapping,
+        ledger: &ledger,
+        progress: &progress,
+    };
+    loader.run(Mode::Run).await?;
+    let log = sim.running.log.entries();
+    let mailbox: Vec<_> =
+        log.iter().filter(|e| e.bucket.as_deref() == Some("mailbox") && e.status != 429).collect();
+    let throttled = log.iter().filter(|e| e.status == 429).count();
+    let conversation = mailbox.iter().filter(|e| e.path.starts_with("/v2/conversations")).count();
+    let tickets = ledger.entity("tickets")?;
+    let migrated: Vec<_> = ds
+        .tickets
+        .iter()
+        .filter(|t| tickets.get(&t.id).is_some_and(|e| e.outcome == Outcome::Migrated))
+        .collect();
+    // One create per conversation with every thread in it, and one trash request per deleted
+    // ticket.
+    let floor: usize = migrated.iter().map(|t| 1 + usize::from(t.is_deleted)).sum();
+    let n = migrated.len().max(1) as f64;
+    println!(
+        "load (tiny, {} tickets migrated): {:.2} conversation requests per migrated ticket; the API's floor {:.2} (one create holding every thread, one trash request per deleted ticket); ratio {:.3}; all Mailbox requests (token check, inventory, customers) {:.2} per ticket",
+        migrated.len(),
+        conversation as f64 / n,
+        floor as f64 / n,
+        conversation as f64 / floor.max(1) as f64,
+        mailbox.len() as f64 / n
+    );
+    // Help Scout's budget counts a write twice.
+    let units: usize = mailbox.iter().map(|e| if e.method == "GET" { 1 } else { 2 }).sum();
+    let stats = target.client().http().stats();
+    let (first, last) = *stats.per_bucket_window.get("default").context("no Mailbox requests")?;
+    let span = last.saturating_duration_since(first).as_secs_f64().max(1e-9);
+    let achieved = units.saturating_sub(1) as f64 * 60.0 / span;
+    println!(
+        "load budget use (200/min × time_scale {scale} = {enforced:.0}/min enforced, writes counted twice): {achieved:.0}/min achieved over {span:.1} s ÷ {enforced:.0} = {:.3}   target ≥ {RATE_TARGET}  ({} requests, {units} budget units, {throttled} answered 429); emails sent to customers: {}",
+        achieved / enforced,
+        mailbox.len(),
+        sim.state.sent.count()
+    );
+    sim.stop().await?;
     Ok(())
 }
 

@@ -137,8 +137,18 @@ pub const PLATFORMS: &[Platform] = &[
             options: &["max_attachment_mb", "docs_url", "docs_key_env", "docs_key_file"],
             buckets: &[super::helpscout::client::DEFAULT, super::helpscout::client::DOCS],
         }),
-        target: None,
-        tested_against: "simulator (`deskferry-sim serve --platform helpscout --role source`) shaped after Help Scout's PHP client fixtures and recorded Docs API answers",
+        target: Some(Side {
+            options: &[
+                "docs_url",
+                "docs_key_env",
+                "docs_key_file",
+                "docs_site",
+                "default_mailbox",
+                "mailboxes",
+            ],
+            buckets: &[super::helpscout::client::DEFAULT, super::helpscout::client::DOCS],
+        }),
+        tested_against: "simulator (`deskferry-sim serve --platform helpscout --role source` or `--role target`) shaped after Help Scout's PHP client fixtures, its developer documentation and recorded Docs API answers",
     },
     planned("kayako", "Kayako (and Kayako Classic as a source)"),
     planned("intercom", "Intercom"),
@@ -259,7 +269,7 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), PLATFORMS.len(), "a name listed twice");
         assert_eq!(self::names(Role::Source), "zendesk, front, rt, freshdesk or helpscout");
-        assert_eq!(self::names(Role::Target), "zendesk, front, rt or freshdesk");
+        assert_eq!(self::names(Role::Target), "zendesk, front, rt, freshdesk or helpscout");
         assert!(side("kayako", Role::Source).unwrap_err().contains("cannot be a source"));
         assert!(side("kayako", Role::Target).unwrap_err().contains("cannot be a target yet"));
         assert!(side("desk.com", Role::Target).unwrap_err().contains("unknown"));

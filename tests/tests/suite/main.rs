@@ -15,6 +15,7 @@ mod kit_target;
 mod load_freshdesk;
 mod load_front;
 mod load_gate;
+mod load_helpscout;
 mod load_resume;
 mod load_rt;
 mod load_zendesk;

@@ -165,10 +165,59 @@ impl Client {
         }
     }
 
+    /// Sends `req` to the Docs API (its Basic key already set); a write of the target side.
+    pub async fn docs_send(&self, req: Request) -> Result<crate::http::Response, HttpError> {
+        match &self.docs {
+            Some(h) => h.send(req).await,
+            None => Err(HttpError::Config("no Docs API key configured".into())),
+        }
+    }
+
+    /// The Docs API's HTTP client (statistics), when a key is configured.
+    pub fn docs_http(&self) -> Option<&Http> {
+        self.docs.as_ref()
+    }
+
     /// The user the token acts for (the permissions check).
     pub async fn me(&self) -> Result<Value, HttpError> {
         self.get("/v2/users/me").await
     }
+}
+
+/// The Docs API key `options` name (`docs_key_env`, else `docs_key_file`, relative to `dir`),
+/// or why it cannot be read; `None` when neither is set.
+pub fn docs_key(
+    options: &toml::Table,
+    dir: &std::path::Path,
+) -> Result<Option<SecretString>, String> {
+    let text = |k: &str| options.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    if let Some(var) = text("docs_key_env")
+        && let Ok(v) = std::env::var(&var)
+        && !v.trim().is_empty()
+    {
+        return Ok(Some(SecretString::from(v.trim().to_string())));
+    }
+    if let Some(file) = text("docs_key_file") {
+        let mut path = std::path::PathBuf::from(&file);
+        if path.is_relative() {
+            path = dir.join(path);
+        }
+        let t = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "options.docs_key_file {}: {e}; create it (mode 0600) holding the Docs API key",
+                path.display()
+            )
+        })?;
+        let line = t.lines().next().unwrap_or("").trim().to_string();
+        if line.is_empty() {
+            return Err(format!("options.docs_key_file {} is empty", path.display()));
+        }
+        return Ok(Some(SecretString::from(line)));
+    }
+    if text("docs_key_env").is_some() {
+        return Err("options.docs_key_env names an environment variable that is not set".into());
+    }
+    Ok(None)
 }
 
 /// Page `page` of a Mailbox list (`path` may carry a query).

@@ -16,7 +16,6 @@
 //! `state: deleted` and becomes a tombstone (docs/platforms/helpscout.md says how sure that is).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use base64::Engine;
 use chrono::Duration;
@@ -103,40 +102,8 @@ fn bad(cfg: &SourceConfig, message: String) -> ExtractError {
 /// The Docs API key: `[options] docs_key_env` (an environment variable), else `docs_key_file`
 /// (first line, relative to the source file); `None` when neither is set.
 fn docs_key(cfg: &SourceConfig) -> Result<Option<SecretString>, ExtractError> {
-    let text = |k: &str| cfg.options.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    if let Some(var) = text("docs_key_env")
-        && let Ok(v) = std::env::var(&var)
-        && !v.trim().is_empty()
-    {
-        return Ok(Some(SecretString::from(v.trim().to_string())));
-    }
-    if let Some(file) = text("docs_key_file") {
-        let mut path = PathBuf::from(&file);
-        if path.is_relative() {
-            path = cfg.path.parent().unwrap_or(std::path::Path::new(".")).join(path);
-        }
-        let t = std::fs::read_to_string(&path).map_err(|e| {
-            bad(
-                cfg,
-                format!(
-                    "options.docs_key_file {}: {e}; create it (mode 0600) holding the Docs API key",
-                    path.display()
-                ),
-            )
-        })?;
-        let line = t.lines().next().unwrap_or("").trim().to_string();
-        if line.is_empty() {
-            return Err(bad(cfg, format!("options.docs_key_file {} is empty", path.display())));
-        }
-        return Ok(Some(SecretString::from(line)));
-    }
-    if text("docs_key_env").is_some() {
-        return Err(bad(
-            cfg,
-            "options.docs_key_env names an environment variable that is not set".into(),
-        ));
-    }
-    Ok(None)
+    let dir = cfg.path.parent().unwrap_or(std::path::Path::new("."));
+    super::client::docs_key(&cfg.options, dir).map_err(|m| bad(cfg, m))
 }
 
 impl HelpScoutSource {
@@ -199,13 +166,19 @@ impl Source for HelpScoutSource {
     }
 
     async fn extract(&self, sink: &Sink, resume: &Resume) -> Result<(), ExtractError> {
-        let run = Run { src: self, sink, resume };
+        let run = Run {
+            src: self,
+            sink,
+            resume,
+            sent_people: Default::default(),
+            named: Default::default(),
+        };
         let tickets = async {
             let fields = run.groups().await?;
             run.conversations(&fields).await
         };
         tokio::try_join!(tickets, run.users(), run.customers(), run.docs())?;
-        Ok(())
+        run.named_customers().await
     }
 }
 
@@ -213,6 +186,10 @@ struct Run<'a> {
     src: &'a HelpScoutSource,
     sink: &'a Sink,
     resume: &'a Resume,
+    /// People this extraction sent (users and customers).
+    sent_people: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// Customers a delta's conversations name (their customer, their threads' authors).
+    named: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// The array of a HAL page's `_embedded.{key}` (absent when empty) and its page count.
@@ -252,6 +229,34 @@ impl Run<'_> {
         e: &ExtractError,
     ) -> Result<(), ExtractError> {
         self.send(Item::Warning(Warning::failure(entity, id, e.to_string()))).await
+    }
+
+    fn sent(&self, id: &str) {
+        self.sent_people.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string());
+    }
+
+    /// In a delta: the customers its conversations name that did not change (so the customer
+    /// list from `since` left them out), one request each. One gone since is a warning.
+    async fn named_customers(&self) -> Result<(), ExtractError> {
+        let todo: Vec<String> = {
+            let sent = self.sent_people.lock().unwrap_or_else(|e| e.into_inner());
+            let named = self.named.lock().unwrap_or_else(|e| e.into_inner());
+            named.iter().filter(|id| !sent.contains(*id)).cloned().collect()
+        };
+        let mut notes = map::notes();
+        for id in todo {
+            match self.client().get(&format!("/v2/customers/{id}")).await {
+                Ok(v) => match map::customer(&v, &mut notes) {
+                    Ok(u) => self.send(Item::User(u)).await?,
+                    Err(e) => self.warn("users", Some(id), &e).await?,
+                },
+                Err(e) if e.class(Op::Read) == ErrorClass::Record => {
+                    self.warn("users", Some(id), &ExtractError::from(e)).await?
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.flush(&mut notes).await
     }
 
     /// Every record of a small HAL list.
@@ -309,7 +314,10 @@ impl Run<'_> {
         let mut notes = map::notes();
         for v in self.all("/v2/users", "users").await? {
             match map::user(&v, &mut notes) {
-                Ok(u) => self.send(Item::User(u)).await?,
+                Ok(u) => {
+                    self.sent(&u.id);
+                    self.send(Item::User(u)).await?
+                }
                 Err(e) => self.warn("users", None, &e).await?,
             }
         }
@@ -332,6 +340,7 @@ impl Run<'_> {
                 match map::customer(&v, &mut notes) {
                     Ok(u) => {
                         c.saw(u.updated_at);
+                        self.sent(&u.id);
                         self.send(Item::User(u)).await?;
                     }
                     Err(e) => self.warn("users", None, &e).await?,
@@ -420,6 +429,13 @@ impl Run<'_> {
                 let tomb = Tombstone { entity: "tickets".into(), id, deleted_at: at };
                 self.send(Item::Tombstone(tomb)).await?;
                 continue;
+            }
+            if c.since.is_some() {
+                // A delta carries the people its conversations name, changed or not, so a
+                // target credits each thread to its author.
+                let mut named = self.named.lock().unwrap_or_else(|e| e.into_inner());
+                named.extend(t.requester_id.iter().cloned());
+                named.extend(threads.iter().filter_map(|r| r.comment.author_id.clone()));
             }
             self.send(Item::Ticket(t)).await?;
             for ThreadRows { comment, files: f } in threads {
