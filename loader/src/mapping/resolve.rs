@@ -265,6 +265,32 @@ impl<'a> Resolver<'a> {
         (m.defaulted && self.caps.create_agents).then(|| loaded.get(user_id).cloned()).flatten()
     }
 
+    /// A person this bundle names but does not hold, whom an earlier bundle's load migrated: a
+    /// delta carries only the people who changed, so the reply of an unchanged customer, or a
+    /// ticket assigned to an unchanged agent, names someone only the ledger knows (`loaded`:
+    /// source id → target id). The target's agents say whether that target id is an agent's;
+    /// otherwise it is a customer's, known by its target id alone (the ledger keeps no names
+    /// nor addresses).
+    fn earlier(&self, user_id: &str, loaded: &HashMap<String, String>) -> Option<Author> {
+        let target = loaded.get(user_id)?;
+        Some(match self.inventory.agents.iter().find(|a| &a.id == target) {
+            Some(a) => Author {
+                target_id: Some(a.id.clone()),
+                email: Some(a.email.clone()),
+                name: Some(a.name.clone()),
+                is_agent: true,
+                defaulted: false,
+            },
+            None => Author {
+                target_id: Some(target.clone()),
+                email: None,
+                name: None,
+                is_agent: false,
+                defaulted: false,
+            },
+        })
+    }
+
     /// Who wrote something: the user's target id from `loaded` (users already migrated) or the
     /// matched agent.
     pub fn author(&self, user_id: Option<&str>, loaded: &HashMap<String, String>) -> Author {
@@ -299,7 +325,11 @@ impl<'a> Resolver<'a> {
                 defaulted: false,
             },
             None => {
-                // An author the bundle does not know: the default agent speaks for them.
+                if let Some(a) = user_id.and_then(|i| self.earlier(i, loaded)) {
+                    return a;
+                }
+                // An author neither the bundle nor the ledger knows: the default agent speaks
+                // for them.
                 let d = self.default_agent();
                 Author {
                     target_id: d.map(|a| a.id.clone()),
@@ -528,6 +558,11 @@ impl<'a> Resolver<'a> {
                 .unwrap_or_else(|| w.to_string())
         });
         let assignee = t.assignee_id.as_ref().and_then(|a| {
+            if !self.index.users.contains_key(a)
+                && let Some(e) = self.earlier(a, loaded_users).filter(|e| e.is_agent)
+            {
+                return e.target_id;
+            }
             let m = self.agent_for(Some(a));
             self.own_agent(&m, a, loaded_users).or(m.agent.map(|x| x.id))
         });

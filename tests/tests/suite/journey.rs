@@ -118,6 +118,9 @@ fn demo_journey_on_tiny_accounts_for_every_row_and_leaves_nothing_running() {
 /// A later state of the source: one ticket answered (a public reply and a private note), one
 /// renamed, one deleted, one new ticket with a message, one user renamed.
 struct Changes {
+    /// Who wrote the new public reply (the answered ticket's first author; unchanged, so the
+    /// delta bundle does not hold them).
+    reply_author: Option<String>,
     answered: String,
     renamed: String,
     deleted: String,
@@ -189,6 +192,7 @@ fn change(ds: &Dataset) -> (Dataset, Changes) {
     next.users[user].name = Some("Renamed Person".into());
     next.users[user].updated_at = Some(later);
     let changes = Changes {
+        reply_author: template.author_id.clone(),
         answered: answered_id,
         renamed: next.tickets[renamed].id.clone(),
         deleted: next.tickets[deleted].id.clone(),
@@ -245,6 +249,27 @@ fn zendesk_to_front_delta_round_reconciles_clean() {
         2,
         "one import for the new reply, one for the new ticket's message"
     );
+    // The new reply is its customer's at Front, not the default agent's (whether the delta
+    // carries that customer or only the ledger knows them).
+    let author = ch.reply_author.as_deref().expect("the reply has an author");
+    let address = j.dataset.users.iter().find(|u| u.id == author).and_then(|u| u.email.clone());
+    {
+        let desk = j.front().state.desk().clone();
+        let r = desk.read();
+        let reply = r
+            .store
+            .comments
+            .iter()
+            .find(|c| c.body_text.as_deref().is_some_and(|b| b.contains("Following up (1)")))
+            .expect("the new reply at Front");
+        let who = reply.author_id.as_deref().and_then(|a| r.store.users.iter().find(|u| u.id == a));
+        let who = who.expect("the reply has an author at Front");
+        assert_eq!(who.kind, deskferry_format::UserKind::EndUser, "{who:?}");
+        assert!(
+            who.email.as_deref().map(str::to_lowercase) == address.map(|a| a.to_lowercase()),
+            "the reply is the customer's: {who:?}"
+        );
+    }
     let rec = j.load("reconcile", "delta", &["--report", "reports/delta", "--json"]).unwrap();
     check(&rec, "reconcile delta", &[0, 1]);
     assert_accounted_and_clean(&dir.path().join("reports/delta"), "delta");

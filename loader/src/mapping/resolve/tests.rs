@@ -316,3 +316,54 @@ fn a_multi_value_field_reaches_the_target_field_as_separate_values() {
         vec![("Products".to_string(), vec!["Alpha".to_string(), "Beta, with comma".to_string()])]
     );
 }
+
+#[test]
+fn a_delta_names_people_only_the_ledger_knows_and_they_keep_their_place() {
+    // A delta holds only the people who changed: the unchanged customer who replies, and the
+    // unchanged agent the ticket is assigned to, are in the ledger (loaded earlier), not in the
+    // bundle. Neither may turn into the default agent.
+    let d = Dataset::generate(1, Size::Tiny);
+    let mut idx = index(&d);
+    let customer = d.users.iter().find(|u| u.kind == UserKind::EndUser).unwrap().id.clone();
+    let agent = d.users.iter().find(|u| u.kind == UserKind::Agent).unwrap().id.clone();
+    idx.users.remove(&customer);
+    idx.users.remove(&agent);
+    let inv = Inventory {
+        agents: vec![
+            TargetAgent {
+                id: "tea_def".into(),
+                email: "default@target.example".into(),
+                name: "D".into(),
+                active: true,
+            },
+            TargetAgent {
+                id: "tea_7".into(),
+                email: "seven@target.example".into(),
+                name: "Seven".into(),
+                active: true,
+            },
+        ],
+        ..Inventory::default()
+    };
+    let m = Mapping::parse("[agents]\ndefault = \"tea_def\"\n", std::path::Path::new("m")).unwrap();
+    let caps = Capabilities::default();
+    let r = Resolver::new(&idx, &m, &inv, &caps);
+    let loaded: HashMap<String, String> =
+        [(customer.clone(), "crd_42".to_string()), (agent.clone(), "tea_7".to_string())].into();
+
+    let c = r.author(Some(&customer), &loaded);
+    assert_eq!((c.target_id.as_deref(), c.is_agent, c.defaulted), (Some("crd_42"), false, false));
+    let a = r.author(Some(&agent), &loaded);
+    assert_eq!((a.target_id.as_deref(), a.is_agent, a.defaulted), (Some("tea_7"), true, false));
+    assert_eq!(a.email.as_deref(), Some("seven@target.example"));
+    // Nobody knows this one: the default agent stands in, as before.
+    let n = r.author(Some("no-such-user"), &loaded);
+    assert_eq!((n.target_id.as_deref(), n.defaulted), (Some("tea_def"), true));
+
+    let mut t = d.tickets[0].clone();
+    t.assignee_id = Some(agent.clone());
+    t.requester_id = Some(customer.clone());
+    let mapped = r.map_ticket(&t, &loaded, false);
+    assert_eq!(mapped.assignee.as_deref(), Some("tea_7"));
+    assert_eq!(mapped.requester.target_id.as_deref(), Some("crd_42"));
+}

@@ -149,6 +149,48 @@ impl FrontTarget {
         }))
     }
 
+    /// A customer an earlier bundle loaded and this one only names (a delta carries only the
+    /// people who changed) comes with its contact id and no address; Front addresses messages
+    /// by handle, so the contact's own email handle is read (`GET /contacts/{id}`). `None`
+    /// when every customer named has an address.
+    async fn addressed(
+        &self,
+        ticket: &MappedTicket,
+        comments: &[MappedComment],
+    ) -> Result<(Option<MappedTicket>, Option<Vec<MappedComment>>), WriteError> {
+        let needs = |a: &crate::target::Author| {
+            !a.is_agent
+                && a.email.is_none()
+                && a.target_id.as_deref().is_some_and(|t| t.starts_with("crd_"))
+        };
+        if !needs(&ticket.requester) && !comments.iter().any(|c| needs(&c.author)) {
+            return Ok((None, None));
+        }
+        let mut found: HashMap<String, Option<String>> = HashMap::new();
+        let mut fill = async |a: &mut crate::target::Author| -> Result<(), WriteError> {
+            if !needs(a) {
+                return Ok(());
+            }
+            let id = a.target_id.clone().unwrap_or_default();
+            if !found.contains_key(&id) {
+                let c = self.client.contact(&id).await.map_err(http("users", &id))?;
+                let email = c.and_then(|c| {
+                    c.handles.into_iter().find(|h| h.source == "email").map(|h| h.handle)
+                });
+                found.insert(id.clone(), email);
+            }
+            a.email = found[&id].clone();
+            Ok(())
+        };
+        let mut t = ticket.clone();
+        fill(&mut t.requester).await?;
+        let mut cs = comments.to_vec();
+        for c in &mut cs {
+            fill(&mut c.author).await?;
+        }
+        Ok((Some(t), Some(cs)))
+    }
+
     /// [`crate::target::Target::write_ticket`].
     pub(super) async fn write_conversation(
         &self,
@@ -156,6 +198,9 @@ impl FrontTarget {
         prior: Option<&str>,
         new_comments: &[MappedComment],
     ) -> Result<(Written, Vec<Result<Written, WriteError>>), WriteError> {
+        let (ticket_owned, comments_owned) = self.addressed(ticket, new_comments).await?;
+        let ticket = ticket_owned.as_ref().unwrap_or(ticket);
+        let new_comments = comments_owned.as_deref().unwrap_or(new_comments);
         let tid = ticket.ticket.id.as_str();
         let inbox = self.inbox_id().await?.to_string();
         let meta = self.meta().await?;
