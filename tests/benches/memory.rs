@@ -100,6 +100,10 @@ fn measure(size: Size, root: &Path) -> Result<(u64, u64)> {
     let opts = WorldOptions { size, seed: SEED, time_scale: 1000.0, ..Default::default() };
     let world = start_world("front", Role::Target, &opts)?;
     let conn = world.write_connection(&dir, "front")?;
+    // As many tickets in flight as the loader allows: the memory bound must hold at the
+    // highest concurrency, and Front's asynchronous imports are waited for in parallel.
+    let mapping = dir.join("mapping.toml");
+    std::fs::write(&mapping, "[options]\nconcurrency = 64\n")?;
     let mut peaks = Vec::new();
     for cmd in ["run", "reconcile"] {
         let report = dir.join(format!("report-{cmd}"));
@@ -113,6 +117,8 @@ fn measure(size: Size, root: &Path) -> Result<(u64, u64)> {
             .arg(dir.join("keys/identity.txt"))
             .arg("--signer")
             .arg(dir.join("keys/sign.pub"))
+            .arg("--mapping")
+            .arg(&mapping)
             .arg("--ledger")
             .arg(dir.join("front.ledger"))
             .arg("--report")
