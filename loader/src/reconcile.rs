@@ -531,7 +531,7 @@ pub async fn reconcile<T: Target>(
         checks: CheckLog::in_dir(ledger.dir()),
         ..Default::default()
     };
-    let n = mapping.options.concurrency;
+    let n = mapping.options.concurrency_for(&caps);
     let mut stream = futures_util::stream::iter(todo.into_iter().map(|(sid, has_row, tid)| {
         let (resolver, conv, users, agent_email, caps) =
             (&resolver, &conv, &users, &agent_email, &caps);
@@ -614,7 +614,7 @@ pub async fn reconcile<T: Target>(
         &index,
         ledger,
         &inventory,
-        mapping.options.concurrency,
+        mapping.options.concurrency_for(&caps),
         progress,
         &mut rec,
     )

@@ -1,5 +1,5 @@
-//! `run` and `demo`: writes the bundle into the target in dependency order (organizations,
-//! users, groups, field definitions, tickets with comments and attachments, knowledge base,
+//! `run` and `demo`: writes the bundle into the target in dependency order (groups and field
+//! definitions, organizations, users, tickets with comments and attachments, knowledge base,
 //! tombstones), driven by the ledger so that a re-run resumes, changes nothing after success,
 //! updates what a delta changed and never creates anything twice.
 //!
@@ -189,12 +189,14 @@ impl<'a, T: Target> Loader<'a, T> {
 
         let selected = ctx.select(&conv, index, &mode, &mut tally, &mut summary)?;
         let (org_ids, user_ids) = needed_people(&selected, &conv, index, &mode)?;
-        ctx.organizations(index, &org_ids, &mut tally).await?;
-        ctx.users(index, &user_ids, &mut tally).await?;
+        // Field definitions before the people: a target keeps a user's or an organization's
+        // field values only for fields it has (Zendesk drops the others without a word).
         let mut created = false;
-        if tally.fatal.is_none() && mode == Mode::Run {
+        if mode == Mode::Run {
             created = ctx.groups_and_fields(index, &mut tally).await?;
         }
+        ctx.organizations(index, &org_ids, &mut tally).await?;
+        ctx.users(index, &user_ids, &mut tally).await?;
         // Agents, queues and fields this run created exist only now: tickets must be resolved
         // against the target as it is after those steps, not as it was before them.
         let refreshed: Inventory;

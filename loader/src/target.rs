@@ -71,6 +71,10 @@ pub fn after_failed(comment_id: &str, first: &str, kind: &str, target: &str) -> 
 /// What a target can and cannot do; every `false` / limit is listed in the report.
 #[derive(Debug, Clone, Default)]
 pub struct Capabilities {
+    /// Records the target prefers written at once when the mapping does not say
+    /// (`options.concurrency`): a target that gathers writes into bulk requests wants as many
+    /// in flight as one request carries. `None`: the loader's default (4).
+    pub concurrency: Option<usize>,
     /// Has a knowledge base this tool loads.
     pub knowledge_base: bool,
     /// Keeps the original time of public messages.

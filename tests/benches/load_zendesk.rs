@@ -16,7 +16,7 @@
 //!
 //! Environment: DESKFERRY_BENCH_SIZE (default `small`), DESKFERRY_BENCH_TIME_SCALE (default 10),
 //! DESKFERRY_BENCH_PLAN (`team` (default), `growth`, `professional`, `enterprise`,
-//! `high_volume`), DESKFERRY_BENCH_CONCURRENCY (writes in flight, default 64: a bulk request
+//! `high_volume`), DESKFERRY_BENCH_CONCURRENCY (writes in flight, default 100, the Zendesk target's own: a bulk request
 //! carries at most that many records), DESKFERRY_BENCH_DIR (work files).
 
 use std::path::PathBuf;
@@ -61,7 +61,7 @@ async fn main() -> Result<()> {
     let size: Size = env("DESKFERRY_BENCH_SIZE", "small").parse()?;
     let time_scale: f64 = env("DESKFERRY_BENCH_TIME_SCALE", "10").parse()?;
     let plan: Plan = env("DESKFERRY_BENCH_PLAN", "team").parse().map_err(anyhow::Error::msg)?;
-    let concurrency: usize = env("DESKFERRY_BENCH_CONCURRENCY", "64").parse()?;
+    let concurrency: usize = env("DESKFERRY_BENCH_CONCURRENCY", "100").parse()?;
     let base = std::env::var_os("DESKFERRY_BENCH_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);

@@ -84,9 +84,23 @@ pub struct Options {
     pub inline_images_as_attachments: bool,
     /// When a comment's author is not at the target, write their name at the top of the body.
     pub unmatched_author_name_in_body: bool,
-    /// Tickets written at once.
-    pub concurrency: usize,
+    /// Records written at once (1..=128). Unset: what the target prefers
+    /// ([`Capabilities::concurrency`]: Zendesk 100, the records one bulk request carries;
+    /// others 4).
+    pub concurrency: Option<usize>,
 }
+
+impl Options {
+    /// Records written at once against a target with `caps`.
+    pub fn concurrency_for(&self, caps: &crate::target::Capabilities) -> usize {
+        self.concurrency.or(caps.concurrency).unwrap_or(DEFAULT_CONCURRENCY)
+    }
+}
+
+/// Records written at once when neither the mapping nor the target says.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// The most records written at once that a mapping may ask for.
+pub const MAX_CONCURRENCY: usize = 128;
 
 impl Default for Options {
     fn default() -> Self {
@@ -99,7 +113,7 @@ impl Default for Options {
             skip_attachments: false,
             inline_images_as_attachments: true,
             unmatched_author_name_in_body: true,
-            concurrency: 4,
+            concurrency: None,
         }
     }
 }
@@ -138,8 +152,13 @@ impl Mapping {
         let m: Mapping =
             toml::from_str(text).map_err(|e| LoadError::mapping(path, e.to_string()))?;
         m.filters.check().map_err(|e| LoadError::mapping(path, e))?;
-        if m.options.concurrency == 0 || m.options.concurrency > 64 {
-            return Err(LoadError::mapping(path, "options.concurrency must be 1..=64"));
+        if m.options.concurrency.is_some_and(|n| n == 0 || n > MAX_CONCURRENCY) {
+            return Err(LoadError::mapping(
+                path,
+                format!(
+                    "options.concurrency must be 1..={MAX_CONCURRENCY} (or left out: the target's own)"
+                ),
+            ));
         }
         Ok(m)
     }
@@ -316,6 +335,16 @@ pub fn starting_mapping(
     let _ = writeln!(out, "skip_attachments = {}", o.skip_attachments);
     let _ = writeln!(out, "inline_images_as_attachments = {}", o.inline_images_as_attachments);
     let _ = writeln!(out, "unmatched_author_name_in_body = {}", o.unmatched_author_name_in_body);
-    let _ = writeln!(out, "concurrency = {}", o.concurrency);
+    match o.concurrency {
+        Some(n) => {
+            let _ = writeln!(out, "concurrency = {n}");
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "# concurrency = {DEFAULT_CONCURRENCY}   # records written at once; left out: the target's own (Zendesk 100, else {DEFAULT_CONCURRENCY})"
+            );
+        }
+    }
     out
 }

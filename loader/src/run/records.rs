@@ -24,6 +24,9 @@ impl<T: Target> Ctx<'_, T> {
         only: &Option<HashSet<String>>,
         tally: &mut Tally,
     ) -> Result<(), LoadError> {
+        if tally.fatal.is_some() {
+            return Ok(());
+        }
         let prev = self.l.ledger.entity("organizations")?;
         let mut orgs: Vec<_> = index
             .organizations
@@ -32,7 +35,7 @@ impl<T: Target> Ctx<'_, T> {
             .collect();
         orgs.sort_by(|a, b| deskferry_format::model::id_order(&a.id, &b.id));
         self.l.progress.stage("organizations", orgs.len() as u64);
-        let n = self.l.mapping.options.concurrency;
+        let n = self.l.mapping.options.concurrency_for(&self.caps);
         let results = futures_util::stream::iter(orgs.into_iter().map(|o| {
             let p = prev.get(&o.id).cloned();
             async move {
@@ -67,7 +70,7 @@ impl<T: Target> Ctx<'_, T> {
             .collect();
         users.sort_by(|a, b| deskferry_format::model::id_order(&a.id, &b.id));
         self.l.progress.stage("users", users.len() as u64);
-        let n = self.l.mapping.options.concurrency;
+        let n = self.l.mapping.options.concurrency_for(&self.caps);
         let orgs = &orgs;
         let prev = &prev;
         let results = futures_util::stream::iter(users.into_iter().map(|u| async move {

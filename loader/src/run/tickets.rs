@@ -120,7 +120,7 @@ impl<T: Target> Ctx<'_, T> {
         self.l.target.remember("users", &users);
         self.l.target.remember("organizations", &migrated_targets(self.l.ledger, "organizations")?);
         self.l.progress.stage("tickets", selected.len() as u64);
-        let n = self.l.mapping.options.concurrency;
+        let n = self.l.mapping.options.concurrency_for(&self.caps);
         let users = &users;
         // One ticket's conversation at a time per task in flight: the rows come from the spool
         // and the ledger's entries for them by id, so memory does not grow with the bundle.

@@ -91,6 +91,23 @@ fn a_bundle_into_zendesk_reconciles_and_a_rerun_writes_nothing() {
         assert!(!fields.is_empty(), "no {entity:?} field created");
         assert!(fields.iter().any(|f| !f.options.is_empty()), "no {entity:?} field with options");
     }
+    // People keep their field values: the fields exist before the people are written
+    // (Zendesk drops a value of a field it does not have, without a word).
+    for (what, want, got) in [
+        (
+            "users",
+            b.dataset.users.iter().filter(|u| !u.custom_fields.is_empty()).count(),
+            census.users.iter().filter(|u| !u.custom_fields.is_empty()).count(),
+        ),
+        (
+            "organizations",
+            b.dataset.organizations.iter().filter(|o| !o.custom_fields.is_empty()).count(),
+            census.organizations.iter().filter(|o| !o.custom_fields.is_empty()).count(),
+        ),
+    ] {
+        assert!(want > 0, "the dataset has {what} with field values");
+        assert!(got >= want, "{got} of {want} {what} kept their field values at Zendesk");
+    }
     let src_times: Vec<_> = b
         .dataset
         .tickets

@@ -165,6 +165,7 @@ impl Target for FreshdeskTarget {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
+            concurrency: None,
             knowledge_base: true,
             message_times: false,
             note_times: false,

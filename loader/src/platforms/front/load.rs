@@ -189,6 +189,7 @@ impl Target for FrontTarget {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
+            concurrency: None,
             knowledge_base: false,
             message_times: true,
             note_times: false,

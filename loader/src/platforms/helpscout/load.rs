@@ -316,6 +316,7 @@ impl Target for HelpScoutTarget {
     fn capabilities(&self) -> Capabilities {
         let mb = self.opts.max_attachment_bytes / (1024 * 1024);
         Capabilities {
+            concurrency: None,
             knowledge_base: self.client.has_docs(),
             message_times: true,
             note_times: true,

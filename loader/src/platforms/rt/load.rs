@@ -397,6 +397,7 @@ impl Target for RtTarget {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
+            concurrency: None,
             knowledge_base: false,
             message_times: false,
             note_times: false,

@@ -7,8 +7,8 @@
 //! is full, or no other write is still preparing (uploading its files: the rest already wait
 //! in the batch, holding the loader's slots, so nothing more comes until it is sent), or at
 //! most `linger` — then sends them all and hands each its own outcome. A batch is never larger
-//! than the writes in flight, so the loader's concurrency bounds how much the bulk endpoints
-//! save (the README's load reference says so).
+//! than the writes in flight, so the Zendesk target asks the core for 100 of them
+//! (`Capabilities::concurrency`), unless the mapping's `options.concurrency` says fewer.
 
 use std::future::Future;
 use std::sync::Mutex;

@@ -253,6 +253,9 @@ impl Target for ZendeskTarget {
     fn capabilities(&self) -> Capabilities {
         let mb = self.opts.max_attachment_bytes / (1024 * 1024);
         Capabilities {
+            // One bulk request carries up to 100 records, and the core writes that many at
+            // once unless the mapping says fewer.
+            concurrency: Some(BULK_LIMIT),
             knowledge_base: true,
             message_times: true,
             note_times: true,
@@ -269,7 +272,7 @@ impl Target for ZendeskTarget {
                 format!("Zendesk: attachments over {mb} MB are refused by uploads (not uploaded; reported per file)"),
                 "Zendesk: users are matched by email without regard to case: a user whose address another user of this load holds shares that user, who keeps their own name (reported per user)".into(),
                 "Zendesk: the bulk user import (users/create_or_update_many) answers 403 until Zendesk support switches it on for the account; users then go one request each".into(),
-                "Zendesk: writes are gathered into bulk requests of up to 100 records, but never more than the loader's writes in flight (options.concurrency, at most 64)".into(),
+                "Zendesk: writes are gathered into bulk requests of up to 100 records; the loader keeps 100 records in flight for Zendesk (a lower options.concurrency makes the requests smaller)".into(),
                 "Zendesk: agents the target lacks are created as agents (each takes a seat)".into(),
                 "Zendesk: user and organization field keys take lower-case letters, digits and underscores only: a source key is written with every other character as _ (and f_ before a leading digit)".into(),
                 "Zendesk: lookup fields are not created (they name records of another Zendesk object); their values go into the custom-field note".into(),
