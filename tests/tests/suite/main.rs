@@ -14,6 +14,7 @@ mod journey;
 mod kit_target;
 mod load_front;
 mod load_gate;
+mod load_intercom;
 mod load_resume;
 mod load_rt;
 mod load_zendesk;
