@@ -49,24 +49,24 @@ fn load(b: &Bundle, dir: &Path, command: &str, report: &str) -> (i32, Value, Str
     (out.status.code().unwrap_or(-1), json, stderr)
 }
 
+/// The validator's arguments for Intercom's OpenAPI file: its error envelope, and the spec
+/// defects corrected (each explained in `tests/interop/openapi_validate.py`).
+pub(crate) const INTERCOM_OPENAPI: &[&str] = &[
+    "--error-shape",
+    "intercom",
+    "--fix",
+    "undeclared-path-params",
+    "--fix",
+    "example-formats",
+    "--fix",
+    "data-attribute-model",
+];
+
 /// Checks the world's wire against Intercom's OpenAPI file of the pinned version.
 pub(crate) fn intercom_openapi_check(log: &deskferry_fixtures::sim::RequestLog) {
     let Some(dir) = deskferry_tests::vendor_specs("intercom") else { return };
     let spec = dir.join("api.intercom.io.2.14.yaml");
-    let cov = deskferry_tests::openapi_check(
-        log,
-        &spec,
-        &[
-            "--error-shape",
-            "intercom",
-            "--fix",
-            "undeclared-path-params",
-            "--fix",
-            "example-formats",
-            "--fix",
-            "data-attribute-model",
-        ],
-    );
+    let cov = deskferry_tests::openapi_check(log, &spec, INTERCOM_OPENAPI);
     assert!(cov.requests > 0, "{cov:?}");
 }
 

@@ -124,9 +124,10 @@ impl IntercomTarget {
         let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
         if entity != "kb_articles" {
             return match self.client.get(&format!("/help_center/collections/{target_id}")).await {
+                // A collection's own language is the Help Center's default, not one of its own.
                 Ok(v) => Ok(Readback::Found(ReadKbItem {
                     title: s(&v, "name"),
-                    locale: s(&v, "default_locale"),
+                    locale: None,
                     draft: None,
                     attachments: None,
                 })),
@@ -140,7 +141,9 @@ impl IntercomTarget {
         };
         match self.client.get(&format!("/articles/{id}")).await {
             Ok(v) => {
-                let loc = locale.map(str::to_string).or_else(|| s(&v, "default_locale"));
+                // An original article is in the Help Center's default language (a workspace
+                // setting, not the article's); a translation in its locale.
+                let loc = locale.map(str::to_string);
                 let content = loc
                     .as_deref()
                     .and_then(|l| v.pointer(&format!("/translated_content/{l}")))

@@ -25,6 +25,64 @@ enum Writer {
     Email(String),
 }
 
+/// What a conversation written before holds (read when a ticket is written again).
+#[derive(Debug, Default)]
+pub(super) struct Held {
+    /// Comment and note parts: (created_at, author id, part id).
+    parts: Vec<(Option<i64>, String, String)>,
+    /// The opening message: (created_at, author id).
+    source: Option<(Option<i64>, String)>,
+    /// The loader's own note is there.
+    note: bool,
+    /// State, admin and team assignee.
+    state: Option<String>,
+    admin: Option<String>,
+    team: Option<String>,
+}
+
+impl Held {
+    fn read(v: &Value) -> Held {
+        let author = |p: &Value| {
+            p.pointer("/author/id")
+                .and_then(|x| {
+                    x.as_str().map(str::to_string).or_else(|| x.as_i64().map(|n| n.to_string()))
+                })
+                .unwrap_or_default()
+        };
+        let num = |x: Option<&Value>| {
+            x.and_then(|x| {
+                x.as_i64().map(|n| n.to_string()).or_else(|| x.as_str().map(str::to_string))
+            })
+        };
+        let mut h = Held {
+            source: v
+                .get("source")
+                .map(|s| (v.get("created_at").and_then(Value::as_i64), author(s))),
+            state: v.get("state").and_then(Value::as_str).map(str::to_string),
+            admin: num(v.get("admin_assignee_id")),
+            team: num(v.get("team_assignee_id")),
+            ..Held::default()
+        };
+        for p in parts(v) {
+            let kind = p.get("part_type").and_then(Value::as_str).unwrap_or_default();
+            if kind != "comment" && kind != "note" {
+                continue;
+            }
+            let body = p.get("body").and_then(Value::as_str).unwrap_or_default();
+            if body.trim_start_matches("<p>").starts_with(map::NOTE_MARK) {
+                h.note = true;
+                continue;
+            }
+            h.parts.push((
+                p.get("created_at").and_then(Value::as_i64),
+                author(p),
+                id_of(p).unwrap_or_default(),
+            ));
+        }
+        h
+    }
+}
+
 impl IntercomTarget {
     /// The stand-in contact of a ticket whose requester is an agent: the first end user taking
     /// part, else a CC loaded as a contact, else a lead created for the agent's address.
@@ -176,20 +234,43 @@ impl IntercomTarget {
         conv: &str,
         c: &MappedComment,
         skip_body: bool,
+        held: &Held,
     ) -> Result<Written, WriteError> {
         let (w, public, lost) = self.writer(c).await?;
         let at = c.created_at.map(|t| t.timestamp());
+        // Parts of this message the conversation holds already (a run stopped midway): the
+        // same author at the same time. They are not posted again.
+        let who = match &w {
+            Writer::Admin(id) | Writer::Contact(id) => Some(id.as_str()),
+            Writer::Email(_) => None,
+        };
+        let mut already =
+            held.parts.iter().filter(|(t, a, _)| *t == at && who.is_none_or(|w| a == w)).count();
+        let found = held
+            .parts
+            .iter()
+            .find(|(t, a, _)| *t == at && who.is_none_or(|w| a == w))
+            .map(|(_, _, id)| id.clone());
         let n = c.attachments.len();
         let (first, rest) = map::chunks(&c.attachments, self.opts.attachments_per_part, !skip_body);
         let mut notes: Vec<String> = lost.into_iter().collect();
-        let mut id = None;
+        let mut id = found;
         if !skip_body {
-            let b = Self::reply_body(&w, public, &c.body_html, at, &first);
-            id = Some(self.reply(conv, &c.comment.id, b).await?);
+            if already > 0 {
+                already -= 1;
+            } else {
+                let b = Self::reply_body(&w, public, &c.body_html, at, &first);
+                id = Some(self.reply(conv, &c.comment.id, b).await?);
+            }
         }
         let mut from = first.len() + 1;
         for chunk in &rest {
             let to = from + chunk.len() - 1;
+            if already > 0 {
+                already -= 1;
+                from = to + 1;
+                continue;
+            }
             let b = Self::reply_body(
                 &w,
                 public,
@@ -230,8 +311,33 @@ impl IntercomTarget {
         let mut limits: Vec<String> = Vec::new();
         let mut results: Vec<Result<Written, WriteError>> = Vec::new();
         let mut rest: &[MappedComment] = comments;
+        let mut held = Held::default();
         let conv = match prior {
-            Some(id) => id.to_string(),
+            Some(id) => {
+                let v = self
+                    .client
+                    .get(&format!("/conversations/{id}"))
+                    .await
+                    .map_err(http("tickets", sid))?;
+                held = Held::read(&v);
+                // The opening message, when the run that opened the conversation stopped
+                // before the ledger had it: its files may still be missing.
+                if let (Some(first), Some((at, who))) = (comments.first(), &held.source) {
+                    let same = first.public
+                        && first.created_at.map(|t| t.timestamp()) == *at
+                        && first.author.target_id.as_deref() == Some(who.as_str());
+                    if same {
+                        let r = if first.attachments.is_empty() {
+                            Ok(Written::Matched(id.to_string()))
+                        } else {
+                            self.write_comment(id, first, true, &held).await
+                        };
+                        results.push(r);
+                        rest = &comments[1..];
+                    }
+                }
+                id.to_string()
+            }
             None => {
                 // Who opens it, and with which message.
                 let (contact, opening_is_first) = if t.requester.is_agent {
@@ -295,7 +401,7 @@ impl IntercomTarget {
                     let r = if first.attachments.is_empty() {
                         Ok(Written::Migrated(id_of(&v).unwrap_or_else(|| conv.clone())))
                     } else {
-                        self.write_comment(&conv, first, true).await
+                        self.write_comment(&conv, first, true, &held).await
                     };
                     results.push(r);
                     rest = &comments[1..];
@@ -310,7 +416,7 @@ impl IntercomTarget {
                 results.push(Err(after_failed(&c.comment.id, first, "message", "Intercom")));
                 continue;
             }
-            let r = self.write_comment(&conv, c, false).await;
+            let r = self.write_comment(&conv, c, false, &held).await;
             if let Err(e) = &r {
                 if e.is_fatal() {
                     return Err(r.unwrap_err());
@@ -319,14 +425,7 @@ impl IntercomTarget {
             }
             results.push(r);
         }
-        if prior.is_none() {
-            limits.extend(self.finish(&conv, t).await?);
-        } else {
-            self.client
-                .put(&format!("/conversations/{conv}"), json!({"title": t.subject}))
-                .await
-                .map_err(http("tickets", sid))?;
-        }
+        limits.extend(self.finish(&conv, t, &held).await?);
         let w = if limits.is_empty() {
             Written::Migrated(conv)
         } else {
@@ -337,7 +436,12 @@ impl IntercomTarget {
 
     /// Title and attributes, participants, the loader's note, tags, assignment and state of a
     /// new conversation; what it cost.
-    async fn finish(&self, conv: &str, t: &MappedTicket) -> Result<Vec<String>, WriteError> {
+    async fn finish(
+        &self,
+        conv: &str,
+        t: &MappedTicket,
+        held: &Held,
+    ) -> Result<Vec<String>, WriteError> {
         let sid = &t.ticket.id;
         let e = || http("tickets", sid);
         let mut limits = Vec::new();
@@ -382,7 +486,7 @@ impl IntercomTarget {
                 t.note_fields.len()
             ));
         }
-        if !lines.is_empty() {
+        if !lines.is_empty() && !held.note {
             let html = format!(
                 "<p>{} fields of the original ticket</p><p>{}</p>",
                 map::NOTE_MARK,
@@ -403,19 +507,19 @@ impl IntercomTarget {
                 .await
                 .map_err(e())?;
         }
-        if let Some(a) = &t.assignee {
+        if let Some(a) = t.assignee.as_ref().filter(|a| held.admin.as_ref() != Some(*a)) {
             self.client
                 .post(&format!("/conversations/{conv}/parts"), json!({"message_type": "assignment", "type": "admin", "admin_id": admin, "assignee_id": a}))
                 .await
                 .map_err(e())?;
         }
-        if let Some(g) = &t.group {
+        if let Some(g) = t.group.as_ref().filter(|g| held.team.as_ref() != Some(*g)) {
             self.client
                 .post(&format!("/conversations/{conv}/parts"), json!({"message_type": "assignment", "type": "team", "admin_id": admin, "assignee_id": g}))
                 .await
                 .map_err(e())?;
         }
-        if t.status.as_deref() == Some("closed") {
+        if t.status.as_deref() == Some("closed") && held.state.as_deref() != Some("closed") {
             self.client
                 .post(
                     &format!("/conversations/{conv}/parts"),
