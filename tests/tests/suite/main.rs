@@ -10,6 +10,7 @@ mod freshdesk_source;
 mod front_sim;
 mod helpscout_source;
 mod http_client;
+mod intercom_sim;
 mod journey;
 mod kit_target;
 mod load_front;
