@@ -115,6 +115,16 @@ fn a_bundle_into_intercom_reconciles_and_a_rerun_writes_nothing() {
             t.id
         );
     }
+    // Solved and closed tickets are closed conversations, every other one open.
+    use deskferry_fixtures::sim::intercom::expect;
+    let closed = |status: &str| {
+        ds.tickets
+            .iter()
+            .filter(|t| expect::loadable(t) && expect::state_for(t.status) == status)
+            .count()
+    };
+    let held_closed = held.iter().filter(|t| t.status_raw.as_deref() == Some("closed")).count();
+    assert_eq!(held_closed, closed("closed"), "closed conversations");
     // Admins were never created, agents never became contacts: the end users did, each once.
     let agents_before = ds
         .users

@@ -170,6 +170,7 @@ impl Target for IntercomTarget {
                 "Intercom: a private note by an end user cannot be written as that contact (contacts write comments only): it is written by the default admin and names its author, reported per message".into(),
                 "Intercom: CCs become participants of the conversation (POST /conversations/{id}/customers) when they were loaded as contacts; the others are named in a note, reported per ticket".into(),
                 "Intercom: ticket custom fields go into conversation attributes of the same name (created in Intercom's settings; the API of version 2.14 cannot create them); fields without one go into a private note".into(),
+                "Intercom: there is no spam folder: spam tickets are not loaded (reported per ticket)".into(),
                 "Intercom: a conversation is open, snoozed or closed: solved and closed tickets are closed, every other one stays open (snoozing needs a wake-up time the bundle lacks); state changes and assignments take the load's time".into(),
                 "Intercom: a company is listed (GET /companies) only once a contact is attached to it: an organization without people is created by POST /companies and found by its company_id (the source id), but stays out of Intercom's company list until someone joins it, reported per organization".into(),
                 "Intercom: contact and company custom attributes are created (as text) when the workspace lacks them; organization tags and notes are not loaded".into(),

@@ -308,6 +308,14 @@ impl IntercomTarget {
         comments: &[MappedComment],
     ) -> Result<(Written, Vec<Result<Written, WriteError>>), WriteError> {
         let sid = &t.ticket.id;
+        if t.ticket.is_spam && prior.is_none() {
+            // Intercom has no spam folder: loading one would make it an ordinary conversation.
+            let why = "Intercom: no spam folder; a spam ticket is not loaded".to_string();
+            return Ok((
+                Written::Skipped(why.clone()),
+                comments.iter().map(|_| Ok(Written::Skipped(why.clone()))).collect(),
+            ));
+        }
         let mut limits: Vec<String> = Vec::new();
         let mut results: Vec<Result<Written, WriteError>> = Vec::new();
         let mut rest: &[MappedComment] = comments;
