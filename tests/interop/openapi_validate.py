@@ -34,6 +34,14 @@ Known spec defects the caller may opt into correcting (--fix), each printed in t
   null-described  a property whose description says "set it to null" is nullable (Front's
                 UpdateConversation.assignee_id and UpdateConversationAssignee.assignee_id say
                 "Set it to null to unassign" but are typed as plain strings).
+  undeclared-path-params  a path parameter the template names but the operation does not
+                declare is declared as a string (Intercom 2.14's
+                /export/reporting_data/{job_identifier}), which openapi-core otherwise refuses
+                to load.
+  example-formats  a `format: uuid` whose own example is no UUID is dropped (Intercom's
+                24-hex-digit contact ids).
+  data-attribute-model  a data attribute's `model` may be any model GET /data_attributes
+                lists by (Intercom's `conversation`).
 
 The summary line counts what was covered: responses, requests, GETs, error answers, multipart
 bodies, and deliberately invalid requests refused.
@@ -79,6 +87,26 @@ ERROR_SHAPES = {
         },
         "status_field": ["_error", "status"],
     },
+    "intercom": {
+        "schema": {
+            "type": "object",
+            "required": ["type", "errors"],
+            "properties": {
+                "type": {"enum": ["error.list"]},
+                "request_id": {"type": ["string", "null"]},
+                "errors": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["code"],
+                        "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
+            },
+        },
+        "status_field": None,
+    },
     "any": {"schema": {}, "status_field": None},
 }
 
@@ -113,7 +141,57 @@ def fix_null_described(node):
             fix_null_described(v)
 
 
-FIXES = {"nullable-ref": fix_nullable_ref, "null-described": fix_null_described}
+def fix_undeclared_path_params(spec):
+    """Declares, as strings, path parameters a template names but its operation leaves out
+    (Intercom's /export/reporting_data/{job_identifier} in 2.14)."""
+    for template, item in spec.get("paths", {}).items():
+        names = re.findall(r"{([^}]+)}", template)
+        shared = [resolve(spec, p) for p in item.get("parameters", [])]
+        for method, op in item.items():
+            if method not in METHODS or not isinstance(op, dict):
+                continue
+            declared = {p.get("name") for p in shared + [resolve(spec, x) for x in op.get("parameters", [])] if p.get("in") == "path"}
+            for n in names:
+                if n not in declared:
+                    op.setdefault("parameters", []).append(
+                        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}})
+
+
+UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def fix_example_formats(node):
+    """Drops `format: uuid` where the property's own example is no UUID (Intercom types its
+    24-hex-digit contact ids, `from.id` in POST /conversations, as UUIDs)."""
+    if isinstance(node, dict):
+        ex = node.get("example")
+        if node.get("format") == "uuid" and isinstance(ex, str) and not UUID.match(ex):
+            del node["format"]
+        for v in node.values():
+            fix_example_formats(v)
+    elif isinstance(node, list):
+        for v in node:
+            fix_example_formats(v)
+
+
+def fix_data_attribute_model(spec):
+    """Adds to the data attribute's `model` enum the models GET /data_attributes lists by its
+    own `model` parameter (Intercom lists `conversation` attributes, yet types an attribute's
+    model as contact or company only)."""
+    op = spec.get("paths", {}).get("/data_attributes", {}).get("get", {})
+    listed = []
+    for p in op.get("parameters", []):
+        p = resolve(spec, p)
+        if p.get("name") == "model":
+            listed = p.get("schema", {}).get("enum", [])
+    model = spec.get("components", {}).get("schemas", {}).get("data_attribute", {}).get("properties", {}).get("model")
+    if isinstance(model, dict) and "enum" in model:
+        model["enum"] = list(dict.fromkeys(model["enum"] + listed))
+
+
+FIXES = {"nullable-ref": fix_nullable_ref, "null-described": fix_null_described,
+         "undeclared-path-params": fix_undeclared_path_params,
+         "example-formats": fix_example_formats, "data-attribute-model": fix_data_attribute_model}
 
 
 def resolve(spec, schema):
@@ -408,7 +486,12 @@ def main():
     args = ap.parse_args()
 
     with open(args.spec, encoding="utf-8") as f:
-        spec = copy.deepcopy(json.load(f))
+        if args.spec.endswith((".yaml", ".yml")):
+            # Intercom publishes YAML.
+            import yaml
+            spec = copy.deepcopy(yaml.safe_load(f))
+        else:
+            spec = copy.deepcopy(json.load(f))
     for name in args.fix:
         FIXES[name](spec)
     checker = Checker(spec, args.error_shape)

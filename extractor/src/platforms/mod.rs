@@ -4,6 +4,7 @@
 pub mod freshdesk;
 pub mod front;
 pub mod helpscout;
+pub mod intercom;
 pub mod registry;
 pub mod rt;
 pub mod zendesk;

@@ -151,7 +151,16 @@ pub const PLATFORMS: &[Platform] = &[
         tested_against: "simulator (`deskferry-sim serve --platform helpscout --role source` or `--role target`) shaped after Help Scout's PHP client fixtures, its developer documentation and recorded Docs API answers",
     },
     planned("kayako", "Kayako (and Kayako Classic as a source)"),
-    planned("intercom", "Intercom"),
+    Platform {
+        name: "intercom",
+        title: "Intercom",
+        source: None,
+        target: Some(Side {
+            options: &["default_admin", "attachments_per_part", "agent_requester"],
+            buckets: &[super::intercom::client::DEFAULT],
+        }),
+        tested_against: "simulator (`deskferry-sim serve --platform intercom --role target`) checked against Intercom's OpenAPI 2.14 (requests and answers), shaped after recorded answers (docs/platforms/intercom.md)",
+    },
     planned("groove", "Groove"),
 ];
 
@@ -269,7 +278,7 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), PLATFORMS.len(), "a name listed twice");
         assert_eq!(self::names(Role::Source), "zendesk, front, rt, freshdesk or helpscout");
-        assert_eq!(self::names(Role::Target), "zendesk, front, rt, freshdesk or helpscout");
+        assert_eq!(self::names(Role::Target), "zendesk, front, rt, freshdesk, helpscout or intercom");
         assert!(side("kayako", Role::Source).unwrap_err().contains("cannot be a source"));
         assert!(side("kayako", Role::Target).unwrap_err().contains("cannot be a target yet"));
         assert!(side("desk.com", Role::Target).unwrap_err().contains("unknown"));

@@ -5,6 +5,7 @@
 pub mod freshdesk;
 pub mod front;
 pub mod helpscout;
+pub mod intercom;
 pub mod rt;
 pub mod zendesk;
 
@@ -30,6 +31,7 @@ pub async fn with_target<U: UseTarget>(cfg: &TargetConfig, u: U) -> Result<U::Ou
         "front" => Ok(u.with(front::FrontTarget::new(cfg)?).await),
         "freshdesk" => Ok(u.with(freshdesk::FreshdeskTarget::new(cfg)?).await),
         "helpscout" => Ok(u.with(helpscout::HelpScoutTarget::new(cfg)?).await),
+        "intercom" => Ok(u.with(intercom::IntercomTarget::new(cfg)?).await),
         "rt" => Ok(u.with(rt::RtTarget::new(cfg)?).await),
         "zendesk" => Ok(u.with(zendesk::ZendeskTarget::new(cfg)?).await),
         other => Err(WriteError::Other {

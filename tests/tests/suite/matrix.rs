@@ -79,6 +79,7 @@ struct Cell {
 fn wire_spec(target: &str) -> Option<(&'static str, &'static [&'static str])> {
     match target {
         "front" => Some(("core-api.json", crate::front_sim::FRONT_OPENAPI)),
+        "intercom" => Some(("api.intercom.io.2.14.yaml", crate::load_intercom::INTERCOM_OPENAPI)),
         _ => None,
     }
 }

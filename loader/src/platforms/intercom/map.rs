@@ -1,0 +1,150 @@
+//! Mapped records → Intercom bodies, pure: contacts, companies, data attribute types, parts and
+//! how a message's files are split over parts, and the marks that let the loader's own parts be
+//! told apart when a conversation is read back.
+
+use deskferry_format::{FieldKind, Organization};
+use serde_json::{Map, Value, json};
+
+use crate::target::{AttachmentData, MappedUser};
+
+/// The opening line of a part that carries further files of the message before it.
+pub const FILES_MARK: &str = "Files of the message above";
+/// The opening line of the loader's own notes (custom fields without a conversation
+/// attribute, CCs not held as participants).
+pub const NOTE_MARK: &str = "deskferry:";
+/// The opening line of a conversation opened on an agent's behalf.
+pub const ON_BEHALF_MARK: &str = "Conversation started by";
+
+/// Intercom's data type of a field kind (`POST /data_attributes`).
+pub fn data_type(kind: Option<FieldKind>) -> &'static str {
+    match kind {
+        Some(FieldKind::Integer) => "integer",
+        Some(FieldKind::Decimal) => "float",
+        Some(FieldKind::Checkbox) => "boolean",
+        Some(FieldKind::Date) => "date",
+        Some(FieldKind::Datetime) => "datetime",
+        _ => "string",
+    }
+}
+
+/// A data attribute name Intercom takes: letters, digits, `_`; at most 190 characters.
+pub fn attribute_name(key: &str) -> String {
+    let s: String = key
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .take(190)
+        .collect();
+    if s.is_empty() { "field".into() } else { s }
+}
+
+/// Custom attributes of a record: field key → value as text.
+pub fn custom_attributes(values: &[deskferry_format::CustomFieldValue]) -> Value {
+    let mut m = Map::new();
+    for v in values {
+        m.insert(attribute_name(&v.key), Value::String(v.value.clone()));
+    }
+    Value::Object(m)
+}
+
+/// The body of `POST /contacts` for an end user: a `user` with the source id as
+/// `external_id`, so a re-run finds it.
+pub fn contact(u: &MappedUser, external_id: &str) -> Value {
+    let x = &u.user;
+    let mut b = json!({"role": "user", "external_id": external_id});
+    if let Some(e) = &x.email {
+        b["email"] = e.clone().into();
+    }
+    if let Some(n) = &x.name {
+        b["name"] = n.clone().into();
+    }
+    if let Some(p) = &x.phone {
+        b["phone"] = p.clone().into();
+    }
+    if let Some(t) = x.created_at {
+        b["signed_up_at"] = t.timestamp().into();
+    }
+    if !x.custom_fields.is_empty() {
+        b["custom_attributes"] = custom_attributes(&x.custom_fields);
+    }
+    b
+}
+
+/// The body of `POST /companies` (an upsert by `company_id`, the source id).
+pub fn company(o: &Organization, company_id: &str) -> Value {
+    let mut b = json!({"company_id": company_id, "name": o.name});
+    if let Some(t) = o.created_at {
+        b["remote_created_at"] = t.timestamp().into();
+    }
+    if let Some(d) = o.domains.first() {
+        b["website"] = format!("https://{d}").into();
+    }
+    if !o.custom_fields.is_empty() {
+        b["custom_attributes"] = custom_attributes(&o.custom_fields);
+    }
+    b
+}
+
+/// A file as `attachment_files` takes it (base64).
+pub fn file(a: &AttachmentData) -> Value {
+    use base64::Engine;
+    json!({
+        "content_type": a.content_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
+        "data": base64::engine::general_purpose::STANDARD.encode(&a.bytes),
+        "name": a.file_name,
+    })
+}
+
+/// A message's files in parts of at most `per_part`: the first chunk rides on the message
+/// itself (unless `first_on_message` is false: the opening message of a conversation takes
+/// none), the rest on parts of their own.
+pub fn chunks(
+    files: &[AttachmentData],
+    per_part: usize,
+    first_on_message: bool,
+) -> (Vec<&AttachmentData>, Vec<Vec<&AttachmentData>>) {
+    let per_part = per_part.clamp(1, 10);
+    let all: Vec<&AttachmentData> = files.iter().collect();
+    let mut parts: Vec<Vec<&AttachmentData>> = all.chunks(per_part).map(<[_]>::to_vec).collect();
+    if first_on_message && !parts.is_empty() {
+        let first = parts.remove(0);
+        return (first, parts);
+    }
+    (Vec::new(), parts)
+}
+
+/// The body of a part that carries files `from..=to` of `n` of the message before it.
+pub fn files_body(from: usize, to: usize, n: usize) -> String {
+    format!("{FILES_MARK} ({from}–{to} of {n})")
+}
+
+/// Text for the opening of a conversation (Intercom takes no HTML there): tags dropped,
+/// common entities decoded, never empty.
+pub fn plain(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for ch in html.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    if out.is_empty() { "(no text)".into() } else { out }
+}
+
+/// A body never empty (Intercom requires one on comments and notes).
+pub fn nonempty(html: &str) -> String {
+    if html.trim().is_empty() { "<p>(no text)</p>".into() } else { html.to_string() }
+}

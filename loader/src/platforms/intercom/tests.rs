@@ -1,0 +1,42 @@
+//! Unit tests of the Intercom target's pure parts.
+
+use bytes::Bytes;
+
+use super::map;
+use crate::target::AttachmentData;
+
+fn file(n: usize) -> AttachmentData {
+    AttachmentData {
+        id: n.to_string(),
+        file_name: format!("f{n}.png"),
+        content_type: Some("image/png".into()),
+        sha256: String::new(),
+        inline: false,
+        bytes: Bytes::from(vec![n as u8; 3]),
+    }
+}
+
+#[test]
+fn files_beyond_a_part_go_to_further_parts() {
+    let files: Vec<AttachmentData> = (0..12).map(file).collect();
+    let (first, rest) = map::chunks(&files, 5, true);
+    assert_eq!(first.len(), 5);
+    assert_eq!(rest.iter().map(Vec::len).collect::<Vec<_>>(), vec![5, 2]);
+    // The opening message of a conversation takes none: every file goes to a part of its own.
+    let (first, rest) = map::chunks(&files, 5, false);
+    assert!(first.is_empty());
+    assert_eq!(rest.iter().map(Vec::len).collect::<Vec<_>>(), vec![5, 5, 2]);
+    // A part never takes more than ten, whatever the option says.
+    let (first, _) = map::chunks(&files, 50, true);
+    assert_eq!(first.len(), 10);
+    assert!(map::files_body(6, 10, 12).starts_with(map::FILES_MARK));
+}
+
+#[test]
+fn the_opening_is_plain_text_and_attribute_names_are_intercoms() {
+    assert_eq!(map::plain("<p>Hello &amp; <b>welcome</b></p>"), "Hello & welcome");
+    assert_eq!(map::plain("<p></p>"), "(no text)");
+    assert_eq!(map::attribute_name("Order #"), "Order__");
+    assert_eq!(map::data_type(Some(deskferry_format::FieldKind::Integer)), "integer");
+    assert_eq!(map::data_type(Some(deskferry_format::FieldKind::Dropdown)), "string");
+}

@@ -1,0 +1,164 @@
+//! The simulated Intercom's read side and refusals, every exchange checked against Intercom's
+//! OpenAPI file (2.14) as a load's are in `load_intercom.rs`: the lists a load does not read
+//! (contacts by cursor, companies, tags, collections, articles), the searches, `/me`, and the
+//! refusals (401, an unknown version, 404, 409, 400, 429), each in Intercom's error envelope.
+
+use deskferry_fixtures::dataset::{Dataset, Size};
+use deskferry_fixtures::sim::SimOptions;
+use deskferry_fixtures::sim::intercom::{self, IntercomConfig, prepared};
+use serde_json::{Value, json};
+
+async fn call(
+    c: &reqwest::Client,
+    url: &str,
+    token: &str,
+    version: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut r = c
+        .request(method, format!("{url}{path}"))
+        .bearer_auth(token)
+        .header("Intercom-Version", version);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.expect("send");
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+#[test]
+fn the_facades_reads_and_refusals_are_intercoms_wire() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ds = Dataset::generate(2, Size::Tiny);
+        // Seven requests a 10-second window, so the budget is met within the test.
+        let config = IntercomConfig { per_minute: 42, ..IntercomConfig::default() };
+        let token = config.token.clone();
+        let sim = intercom::start(prepared(&ds), config, SimOptions::default()).await.unwrap();
+        sim.api.log.set_capture_bodies(true);
+        let (url, c) = (sim.url(), reqwest::Client::new());
+        let get = |p: &'static str| (reqwest::Method::GET, p.to_string(), None::<Value>);
+        let post = |p: &'static str, b: Value| (reqwest::Method::POST, p.to_string(), Some(b));
+        let mut seen = Vec::new();
+        let steps = vec![
+            get("/me"),
+            get("/admins"),
+            get("/teams"),
+            post(
+                "/contacts",
+                json!({"role": "user", "external_id": "e1", "email": "a@example.com", "name": "A"}),
+            ),
+            post(
+                "/contacts",
+                json!({"role": "user", "external_id": "e2", "email": "b@example.com"}),
+            ),
+            post("/contacts", json!({"role": "user", "external_id": "e1"})),
+            post("/contacts", json!({"role": "user", "custom_attributes": {"unknown": "x"}})),
+        ];
+        for (m, p, b) in steps {
+            seen.push(call(&c, &url, &token, "2.14", m, &p, b).await);
+        }
+        assert_eq!(
+            seen.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            vec![200, 200, 200, 200, 200, 409, 400]
+        );
+        // The window is spent: the next answers 429, then the budget comes back.
+        let (s, v) = call(&c, &url, &token, "2.14", reqwest::Method::GET, "/tags", None).await;
+        assert_eq!((s, v["type"].as_str()), (429, Some("error.list")));
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+        let contact = seen[3].1["id"].as_str().unwrap().to_string();
+        let (s, page) =
+            call(&c, &url, &token, "2.14", reqwest::Method::GET, "/contacts?per_page=1", None)
+                .await;
+        assert_eq!(s, 200);
+        let next = page["pages"]["next"]["starting_after"].as_str().unwrap().to_string();
+        let (s, _) = call(
+            &c,
+            &url,
+            &token,
+            "2.16",
+            reqwest::Method::GET,
+            &format!("/contacts?per_page=1&starting_after={next}"),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200);
+        let (s, v) = call(
+            &c,
+            &url,
+            &token,
+            "2.14",
+            reqwest::Method::POST,
+            "/contacts/search",
+            Some(json!({"query": {"field": "email", "operator": "=", "value": "a@example.com"}})),
+        )
+        .await;
+        assert_eq!((s, v["data"][0]["id"].as_str()), (200, Some(contact.as_str())));
+        let (s, co) = call(
+            &c,
+            &url,
+            &token,
+            "2.14",
+            reqwest::Method::POST,
+            "/companies",
+            Some(json!({"company_id": "c1", "name": "Acme"})),
+        )
+        .await;
+        assert_eq!(s, 200);
+        call(
+            &c,
+            &url,
+            &token,
+            "2.14",
+            reqwest::Method::POST,
+            &format!("/contacts/{contact}/companies"),
+            Some(json!({"id": co["id"]})),
+        )
+        .await;
+        let (s, v) = call(&c, &url, &token, "2.14", reqwest::Method::GET, "/companies", None).await;
+        assert_eq!((s, v["data"].as_array().map(Vec::len)), (200, Some(1)));
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+        let (s, _) = call(
+            &c,
+            &url,
+            &token,
+            "2.14",
+            reqwest::Method::GET,
+            "/contacts/000000000000000000000fff",
+            None,
+        )
+        .await;
+        assert_eq!(s, 404);
+        let (s, v) = call(&c, &url, &token, "0.9", reqwest::Method::GET, "/admins", None).await;
+        assert_eq!((s, v["errors"][0]["code"].as_str()), (400, Some("intercom_version_invalid")));
+        let (s, _) = call(&c, &url, "wrong", "2.14", reqwest::Method::GET, "/admins", None).await;
+        assert_eq!(s, 401);
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+        for p in [
+            "/tags",
+            "/data_attributes?model=contact",
+            "/help_center/collections",
+            "/articles",
+            "/conversations",
+        ] {
+            let (s, _) = call(&c, &url, &token, "2.14", reqwest::Method::GET, p, None).await;
+            assert_eq!(s, 200, "{p}");
+        }
+        let (s, _) = call(
+            &c,
+            &url,
+            &token,
+            "2.14",
+            reqwest::Method::POST,
+            "/conversations/search",
+            Some(json!({"query": {"field": "state", "operator": "=", "value": "open"}})),
+        )
+        .await;
+        assert_eq!(s, 200);
+        crate::load_intercom::intercom_openapi_check(&sim.api.log);
+        sim.stop().await.unwrap();
+    });
+}

