@@ -489,7 +489,7 @@ def main():
         if args.spec.endswith((".yaml", ".yml")):
             # Intercom publishes YAML.
             import yaml
-            spec = copy.deepcopy(yaml.safe_load(f))
+            spec = copy.deepcopy(yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
         else:
             spec = copy.deepcopy(json.load(f))
     for name in args.fix:
