@@ -278,7 +278,10 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), PLATFORMS.len(), "a name listed twice");
         assert_eq!(self::names(Role::Source), "zendesk, front, rt, freshdesk or helpscout");
-        assert_eq!(self::names(Role::Target), "zendesk, front, rt, freshdesk, helpscout or intercom");
+        assert_eq!(
+            self::names(Role::Target),
+            "zendesk, front, rt, freshdesk, helpscout or intercom"
+        );
         assert!(side("kayako", Role::Source).unwrap_err().contains("cannot be a source"));
         assert!(side("kayako", Role::Target).unwrap_err().contains("cannot be a target yet"));
         assert!(side("desk.com", Role::Target).unwrap_err().contains("unknown"));
