@@ -2,6 +2,7 @@
 //! back sorted for reconcile.csv), while memory holds only what the report page shows — counts
 //! per verdict, the first differences and read errors one by one, the limits grouped by kind.
 //! A reconciliation of millions of comments then costs the same memory as one of a hundred.
+//! Rows are sealed with a key only the running process holds (`scratch.rs`).
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,7 @@ use crate::load_error::LoadError;
 use crate::reconcile::{Check, Verdict};
 use crate::report::group::{Group, Grouper};
 use crate::report::html::MAX_ROWS;
+use crate::scratch::{Sealer, scratch_dir};
 
 /// Checks buffered before they are written in one transaction.
 const BATCH: usize = 4096;
@@ -25,6 +27,8 @@ struct Store {
 /// Every check of a reconciliation; see the module's documentation.
 #[derive(Default)]
 pub struct CheckLog {
+    /// Every row is sealed with a key only this process holds (`scratch.rs`).
+    sealer: Sealer,
     dir: Option<PathBuf>,
     store: Option<Store>,
     buffer: Vec<Check>,
@@ -144,10 +148,7 @@ impl CheckLog {
     fn open(&mut self) -> Result<&mut Store, LoadError> {
         if self.store.is_none() {
             let dir = self.dir.clone().unwrap_or_else(std::env::temp_dir);
-            let tmp = tempfile::Builder::new()
-                .prefix(".deskferry-checks-")
-                .tempdir_in(&dir)
-                .map_err(|e| LoadError::io(&dir, e))?;
+            let tmp = scratch_dir(&dir, ".deskferry-checks-")?;
             let path = tmp.path().join("checks.sqlite");
             let err = |e: rusqlite::Error| LoadError::Spool {
                 path: path.clone(),
@@ -171,6 +172,11 @@ impl CheckLog {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.buffer);
+        let sealed: Vec<Vec<u8>> = rows
+            .iter()
+            .map(|c| serde_json::to_vec(c).map(|plain| self.sealer.seal(&plain)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| LoadError::Read(e.to_string()))?;
         let store = self.open()?;
         let err = |e: rusqlite::Error| LoadError::Spool {
             path: store.path.clone(),
@@ -183,8 +189,7 @@ impl CheckLog {
                     "INSERT INTO checks (entity, record, comment, check_name, row) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(err)?;
-            for c in &rows {
-                let row = serde_json::to_vec(c).map_err(|e| LoadError::Read(e.to_string()))?;
+            for (c, row) in rows.iter().zip(sealed) {
                 ins.execute(params![
                     c.entity,
                     c.record.as_bytes(),
@@ -220,7 +225,8 @@ impl CheckLog {
         let mut rows = st.query([]).map_err(err)?;
         while let Some(r) = rows.next().map_err(err)? {
             let bytes: Vec<u8> = r.get(0).map_err(err)?;
-            let c: Check = serde_json::from_slice(&bytes).map_err(|e| LoadError::Spool {
+            let plain = self.sealer.open(&bytes, &store.path)?;
+            let c: Check = serde_json::from_slice(&plain).map_err(|e| LoadError::Spool {
                 path: store.path.clone(),
                 message: e.to_string(),
             })?;

@@ -25,6 +25,7 @@ pub mod reconcile;
 pub mod report;
 pub mod rows;
 pub mod run;
+mod scratch;
 pub mod target;
 #[cfg(test)]
 mod testing;

@@ -5,6 +5,8 @@ use std::sync::Mutex;
 
 use rusqlite::{Connection, params};
 
+use crate::scratch::{Sealer, scratch_dir};
+
 use deskferry_extractor::platforms::field_kind;
 use deskferry_format::model::id_order;
 use deskferry_format::{
@@ -73,11 +75,15 @@ fn statuses(
 /// saved bundle); an index into the bundle would still decrypt the whole stream for each
 /// seek. One pass over the three tables into a file beside the ledger costs their decoded
 /// size on disk, once per command, and works for every bundle ever written. The file is
-/// deleted when the command ends (and is never a record of what was moved: the ledger is).
+/// deleted when the command ends (and is never a record of what was moved: the ledger is); its
+/// rows are sealed with a key only the running process holds, so one left by a killed process
+/// cannot be read, and the next command removes it (`scratch.rs`).
 pub struct Conversations {
     conn: Mutex<Connection>,
     path: PathBuf,
     tickets: u64,
+    /// Every row is sealed with a key only this process holds (`scratch.rs`).
+    sealer: Sealer,
     // Deleted on drop, after the connection (declared first) is closed.
     _dir: tempfile::TempDir,
 }
@@ -107,10 +113,8 @@ impl Conversations {
     /// Spools tickets, comments and attachments into a temporary file inside `dir` (the
     /// ledger's directory: the operator's working space, not the system's temporary one).
     pub fn read(reader: &BundleReader, dir: &Path) -> Result<Conversations, LoadError> {
-        let tmp = tempfile::Builder::new()
-            .prefix(".deskferry-spool-")
-            .tempdir_in(dir)
-            .map_err(|e| LoadError::io(dir, e))?;
+        let tmp = scratch_dir(dir, ".deskferry-spool-")?;
+        let sealer = Sealer::default();
         let path = tmp.path().join("conversations.sqlite");
         let err =
             |e: rusqlite::Error| LoadError::Spool { path: path.clone(), message: e.to_string() };
@@ -129,7 +133,7 @@ impl Conversations {
                 tx.prepare("INSERT INTO tickets (id, row) VALUES (?1, ?2)").map_err(err)?;
             for t in reader.records::<Ticket>().map_err(|e| LoadError::Read(e.to_string()))? {
                 let t = t.map_err(|e| LoadError::Read(e.to_string()))?;
-                ins.execute(params![t.id, encode(&t)?]).map_err(err)?;
+                ins.execute(params![t.id, encode(&t, &sealer)?]).map_err(err)?;
                 tickets += 1;
             }
             let mut ins = tx
@@ -137,7 +141,7 @@ impl Conversations {
                 .map_err(err)?;
             for c in reader.records::<Comment>().map_err(|e| LoadError::Read(e.to_string()))? {
                 let c = c.map_err(|e| LoadError::Read(e.to_string()))?;
-                ins.execute(params![c.ticket_id, c.id, encode(&c)?]).map_err(err)?;
+                ins.execute(params![c.ticket_id, c.id, encode(&c, &sealer)?]).map_err(err)?;
             }
             let mut ins = tx
                 .prepare("INSERT INTO attachments (comment_id, id, row) VALUES (?1, ?2, ?3)")
@@ -145,13 +149,13 @@ impl Conversations {
             for a in reader.records::<Attachment>().map_err(|e| LoadError::Read(e.to_string()))? {
                 let a = a.map_err(|e| LoadError::Read(e.to_string()))?;
                 if let Some(c) = &a.comment_id {
-                    ins.execute(params![c, a.id, encode(&a)?]).map_err(err)?;
+                    ins.execute(params![c, a.id, encode(&a, &sealer)?]).map_err(err)?;
                 }
             }
         }
         tx.execute_batch(SPOOL_INDEXES).map_err(err)?;
         tx.commit().map_err(err)?;
-        Ok(Conversations { conn: Mutex::new(conn), path, tickets, _dir: tmp })
+        Ok(Conversations { conn: Mutex::new(conn), path, tickets, sealer, _dir: tmp })
     }
 
     fn err(&self, e: rusqlite::Error) -> LoadError {
@@ -173,7 +177,7 @@ impl Conversations {
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let bytes: Vec<u8> = r.get(0).map_err(|e| self.err(e))?;
-            out.push(decode(&bytes, &self.path)?);
+            out.push(decode(&bytes, &self.sealer, &self.path)?);
         }
         Ok(out)
     }
@@ -240,7 +244,7 @@ impl Conversations {
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let seq: i64 = r.get(0).map_err(|e| self.err(e))?;
             let bytes: Vec<u8> = r.get(1).map_err(|e| self.err(e))?;
-            out.push((seq, decode(&bytes, &self.path)?));
+            out.push((seq, decode(&bytes, &self.sealer, &self.path)?));
         }
         Ok(out)
     }
@@ -277,12 +281,18 @@ impl Iterator for TicketRows<'_> {
     }
 }
 
-fn encode<R: serde::Serialize>(row: &R) -> Result<Vec<u8>, LoadError> {
-    serde_json::to_vec(row).map_err(|e| LoadError::Read(format!("spooling a row: {e}")))
+fn encode<R: serde::Serialize>(row: &R, sealer: &Sealer) -> Result<Vec<u8>, LoadError> {
+    let plain =
+        serde_json::to_vec(row).map_err(|e| LoadError::Read(format!("spooling a row: {e}")))?;
+    Ok(sealer.seal(&plain))
 }
 
-fn decode<R: serde::de::DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<R, LoadError> {
-    serde_json::from_slice(bytes)
+fn decode<R: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    sealer: &Sealer,
+    path: &Path,
+) -> Result<R, LoadError> {
+    serde_json::from_slice(&sealer.open(bytes, path)?)
         .map_err(|e| LoadError::Spool { path: path.to_path_buf(), message: e.to_string() })
 }
 
