@@ -26,33 +26,14 @@ fn load_in(
     command: &str,
     report: &str,
 ) -> (i32, Value, String) {
-    let out = Command::new(deskferry_tests::workspace_bin("deskferry-load"))
-        .arg(command)
-        .arg("--target")
-        .arg("target.toml")
-        .arg("--bundle")
-        .arg(bundle)
-        .arg("--identity")
-        .arg(&b.identity)
-        .arg("--signer")
-        .arg(&b.signer)
-        .arg("--ledger")
-        .arg("helpscout.ledger")
-        .arg("--report")
-        .arg(report)
-        .arg("--json")
-        .current_dir(dir)
-        .env("SOURCE_DATE_EPOCH", fixed_epoch())
-        .output()
-        .expect("run deskferry-load");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let json = stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str::<Value>(l).ok().filter(Value::is_object))
-        .unwrap_or_else(|| serde_json::from_str(&stdout).unwrap_or(Value::Null));
-    (out.status.code().unwrap_or(-1), json, stderr)
+    crate::support::load_into(
+        dir,
+        bundle,
+        (&b.identity, &b.signer),
+        "helpscout.ledger",
+        command,
+        report,
+    )
 }
 
 fn failed_rows(dir: &Path, report: &str) -> String {

@@ -8,7 +8,6 @@
 //! request and answer validates against Intercom's OpenAPI file (2.14, the pinned version).
 
 use std::path::Path;
-use std::process::Command;
 
 use deskferry_extractor::platforms::registry::Role;
 use deskferry_fixtures::dataset::Size;
@@ -17,36 +16,17 @@ use deskferry_format::model::UserKind;
 use serde_json::Value;
 
 use crate::load_front::{World as Bundle, world as bundle_of};
-use crate::support::{assert_accounted_and_clean, fixed_epoch};
+use crate::support::assert_accounted_and_clean;
 
 fn load(b: &Bundle, dir: &Path, command: &str, report: &str) -> (i32, Value, String) {
-    let out = Command::new(deskferry_tests::workspace_bin("deskferry-load"))
-        .arg(command)
-        .arg("--target")
-        .arg("target.toml")
-        .arg("--bundle")
-        .arg(&b.bundle)
-        .arg("--identity")
-        .arg(&b.identity)
-        .arg("--signer")
-        .arg(&b.signer)
-        .arg("--ledger")
-        .arg("intercom.ledger")
-        .arg("--report")
-        .arg(report)
-        .arg("--json")
-        .current_dir(dir)
-        .env("SOURCE_DATE_EPOCH", fixed_epoch())
-        .output()
-        .expect("run deskferry-load");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let json = stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str::<Value>(l).ok().filter(Value::is_object))
-        .unwrap_or_else(|| serde_json::from_str(&stdout).unwrap_or(Value::Null));
-    (out.status.code().unwrap_or(-1), json, stderr)
+    crate::support::load_into(
+        dir,
+        &b.bundle,
+        (&b.identity, &b.signer),
+        "intercom.ledger",
+        command,
+        report,
+    )
 }
 
 /// The validator's arguments for Intercom's OpenAPI file: its error envelope, and the spec

@@ -108,3 +108,43 @@ pub fn fixed_epoch() -> String {
     let now = chrono::Utc::now().timestamp();
     (now - now % 86_400).to_string()
 }
+
+/// `deskferry-load COMMAND` of `bundle` (signed and encrypted with `identity`/`signer`) into the
+/// connection file `target.toml` in `dir`, with the ledger `ledger` and the report in `report`:
+/// the exit code, the last JSON object it printed, and its stderr.
+pub fn load_into(
+    dir: &Path,
+    bundle: &Path,
+    (identity, signer): (&Path, &Path),
+    ledger: &str,
+    command: &str,
+    report: &str,
+) -> (i32, Value, String) {
+    let out = std::process::Command::new(deskferry_tests::workspace_bin("deskferry-load"))
+        .arg(command)
+        .arg("--target")
+        .arg("target.toml")
+        .arg("--bundle")
+        .arg(bundle)
+        .arg("--identity")
+        .arg(identity)
+        .arg("--signer")
+        .arg(signer)
+        .arg("--ledger")
+        .arg(ledger)
+        .arg("--report")
+        .arg(report)
+        .arg("--json")
+        .current_dir(dir)
+        .env("SOURCE_DATE_EPOCH", fixed_epoch())
+        .output()
+        .expect("run deskferry-load");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let json = stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok().filter(Value::is_object))
+        .unwrap_or_else(|| serde_json::from_str(&stdout).unwrap_or(Value::Null));
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
