@@ -191,12 +191,13 @@ impl<'a, T: Target> Loader<'a, T> {
         let (org_ids, user_ids) = needed_people(&selected, &conv, index, &mode)?;
         // Field definitions before the people: a target keeps a user's or an organization's
         // field values only for fields it has (Zendesk drops the others without a word).
-        let mut created = false;
-        if mode == Mode::Run {
-            created = ctx.groups_and_fields(index, &mut tally).await?;
-        }
-        ctx.organizations(index, &org_ids, &mut tally).await?;
-        ctx.users(index, &user_ids, &mut tally).await?;
+        let (created, fresh) = if mode == Mode::Run {
+            ctx.groups_and_fields(index, &mut tally).await?
+        } else {
+            Default::default()
+        };
+        ctx.organizations(index, &org_ids, &fresh, &mut tally).await?;
+        ctx.users(index, &user_ids, &fresh, &mut tally).await?;
         // Agents, queues and fields this run created exist only now: tickets must be resolved
         // against the target as it is after those steps, not as it was before them.
         let refreshed: Inventory;

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use deskferry_extractor::http::ErrorClass;
-use deskferry_format::{User, UserKind};
+use deskferry_format::{CustomFieldValue, FieldEntity, User, UserKind};
 use futures_util::StreamExt;
 
 use crate::error::WriteError;
@@ -17,11 +17,30 @@ use super::{
     Ctx, Tally, entry_for_error, entry_for_written, is_fatal, migrated_targets, unchanged,
 };
 
+/// User and organization fields that a run finds at the target for the first time (the operator
+/// created one the key could not, or an earlier try failed). People holding values of such a
+/// field are written again although they did not change: their values could not be placed
+/// before, and an unchanged record is otherwise never sent twice.
+#[derive(Debug, Default)]
+pub(super) struct FreshFields(HashSet<(FieldEntity, String)>);
+
+impl FreshFields {
+    fn add(&mut self, entity: FieldEntity, key: &str) {
+        self.0.insert((entity, key.to_string()));
+    }
+
+    /// Whether a record of `entity` holds a value of a fresh field.
+    fn holds(&self, entity: FieldEntity, values: &[CustomFieldValue]) -> bool {
+        !self.0.is_empty() && values.iter().any(|v| self.0.contains(&(entity, v.key.clone())))
+    }
+}
+
 impl<T: Target> Ctx<'_, T> {
     pub(super) async fn organizations(
         &self,
         index: &BundleIndex,
         only: &Option<HashSet<String>>,
+        fresh: &FreshFields,
         tally: &mut Tally,
     ) -> Result<(), LoadError> {
         if tally.fatal.is_some() {
@@ -40,7 +59,9 @@ impl<T: Target> Ctx<'_, T> {
             let p = prev.get(&o.id).cloned();
             async move {
                 let hash = content_hash(o);
-                if unchanged(p.as_ref(), &hash) {
+                if unchanged(p.as_ref(), &hash)
+                    && !fresh.holds(FieldEntity::Organization, &o.custom_fields)
+                {
                     return Ok::<_, LoadError>(None);
                 }
                 let prior = p.as_ref().and_then(|e| e.target_id.clone());
@@ -56,6 +77,7 @@ impl<T: Target> Ctx<'_, T> {
         &self,
         index: &BundleIndex,
         only: &Option<HashSet<String>>,
+        fresh: &FreshFields,
         tally: &mut Tally,
     ) -> Result<(), LoadError> {
         if tally.fatal.is_some() {
@@ -76,7 +98,7 @@ impl<T: Target> Ctx<'_, T> {
         let results = futures_util::stream::iter(users.into_iter().map(|u| async move {
             let hash = content_hash(u);
             let p = prev.get(&u.id);
-            if unchanged(p, &hash) {
+            if unchanged(p, &hash) && !fresh.holds(FieldEntity::User, &u.custom_fields) {
                 return Ok::<_, LoadError>(None);
             }
             if u.kind == UserKind::Agent && !self.caps.create_agents {
@@ -160,13 +182,15 @@ impl<T: Target> Ctx<'_, T> {
 
     /// Groups and ticket field definitions: matched to what the target has; where the target
     /// can create them (`create_groups` / `create_fields`), the unmatched ones are created.
-    /// Returns true when something was created (the caller then re-reads the inventory).
+    /// Returns true when something was created (the caller then re-reads the inventory), and
+    /// the user and organization fields that exist at the target from this run on.
     pub(super) async fn groups_and_fields(
         &self,
         index: &BundleIndex,
         tally: &mut Tally,
-    ) -> Result<bool, LoadError> {
+    ) -> Result<(bool, FreshFields), LoadError> {
         let mut created = false;
+        let mut fresh = FreshFields::default();
         let prev_g = self.l.ledger.entity("groups")?;
         for g in index.groups_sorted() {
             let hash = content_hash(g);
@@ -215,10 +239,10 @@ impl<T: Target> Ctx<'_, T> {
             let hash = content_hash(f);
             let prior = prev_f.get(&f.id);
             let e = match (f.entity, self.resolver.target_field(&f.key)) {
-                (deskferry_format::FieldEntity::Ticket, Some(t)) => Entry::new("custom_fields", &f.id, Outcome::Migrated, &self.bundle_id, &hash)
+                (FieldEntity::Ticket, Some(t)) => Entry::new("custom_fields", &f.id, Outcome::Migrated, &self.bundle_id, &hash)
                     .target(Some(t.id.clone()))
                     .reason("matched an existing target field", false),
-                (deskferry_format::FieldEntity::Ticket, None) if self.caps.create_fields && !self.resolver.field_is_note_or_skip(&f.key) => {
+                (FieldEntity::Ticket, None) if self.caps.create_fields && !self.resolver.field_is_note_or_skip(&f.key) => {
                     if unchanged(prior, &hash) {
                         tally.add(Outcome::Migrated, false);
                         continue;
@@ -232,7 +256,7 @@ impl<T: Target> Ctx<'_, T> {
                         Err(err) => entry_for_error("custom_fields", &f.id, &self.bundle_id, &hash, &err),
                     }
                 }
-                (deskferry_format::FieldEntity::Ticket, None) => Entry::new("custom_fields", &f.id, Outcome::Skipped, &self.bundle_id, &hash)
+                (FieldEntity::Ticket, None) => Entry::new("custom_fields", &f.id, Outcome::Skipped, &self.bundle_id, &hash)
                     .reason("no target field; values go into a private note per options.custom_fields_note", false),
                 // User and organization fields, where the target creates them.
                 _ if self.l.target.creates_person_fields() => {
@@ -252,12 +276,18 @@ impl<T: Target> Ctx<'_, T> {
             let same = prev_f.get(&f.id).is_some_and(|p| {
                 p.outcome == e.outcome && p.target_id == e.target_id && p.content_hash == hash
             });
+            if f.entity != FieldEntity::Ticket
+                && e.outcome == Outcome::Migrated
+                && prior.is_some_and(|p| p.outcome != Outcome::Migrated)
+            {
+                fresh.add(f.entity, &f.key);
+            }
             tally.add(e.outcome, !same);
             if !same {
                 self.put(std::slice::from_ref(&e))?;
             }
         }
-        Ok(created)
+        Ok((created, fresh))
     }
 
     pub(super) async fn knowledge_base(&self, tally: &mut Tally) -> Result<(), LoadError> {

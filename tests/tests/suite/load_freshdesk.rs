@@ -344,3 +344,119 @@ fn a_changed_solution_item_is_updated_in_its_language() {
         sim.stop().await.expect("stop");
     });
 }
+
+/// A key without administrator rights cannot create contact and company fields: the run names
+/// each field to create (a failed row, exit 1) and says per person which values are not loaded.
+/// Once the operator has created the fields, the next run finds them and writes the values on
+/// the people it had loaded, although they did not change; the run after writes nothing.
+#[test]
+fn person_fields_the_key_cannot_create_arrive_once_the_operator_creates_them() {
+    use deskferry_format::FieldEntity;
+    let b = bundle_of(9, Size::Tiny);
+    let dir = b.dir.path().to_path_buf();
+    let w: Box<dyn World> =
+        start_world("freshdesk", Role::Target, &WorldOptions::default()).expect("target");
+    w.write_connection(&dir, "target").expect("connection file");
+    let admin = std::fs::read_to_string(dir.join("target.token")).expect("token");
+    let agent = w.restricted_token().expect("the Freshdesk world has an agent's key");
+    std::fs::write(dir.join("target.token"), &agent).expect("the agent's key");
+    let ds = &b.dataset;
+    let person_fields: Vec<_> =
+        ds.custom_fields.iter().filter(|f| f.entity != FieldEntity::Ticket).collect();
+    let holders: Vec<_> = ds
+        .users
+        .iter()
+        .filter(|u| !u.custom_fields.is_empty() && u.kind != deskferry_format::UserKind::Agent)
+        .collect();
+    assert!(!person_fields.is_empty() && !holders.is_empty(), "the dataset has person fields");
+    let has_values = |c: &Value| {
+        c["custom_fields"].as_object().is_some_and(|m| m.values().any(|v| !v.is_null()))
+    };
+
+    let (code, run, err) = load(&b, &dir, "run", "reports/run");
+    assert_eq!(code, 1, "the fields not created are failed rows: {run}\n{err}");
+    let records = std::fs::read_to_string(dir.join("reports/run/records.csv")).expect("records");
+    let refused: Vec<_> = rows(&records, "custom_fields")
+        .into_iter()
+        .filter(|l| l.contains(",failed,") && l.contains("did not let this key create"))
+        .collect();
+    assert_eq!(
+        refused.len(),
+        person_fields.len(),
+        "{}",
+        rows(&records, "custom_fields").join("\n")
+    );
+    assert!(refused.iter().all(|l| l.contains("labelled") && l.contains("of type custom_")));
+    // Ticket fields it cannot create either: their values go into the note, said per field.
+    let ticket_fields = ds.custom_fields.len() - person_fields.len();
+    let noted = rows(&records, "custom_fields")
+        .into_iter()
+        .filter(|l| l.contains(",skipped,") && l.contains("custom-field note"))
+        .count();
+    assert!(noted > 0 && noted <= ticket_fields, "{noted} of {ticket_fields} ticket fields");
+    let said = rows(&records, "users").into_iter().filter(|l| l.contains("not loaded")).count();
+    assert!(said >= holders.len(), "{said} user rows say their values are not loaded");
+    let contacts = get_all(&dir, "/api/v2/contacts");
+    assert!(!contacts.iter().any(has_values), "no value can be there yet");
+
+    // The operator creates the fields the report names, with an administrator's key.
+    let url = std::fs::read_to_string(dir.join("target.toml"))
+        .expect("target.toml")
+        .lines()
+        .find_map(|l| l.strip_prefix("url = \"")?.strip_suffix('"').map(str::to_string))
+        .expect("url");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        for f in &person_fields {
+            let what = if f.entity == FieldEntity::User { "contact" } else { "company" };
+            let ty = deskferry_loader::platforms::freshdesk::map::field_type(f.kind);
+            let choices: Vec<Value> = f
+                .options
+                .iter()
+                .enumerate()
+                .map(|(i, o)| serde_json::json!({ "value": o.value, "position": i + 1 }))
+                .collect();
+            let r = client
+                .post(format!("{url}/api/v2/admin/{what}_fields"))
+                .basic_auth(admin.trim(), Some("X"))
+                .json(&serde_json::json!({ "label": f.title, "type": ty, "choices": choices }))
+                .send()
+                .await
+                .expect("POST");
+            assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap_or_default());
+        }
+    });
+
+    // (Exit 1 still: the ticket fields' skips are notable.)
+    let (code, again, err) = load(&b, &dir, "run", "reports/again");
+    assert_eq!(code, 1, "{again}\n{err}");
+    assert_eq!(again["run"]["counts"]["failed"], 0, "{again}");
+    let records = std::fs::read_to_string(dir.join("reports/again/records.csv")).expect("records");
+    let matched = rows(&records, "custom_fields")
+        .into_iter()
+        .filter(|l| l.contains(",migrated,") && l.contains("matched an existing target record"))
+        .count();
+    assert_eq!(matched, person_fields.len(), "{}", rows(&records, "custom_fields").join("\n"));
+    let contacts = get_all(&dir, "/api/v2/contacts");
+    let with = contacts.iter().filter(|c| has_values(c)).count();
+    assert!(
+        with >= holders.len(),
+        "{with} contacts with values, {} people hold some",
+        holders.len()
+    );
+    if ds.organizations.iter().any(|o| !o.custom_fields.is_empty()) {
+        assert!(get_all(&dir, "/api/v2/companies").iter().any(has_values));
+    }
+    let (code, rec, err) = load(&b, &dir, "reconcile", "reports/again");
+    assert!(code == 0 || code == 1, "reconcile ({code}): {rec}\n{err}");
+    assert_accounted_and_clean(
+        &dir.join("reports/again"),
+        "tiny → freshdesk, fields created later",
+    );
+
+    let (code, third, err) = load(&b, &dir, "run", "reports/third");
+    assert_eq!(code, 1, "{third}\n{err}");
+    assert_eq!(third["run"]["counts"]["migrated"], 0, "{third}");
+    w.stop().expect("stop");
+}

@@ -52,8 +52,6 @@ pub struct FreshdeskTarget {
     pub(super) emails: Mutex<HashMap<String, String>>,
     /// The account's primary language and the others it supports, once read.
     pub(super) languages: Mutex<Option<(String, Vec<String>)>>,
-    /// Contact and company field values waiting for their field definitions.
-    pub(super) pending: Mutex<Vec<super::people::Pending>>,
     /// The account's agents' ids (an article's `agent_id` must name one).
     pub(super) agent_ids: Mutex<std::collections::HashSet<String>>,
 }
@@ -106,7 +104,6 @@ impl FreshdeskTarget {
             known: Mutex::new(HashMap::new()),
             emails: Mutex::new(HashMap::new()),
             languages: Mutex::new(None),
-            pending: Mutex::new(Vec::new()),
             agent_ids: Mutex::new(std::collections::HashSet::new()),
         })
     }
@@ -182,7 +179,7 @@ impl Target for FreshdeskTarget {
                 "Freshdesk: one contact per email address, without regard to case: a user whose address another contact or agent holds is matched to it (reported per user)".into(),
                 "Freshdesk: a line break in a file name cannot be sent: uploaded with control characters as spaces (reported per message)".into(),
                 "Freshdesk: a contact needs an email, phone, or unique external id: a user with none gets unique_external_id deskferry-{source id}".into(),
-                "Freshdesk: contact and company field definitions are created (POST /api/v2/admin/contact_fields, /company_fields) or matched by label; where the key may not create them, the operator creates them (reported per field) and values of a field that is not there are named per record".into(),
+                "Freshdesk: contact and company field definitions are created (POST /api/v2/admin/contact_fields, /company_fields) or matched by label, before the people; where the key may not create them (403), the operator creates them (a failed row per field names label and type) and values of a field that is not there are named per record: the run after the field exists writes them; a ticket field the key may not create keeps its values in the custom-field note".into(),
                 "Freshdesk: companies have no tags: a company's tags are listed in its note (reported per company)".into(),
                 "Freshdesk: a ticket has one requester and the API sets no followers: further requesters and followers are named in a private note on the ticket (reported per ticket); CCs are set as the new ticket's cc_emails".into(),
                 "Freshdesk: statuses are Open, Pending, Resolved, Closed and the account's custom ones; on-hold maps to open unless the mapping names \"waiting on third party\"".into(),
@@ -283,8 +280,6 @@ impl Target for FreshdeskTarget {
         prior: Option<&str>,
         new_comments: &[MappedComment],
     ) -> Result<(Written, Vec<Result<Written, WriteError>>), WriteError> {
-        // People and field definitions are all written by now: values still waiting go on.
-        self.flush_values(None).await?;
         self.write_whole_ticket(ticket, prior, new_comments).await
     }
 
@@ -304,7 +299,6 @@ impl Target for FreshdeskTarget {
         item: &KbItem,
         prior: Option<&str>,
     ) -> Result<Written, WriteError> {
-        self.flush_values(None).await?;
         self.write_kb(entity, item, prior).await
     }
 

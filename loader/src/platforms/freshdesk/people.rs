@@ -47,8 +47,11 @@ impl FreshdeskTarget {
         if let Some(id) = prior {
             match self.client.put(DEFAULT, &format!("/api/v2/companies/{id}"), body.clone()).await {
                 Ok(_) => {
-                    self.defer(FieldEntity::Organization, id, missing);
-                    return Ok(Written::Migrated(id.to_string()));
+                    return Ok(if lost.is_empty() {
+                        Written::Migrated(id.to_string())
+                    } else {
+                        Written::Limited(id.to_string(), format!("Freshdesk: {}", lost.join("; ")))
+                    });
                 }
                 Err(e) if e.status() == Some(404) => {}
                 Err(e) => return Err(err()(e)),
@@ -58,7 +61,6 @@ impl FreshdeskTarget {
             Ok(v) => {
                 let id = id_in(&v)
                     .ok_or_else(|| other("organizations", &org.id, "no id in the answer"))?;
-                self.defer(FieldEntity::Organization, &id, missing);
                 Ok(if lost.is_empty() {
                     Written::Migrated(id)
                 } else {
@@ -136,8 +138,11 @@ impl FreshdeskTarget {
             }
             match self.client.put(DEFAULT, &format!("/api/v2/contacts/{id}"), update).await {
                 Ok(_) => {
-                    self.defer(FieldEntity::User, id, missing);
-                    return Ok(Written::Migrated(id.to_string()));
+                    return Ok(if notes.is_empty() {
+                        Written::Migrated(id.to_string())
+                    } else {
+                        Written::Limited(id.to_string(), notes.join("; "))
+                    });
                 }
                 Err(e) if e.status() == Some(404) => {}
                 Err(e) => match duplicate_of(&e, "user_id") {
@@ -151,7 +156,6 @@ impl FreshdeskTarget {
                 Ok(v) => {
                     let id =
                         id_in(&v).ok_or_else(|| other("users", &u.id, "no id in the answer"))?;
-                    self.defer(FieldEntity::User, &id, missing);
                     return Ok(if notes.is_empty() {
                         Written::Migrated(id)
                     } else {
@@ -248,6 +252,11 @@ impl FreshdeskTarget {
                     None => Err(http("custom_fields", &f.id)(e)),
                 }
             }
+            // A key without the admin API: the values go where an unmatched field's go.
+            Err(e) if e.status() == Some(403) => Ok(Written::Skipped(format!(
+                "Freshdesk did not let this key create ticket fields (HTTP 403): the values of \"{}\" go into each ticket's custom-field note (for a field, create a ticket field labelled \"{}\" of type {ty} before the tickets are loaded)",
+                f.title, f.title
+            ))),
             Err(e) => Err(http("custom_fields", &f.id)(e)),
         }
     }
@@ -306,7 +315,6 @@ impl FreshdeskTarget {
         };
         if let Some((id, name, _, ty)) = found(&self.person_defs(f.entity, &f.id).await?) {
             self.cache_person(f.entity, &f.key, &name, &ty);
-            self.flush_values(Some(f.entity)).await.map_err(|e| field_err(f, e))?;
             return Ok(Written::Matched(id));
         }
         let ty = map::field_type(f.kind);
@@ -337,18 +345,23 @@ impl FreshdeskTarget {
                 match found(&self.person_defs(f.entity, &f.id).await?) {
                     Some((id, name, _, ty)) => {
                         self.cache_person(f.entity, &f.key, &name, &ty);
-                        self.flush_values(Some(f.entity)).await.map_err(|e| field_err(f, e))?;
                         Ok(Written::Matched(id))
                     }
                     None => Err(http("custom_fields", &f.id)(e)),
                 }
             }
-            // A plan or role without the admin API: the operator creates the field.
-            Err(e) if matches!(e.status(), Some(403 | 404)) => Ok(Written::Skipped(format!(
-                "Freshdesk did not let this key create {what} fields (HTTP {}): create a {what} field labelled \"{}\" and load again; its values are not loaded until then",
-                e.status().unwrap_or_default(),
-                f.title
-            ))),
+            // A plan or role without the admin API: the operator creates the field. Failed, not
+            // skipped: the next run looks for it again, and then writes the people holding its
+            // values (the core rewrites them once a person field exists).
+            Err(e) if matches!(e.status(), Some(403 | 404)) => Err(WriteError::Rejected {
+                entity: "custom_fields".into(),
+                source_id: f.id.clone(),
+                message: format!(
+                    "Freshdesk did not let this key create {what} fields (HTTP {}): create a {what} field labelled \"{}\" of type {ty} and load again; its values are loaded by that run",
+                    e.status().unwrap_or_default(),
+                    f.title
+                ),
+            }),
             Err(e) => Err(http("custom_fields", &f.id)(e)),
         }
     }
@@ -439,82 +452,11 @@ impl FreshdeskTarget {
     }
 }
 
-/// A record's field values waiting for their field definitions (Freshdesk refuses a value of a
-/// field it does not have, and the core writes people before field definitions).
-#[derive(Debug, Clone)]
-pub(super) struct Pending {
-    entity: FieldEntity,
-    target_id: String,
-    values: Vec<CustomFieldValue>,
-}
-
-/// The report's words for values set later.
+/// The report's words for values of fields Freshdesk does not have (their field rows say why).
 fn later(values: &[CustomFieldValue]) -> String {
     let keys: Vec<&str> = values.iter().map(|v| v.key.as_str()).collect();
     format!(
-        "values of {} are set once their field definitions exist (one more request later in this run)",
+        "values of {} not loaded: Freshdesk has no such field yet (its field row says why); the run after it exists sets them",
         keys.join(", ")
     )
-}
-
-fn field_err(f: &CustomField, e: WriteError) -> WriteError {
-    other("custom_fields", &f.id, format!("the field exists, setting waiting values failed: {e}"))
-}
-
-impl FreshdeskTarget {
-    fn defer(&self, entity: FieldEntity, target_id: &str, values: Vec<CustomFieldValue>) {
-        if values.is_empty() {
-            return;
-        }
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).push(Pending {
-            entity,
-            target_id: target_id.to_string(),
-            values,
-        });
-    }
-
-    /// Sets waiting values: with `Some(entity)`, on that entity's records whose every waiting
-    /// field exists now; with `None` (the people and fields are all written), every value whose
-    /// field exists (the rest have no field at Freshdesk; their field's row says why).
-    pub(super) async fn flush_values(&self, only: Option<FieldEntity>) -> Result<(), WriteError> {
-        let ready: Vec<Pending> = {
-            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            if pending.is_empty() {
-                return Ok(());
-            }
-            let fields = self.person_fields.lock().unwrap_or_else(|e| e.into_inner());
-            let known = |p: &Pending, v: &CustomFieldValue| {
-                fields
-                    .get(&(format!("{:?}", p.entity), v.key.clone()))
-                    .is_some_and(|(n, _)| !n.is_empty())
-            };
-            let (ready, wait): (Vec<Pending>, Vec<Pending>) = pending.drain(..).partition(|p| {
-                only.is_none_or(|e| e == p.entity)
-                    && (only.is_none() || p.values.iter().all(|v| known(p, v)))
-            });
-            *pending = wait;
-            ready
-        };
-        for (i, p) in ready.iter().enumerate() {
-            let (values, _) = self.person_values(p.entity, &p.target_id, &p.values).await?;
-            if values.is_empty() {
-                continue;
-            }
-            let path = match p.entity {
-                FieldEntity::User => format!("/api/v2/contacts/{}", p.target_id),
-                _ => format!("/api/v2/companies/{}", p.target_id),
-            };
-            if let Err(e) =
-                self.client.put(DEFAULT, &path, json!({ "custom_fields": values })).await
-            {
-                // Kept for the next try (the next field, ticket or article written).
-                self.pending
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .extend(ready[i..].iter().cloned());
-                return Err(http("custom_fields", &p.target_id)(e));
-            }
-        }
-        Ok(())
-    }
 }
