@@ -2,9 +2,10 @@
 //! thread, the envelope and the minisign signature (written last), all with temp names + rename.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -347,9 +348,13 @@ pub(crate) fn encryptor(recipients: &Recipients) -> Result<age::Encryptor, Forma
     .map_err(|e| FormatError::Encrypt(e.to_string()))
 }
 
-/// Tar on one thread, age on this one, hashing and writing the ciphertext on a third, joined by
-/// bounded channels of 1 MiB buffers; returns the ciphertext's SHA-256, size and BLAKE2b-512
-/// (minisign's prehash).
+/// Tar on one thread, age on this one, writing the ciphertext on a third and hashing it on a
+/// fourth, joined by bounded channels of 1 MiB buffers; returns the ciphertext's SHA-256, size
+/// and BLAKE2b-512 (minisign's prehash).
+///
+/// The hashes are not computed on the writing thread: when the disk is slower than the cipher,
+/// `write` waits for the kernel to flush dirty pages, and hashing on that thread would add its
+/// time to the disk's instead of running beside it.
 fn encrypt_tar(
     entries: &[BagEntry],
     top: &str,
@@ -367,21 +372,40 @@ fn encrypt_tar(
     let (tx, rx): (Sender<Vec<u8>>, Receiver<Vec<u8>>) = bounded(4);
     let (tfree_tx, tfree_rx) = bounded::<Vec<u8>>(8);
     let (ctx, crx): (Sender<Vec<u8>>, Receiver<Vec<u8>>) = bounded(4);
-    let (cfree_tx, cfree_rx) = bounded::<Vec<u8>>(8);
+    let (htx, hrx) = bounded::<Arc<Vec<u8>>>(8);
+    let (cfree_tx, cfree_rx) = bounded::<Vec<u8>>(16);
+    let hfree_tx = cfree_tx.clone();
+    // The last of the two threads holding a buffer hands it back to the cipher.
+    fn give_back(buf: Arc<Vec<u8>>, free: &Sender<Vec<u8>>) {
+        if let Ok(v) = Arc::try_unwrap(buf) {
+            let _ = free.try_send(v);
+        }
+    }
     let result = thread::scope(|s| {
         let producer =
             s.spawn(move || produce_tar(entries, top, mtime, ChannelWriter::new(tx, tfree_rx)));
-        let writer = s.spawn(move || -> io::Result<(String, u64, Vec<u8>, File)> {
-            let mut hw = HashingWriter::new(BufWriter::with_capacity(CHUNK, file));
+        let hasher = s.spawn(move || -> (String, u64, Vec<u8>) {
+            let mut sha = Sha256::new();
             let mut prehash = minisig::prehasher();
-            for buf in crx.iter() {
-                hw.write_all(&buf)?;
+            let mut size = 0u64;
+            for buf in hrx.iter() {
+                sha.update(buf.as_slice());
                 prehash.update(&buf);
-                let _ = cfree_tx.try_send(buf);
+                size += buf.len() as u64;
+                give_back(buf, &hfree_tx);
             }
-            let (bw, sha, size) = hw.finish();
-            let file = bw.into_inner().map_err(|e| e.into_error())?;
-            Ok((sha, size, prehash.finalize().as_bytes().to_vec(), file))
+            (hex::encode(sha.finalize()), size, prehash.finalize().as_bytes().to_vec())
+        });
+        let writer = s.spawn(move || -> io::Result<File> {
+            let mut file = file;
+            for buf in crx.iter() {
+                let buf = Arc::new(buf);
+                // A hasher gone (it cannot fail) would show as a short hash, caught below.
+                let _ = htx.send(buf.clone());
+                file.write_all(&buf)?;
+                give_back(buf, &cfree_tx);
+            }
+            Ok(file)
         });
         let encrypted = (|| -> io::Result<()> {
             let mut sw = enc.wrap_output(ChannelWriter::new(ctx, cfree_rx))?;
@@ -399,14 +423,24 @@ fn encrypt_tar(
             .unwrap_or_else(|_| Err(FormatError::Encrypt("tar thread panicked".into())));
         let written =
             writer.join().unwrap_or_else(|_| Err(io::Error::other("writer thread panicked")));
+        let hashed = hasher.join().map_err(|_| FormatError::Encrypt("hash thread panicked".into()));
         // The most downstream failure is the cause of the others (a full disk stops everything).
-        let written = written.map_err(io_err(partial))?;
+        let file = written.map_err(io_err(partial))?;
         encrypted.map_err(io_err(partial))?;
         produced?;
-        Ok(written)
+        let (sha, size, prehash) = hashed?;
+        Ok((sha, size, prehash, file))
     });
     match result {
         Ok((sha, size, prehash, file)) => {
+            let on_disk = file.metadata().map_err(io_err(partial))?.len();
+            if on_disk != size {
+                let _ = fs::remove_file(partial);
+                return Err(FormatError::Io {
+                    path: partial.to_path_buf(),
+                    source: io::Error::other(format!("{on_disk} bytes written but {size} hashed")),
+                });
+            }
             file.sync_all().map_err(io_err(partial))?;
             Ok((sha, size, prehash))
         }
