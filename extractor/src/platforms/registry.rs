@@ -155,7 +155,7 @@ pub const PLATFORMS: &[Platform] = &[
         name: "kayako-classic",
         title: "Kayako Classic (v4 REST API; a source only: Classic cannot be a target)",
         source: Some(Side {
-            options: &["max_attachment_mb"],
+            options: &["max_attachment_mb", "page_size"],
             buckets: &[super::kayako_classic::client::DEFAULT],
         }),
         target: None,

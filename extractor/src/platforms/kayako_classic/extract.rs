@@ -46,6 +46,8 @@ pub struct KayakoClassicSource {
     client: Client,
     account: String,
     max_attachment_bytes: Option<u64>,
+    /// Records a list request asks for (`[options] page_size`, at most 1,000).
+    page: usize,
 }
 
 /// Where the ticket stream stands.
@@ -103,10 +105,19 @@ impl KayakoClassicSource {
         })?;
         let secret = cfg.credentials.token()?;
         let client = Client::new(cfg.url.clone(), key, secret, &cfg.rate_limits)?;
+        let page = match cfg.options.get("page_size") {
+            None => PAGE,
+            Some(v) => v
+                .as_integer()
+                .filter(|n| (1..=PAGE as i64).contains(n))
+                .map(|n| n as usize)
+                .ok_or_else(|| bad(cfg, format!("options.page_size must be 1 to {PAGE}")))?,
+        };
         Ok(KayakoClassicSource {
             client,
             account: cfg.account(),
             max_attachment_bytes: cfg.max_attachment_bytes()?,
+            page,
         })
     }
 
@@ -274,7 +285,8 @@ impl Run<'_> {
             }
             let mut marker: u64 = 1;
             loop {
-                let root = self.doc(&format!("/Base/User/Filter/{marker}/{PAGE}")).await?;
+                let root =
+                    self.doc(&format!("/Base/User/Filter/{marker}/{}", self.src.page)).await?;
                 let users = root.records("user");
                 let n = users.len();
                 for el in users {
@@ -288,7 +300,7 @@ impl Run<'_> {
                         Err(e) => notes.refused("users", &el.to_json(), &e),
                     }
                 }
-                if n < PAGE {
+                if n < self.src.page {
                     break;
                 }
             }
@@ -319,8 +331,10 @@ impl Run<'_> {
         let (sort, order) =
             if c.since.is_some() { ("lastactivity", "DESC") } else { ("ticketid", "ASC") };
         loop {
-            let e =
-                format!("/Tickets/Ticket/ListAll/{ids}/-1/-1/-1/{PAGE}/{}/{sort}/{order}", c.start);
+            let e = format!(
+                "/Tickets/Ticket/ListAll/{ids}/-1/-1/-1/{}/{}/{sort}/{order}",
+                self.src.page, c.start
+            );
             let root = self.doc(&e).await?;
             let list: Vec<Element> = root.records("ticket").into_iter().cloned().collect();
             let n = list.len();
@@ -351,7 +365,7 @@ impl Run<'_> {
                 self.send(Item::Cursor { stream: "tickets".into(), cursor: c.text(), done: false })
                     .await?;
             }
-            if reached || n < PAGE {
+            if reached || n < self.src.page {
                 break;
             }
         }
@@ -546,7 +560,9 @@ impl Run<'_> {
         let mut notes = map::notes();
         let mut start = 0;
         loop {
-            let root = self.doc(&format!("/Knowledgebase/Category/ListAll/{PAGE}/{start}")).await?;
+            let root = self
+                .doc(&format!("/Knowledgebase/Category/ListAll/{}/{start}", self.src.page))
+                .await?;
             let list = root.records("kbcategory");
             let n = list.len();
             for el in list {
@@ -559,13 +575,15 @@ impl Run<'_> {
                 }
             }
             start += n;
-            if n < PAGE {
+            if n < self.src.page {
                 break;
             }
         }
         let mut start = 0;
         loop {
-            let root = self.doc(&format!("/Knowledgebase/Article/ListAll/{PAGE}/{start}")).await?;
+            let root = self
+                .doc(&format!("/Knowledgebase/Article/ListAll/{}/{start}", self.src.page))
+                .await?;
             let list = root.records("kbarticle");
             let n = list.len();
             for el in list {
@@ -594,7 +612,7 @@ impl Run<'_> {
                 }
             }
             start += n;
-            if n < PAGE {
+            if n < self.src.page {
                 break;
             }
         }
