@@ -326,6 +326,8 @@ record!(
         #[serde(default, deserialize_with = "num")] dateline: Option<i64>,
         #[serde(default, deserialize_with = "num")] userid: Option<i64>,
         #[serde(default, deserialize_with = "num")] staffid: Option<i64>,
+        /// 1 a staff member, 2 a user (the author when neither id is set).
+        #[serde(default, deserialize_with = "num")] creator: Option<i64>,
         #[serde(default, deserialize_with = "num")] ishtml: Option<i64>,
         #[serde(default, deserialize_with = "num")] hasattachments: Option<i64>,
         #[serde(default, deserialize_with = "text")] contents: Option<String>,
@@ -338,6 +340,7 @@ record!(
         id: String,
         #[serde(default, rename = "type")] kind: Option<String>,
         #[serde(default, deserialize_with = "num")] creatorstaffid: Option<i64>,
+        #[serde(default, deserialize_with = "num")] notecolor: Option<i64>,
         #[serde(default, deserialize_with = "num")] creationdate: Option<i64>,
         #[serde(default, rename = "_contents")] contents: Option<String>,
     }
