@@ -5,6 +5,7 @@ pub mod freshdesk;
 pub mod front;
 pub mod helpscout;
 pub mod intercom;
+pub mod kayako_classic;
 pub mod registry;
 pub mod rt;
 pub mod zendesk;
@@ -20,6 +21,7 @@ pub fn field_kind(platform: &str, field_type: &str) -> Option<FieldKind> {
         "front" => Some(front::map::field_kind(field_type)),
         "freshdesk" => Some(freshdesk::map::field_kind(field_type)),
         "helpscout" => Some(helpscout::map::field_kind(field_type)),
+        "kayako-classic" => Some(kayako_classic::map::field_kind(field_type)),
         "rt" => {
             let (base, multiple) = match field_type.strip_suffix("Multiple") {
                 Some(b) => (b, true),

@@ -152,6 +152,16 @@ pub const PLATFORMS: &[Platform] = &[
     },
     planned("kayako", "Kayako (and Kayako Classic as a source)"),
     Platform {
+        name: "kayako-classic",
+        title: "Kayako Classic (v4 REST API; a source only: Classic cannot be a target)",
+        source: Some(Side {
+            options: &["max_attachment_mb", "page_size"],
+            buckets: &[super::kayako_classic::client::DEFAULT],
+        }),
+        target: None,
+        tested_against: "simulator (`deskferry-sim serve --platform kayako-classic --role source`) shaped after Classic's own API controllers and public clients' recorded XML (docs/platforms/kayako-classic.md)",
+    },
+    Platform {
         name: "intercom",
         title: "Intercom",
         source: None,
@@ -258,6 +268,11 @@ pub async fn with_source<U: UseSource>(
             let http = s.http().clone();
             Ok(u.with(s, http).await)
         }
+        "kayako-classic" => {
+            let s = super::kayako_classic::KayakoClassicSource::new(cfg)?;
+            let http = s.http().clone();
+            Ok(u.with(s, http).await)
+        }
         other => Err(ExtractError::Config {
             path: cfg.path.clone(),
             message: side(other, Role::Source).err().unwrap_or_else(|| {
@@ -277,7 +292,10 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), PLATFORMS.len(), "a name listed twice");
-        assert_eq!(self::names(Role::Source), "zendesk, front, rt, freshdesk or helpscout");
+        assert_eq!(
+            self::names(Role::Source),
+            "zendesk, front, rt, freshdesk, helpscout or kayako-classic"
+        );
         assert_eq!(
             self::names(Role::Target),
             "zendesk, front, rt, freshdesk, helpscout or intercom"
