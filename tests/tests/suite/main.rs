@@ -16,6 +16,7 @@ mod kit_target;
 mod load_freshdesk;
 mod load_front;
 mod load_gate;
+mod load_groove;
 mod load_helpscout;
 mod load_intercom;
 mod load_resume;
