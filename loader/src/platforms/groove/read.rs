@@ -56,22 +56,27 @@ impl GrooveTarget {
             .map_err(http("tickets", number))
     }
 
-    /// The references of a ticket's messages (reference → message id) and how many it holds.
+    /// The references of a ticket's messages (reference → message id), and its messages
+    /// without one ((time, public) → message id: the first message, written with its ticket).
+    #[allow(clippy::type_complexity)]
     pub(super) async fn references(
         &self,
         number: &str,
-    ) -> Result<(HashMap<String, String>, usize), WriteError> {
+    ) -> Result<(HashMap<String, String>, Vec<((Option<i64>, bool), String)>), WriteError> {
         let msgs = self.messages_of(number).await?;
         let mut refs = HashMap::new();
+        let mut unmarked = Vec::new();
         for m in &msgs {
-            if let (Some(r), Some(id)) = (
-                m["body"].as_str().and_then(map::reference),
-                m["href"].as_str().and_then(id_from_href),
-            ) {
-                refs.insert(r, id);
+            let Some(id) = m["href"].as_str().and_then(id_from_href) else { continue };
+            match m["body"].as_str().and_then(map::reference) {
+                Some(r) => {
+                    refs.insert(r, id);
+                }
+                None => unmarked
+                    .push(((time(&m["created_at"]).map(|t| t.timestamp()), m["note"] != true), id)),
             }
         }
-        Ok((refs, msgs.len()))
+        Ok((refs, unmarked))
     }
 
     /// [`crate::target::Target::read_ticket`]: every message and note with its author's

@@ -316,10 +316,13 @@ impl GrooveTarget {
         };
         // Messages after the first. Those already there (an earlier, interrupted run) are found
         // by their reference line.
-        let present = if rest.is_empty() {
-            std::collections::HashMap::new()
+        // A ticket found after a crash (or one whose ledger entry was lost) holds its first
+        // message without a reference line: it is found by its time and visibility, which
+        // Groove keeps.
+        let (present, mut unmarked) = if rest.is_empty() {
+            (std::collections::HashMap::new(), Vec::new())
         } else {
-            self.references(&number).await?.0
+            self.references(&number).await?
         };
         let mut failed: Option<String> = None;
         for c in rest {
@@ -327,8 +330,29 @@ impl GrooveTarget {
                 outcomes.push(Err(after_failed(&c.comment.id, first, "message", "Groove")));
                 continue;
             }
-            if let Some(mid) = present.get(&c.external_id) {
-                outcomes.push(Ok(Written::Matched(mid.clone())));
+            let key = (c.created_at.map(|t| t.timestamp()), c.public);
+            let there = match present.get(&c.external_id) {
+                Some(mid) => Some(mid.clone()),
+                None => unmarked
+                    .iter()
+                    .position(|(k, _)| *k == key && key.0.is_some())
+                    .map(|i| unmarked.remove(i).1),
+            };
+            if let Some(mid) = there {
+                // Its files, unless the interrupted run uploaded them.
+                let r = if c.attachments.is_empty() || !self.files_of(&mid).await?.is_empty() {
+                    Ok(Written::Matched(mid))
+                } else {
+                    self.upload_files(&mid, c).await.map(|lost| outcome(mid, lost))
+                };
+                if let Err(e) = &r
+                    && e.is_fatal()
+                {
+                    return Err(r
+                        .err()
+                        .unwrap_or_else(|| other("comments", &c.comment.id, "failed")));
+                }
+                outcomes.push(r);
                 continue;
             }
             let r = self.post_message(&number, c, &customer).await;
