@@ -44,7 +44,7 @@ fn kind(method: &str, path: &str) -> &'static str {
         }
         ("POST", p) if p.starts_with("/messages/") => "ticket: upload files",
         ("GET", p) if p.starts_with("/v1/tickets/") && p.ends_with("/messages") => {
-            "ticket: first message id"
+            "ticket: list messages (first id)"
         }
         ("PUT", p) if p.starts_with("/v1/tickets/") => "ticket: state",
         ("GET", "/v1/tickets") => "ticket: find after crash",

@@ -8,6 +8,7 @@ mod extract_rt;
 mod extract_zendesk;
 mod freshdesk_source;
 mod front_sim;
+mod groove_sim;
 mod helpscout_source;
 mod http_client;
 mod intercom_sim;

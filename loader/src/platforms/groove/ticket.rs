@@ -149,6 +149,7 @@ impl GrooveTarget {
         };
         let state = map::state(t.status.as_deref(), t.ticket.status, t.ticket.is_spam);
         let mut outcomes: Vec<Result<Written, WriteError>> = Vec::new();
+        let mut fresh = false;
         let (number, rest) = match prior {
             Some(n) => {
                 let path = format!("/v1/tickets/{n}/state");
@@ -311,6 +312,7 @@ impl GrooveTarget {
                         lost.push("CC addresses are in the ticket's private note (Groove's v1 API takes no CCs)".into());
                     }
                 }
+                fresh = !found;
                 (n, if new.is_empty() { new } else { &new[1..] })
             }
         };
@@ -319,7 +321,8 @@ impl GrooveTarget {
         // A ticket found after a crash (or one whose ledger entry was lost) holds its first
         // message without a reference line: it is found by its time and visibility, which
         // Groove keeps.
-        let (present, mut unmarked) = if rest.is_empty() {
+        // A ticket this call created holds nothing else yet: nothing to look for.
+        let (present, mut unmarked) = if rest.is_empty() || fresh {
             (std::collections::HashMap::new(), Vec::new())
         } else {
             self.references(&number).await?
