@@ -3,6 +3,7 @@
 
 pub mod freshdesk;
 pub mod front;
+pub mod groove;
 pub mod helpscout;
 pub mod intercom;
 pub mod kayako_classic;

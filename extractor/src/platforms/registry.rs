@@ -171,7 +171,16 @@ pub const PLATFORMS: &[Platform] = &[
         }),
         tested_against: "simulator (`deskferry-sim serve --platform intercom --role target`) checked against Intercom's OpenAPI 2.14 (requests and answers), shaped after recorded answers (docs/platforms/intercom.md)",
     },
-    planned("groove", "Groove"),
+    Platform {
+        name: "groove",
+        title: "Groove",
+        source: None,
+        target: Some(Side {
+            options: &["uploader_url", "knowledge_base"],
+            buckets: &[super::groove::client::DEFAULT],
+        }),
+        tested_against: "simulator (`deskferry-sim serve --platform groove --role target`) shaped after Groove's published API documentation and GraphQL reference and public clients (docs/platforms/groove.md)",
+    },
 ];
 
 /// A platform users name that neither side supports yet (listed so messages and the README
@@ -298,7 +307,7 @@ mod tests {
         );
         assert_eq!(
             self::names(Role::Target),
-            "zendesk, front, rt, freshdesk, helpscout or intercom"
+            "zendesk, front, rt, freshdesk, helpscout, intercom or groove"
         );
         assert!(side("kayako", Role::Source).unwrap_err().contains("cannot be a source"));
         assert!(side("kayako", Role::Target).unwrap_err().contains("cannot be a target yet"));

@@ -4,6 +4,7 @@
 
 pub mod freshdesk;
 pub mod front;
+pub mod groove;
 pub mod helpscout;
 pub mod intercom;
 pub mod rt;
@@ -32,6 +33,7 @@ pub async fn with_target<U: UseTarget>(cfg: &TargetConfig, u: U) -> Result<U::Ou
         "freshdesk" => Ok(u.with(freshdesk::FreshdeskTarget::new(cfg)?).await),
         "helpscout" => Ok(u.with(helpscout::HelpScoutTarget::new(cfg)?).await),
         "intercom" => Ok(u.with(intercom::IntercomTarget::new(cfg)?).await),
+        "groove" => Ok(u.with(groove::GrooveTarget::new(cfg)?).await),
         "rt" => Ok(u.with(rt::RtTarget::new(cfg)?).await),
         "zendesk" => Ok(u.with(zendesk::ZendeskTarget::new(cfg)?).await),
         other => Err(WriteError::Other {
