@@ -5,6 +5,7 @@ pub mod freshdesk;
 pub mod front;
 pub mod helpscout;
 pub mod intercom;
+pub mod kayako;
 pub mod registry;
 pub mod rt;
 pub mod zendesk;
