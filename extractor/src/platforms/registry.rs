@@ -150,7 +150,13 @@ pub const PLATFORMS: &[Platform] = &[
         }),
         tested_against: "simulator (`deskferry-sim serve --platform helpscout --role source` or `--role target`) shaped after Help Scout's PHP client fixtures, its developer documentation and recorded Docs API answers",
     },
-    planned("kayako", "Kayako (and Kayako Classic as a source)"),
+    Platform {
+        name: "kayako",
+        title: "Kayako (API v1)",
+        source: None,
+        target: Some(Side { options: &["mailbox"], buckets: &[super::kayako::client::DEFAULT] }),
+        tested_against: "simulator (`deskferry-sim serve --platform kayako --role target`) shaped after the Kayako Java SDK's recorded answers, Zammad's Kayako importer and Kayako's developer documentation (docs/platforms/kayako.md); Kayako Classic is a separate entry",
+    },
     Platform {
         name: "intercom",
         title: "Intercom",
@@ -280,10 +286,10 @@ mod tests {
         assert_eq!(self::names(Role::Source), "zendesk, front, rt, freshdesk or helpscout");
         assert_eq!(
             self::names(Role::Target),
-            "zendesk, front, rt, freshdesk, helpscout or intercom"
+            "zendesk, front, rt, freshdesk, helpscout, kayako or intercom"
         );
         assert!(side("kayako", Role::Source).unwrap_err().contains("cannot be a source"));
-        assert!(side("kayako", Role::Target).unwrap_err().contains("cannot be a target yet"));
+        assert!(side("groove", Role::Target).unwrap_err().contains("cannot be a target yet"));
         assert!(side("desk.com", Role::Target).unwrap_err().contains("unknown"));
         assert!(markdown_table().contains("| Request Tracker 5 (`rt`) | yes | yes |"));
     }

@@ -6,6 +6,7 @@ pub mod freshdesk;
 pub mod front;
 pub mod helpscout;
 pub mod intercom;
+pub mod kayako;
 pub mod rt;
 pub mod zendesk;
 
@@ -32,6 +33,7 @@ pub async fn with_target<U: UseTarget>(cfg: &TargetConfig, u: U) -> Result<U::Ou
         "freshdesk" => Ok(u.with(freshdesk::FreshdeskTarget::new(cfg)?).await),
         "helpscout" => Ok(u.with(helpscout::HelpScoutTarget::new(cfg)?).await),
         "intercom" => Ok(u.with(intercom::IntercomTarget::new(cfg)?).await),
+        "kayako" => Ok(u.with(kayako::KayakoTarget::new(cfg)?).await),
         "rt" => Ok(u.with(rt::RtTarget::new(cfg)?).await),
         "zendesk" => Ok(u.with(zendesk::ZendeskTarget::new(cfg)?).await),
         other => Err(WriteError::Other {

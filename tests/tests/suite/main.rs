@@ -18,6 +18,7 @@ mod load_front;
 mod load_gate;
 mod load_helpscout;
 mod load_intercom;
+mod load_kayako;
 mod load_resume;
 mod load_rt;
 mod load_zendesk;

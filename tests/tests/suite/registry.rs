@@ -21,6 +21,6 @@ fn the_readme_table_and_deskferry_sim_platforms_are_the_registry() {
     assert_eq!(registry::names(Role::Source), "zendesk, front, rt, freshdesk or helpscout");
     assert_eq!(
         registry::names(Role::Target),
-        "zendesk, front, rt, freshdesk, helpscout or intercom"
+        "zendesk, front, rt, freshdesk, helpscout, kayako or intercom"
     );
 }
