@@ -84,11 +84,26 @@ impl KayakoTarget {
                 b["visibility"] = "PUBLIC".into();
             }
             "kb_articles" => {
-                let Some(p) = item.parent_id.as_deref().and_then(|p| self.known("kb_sections", p))
-                else {
-                    return Err(other(entity, &item.id, "its section is not migrated (yet)"));
+                let parent = item.parent_id.as_deref();
+                let section = match parent.and_then(|p| self.known("kb_sections", p)) {
+                    Some(s) => s,
+                    // An article right in a category (Kayako's articles live in sections): a
+                    // section "General" of that category holds it.
+                    None => match parent.and_then(|p| self.known("kb_categories", p)) {
+                        Some(c) => {
+                            lost.push("Kayako: an article lives in a section; one right in its category is in that category's section \"General\"".into());
+                            self.general_section(&c, &loc, entity, &item.id).await?
+                        }
+                        None => {
+                            return Err(other(
+                                entity,
+                                &item.id,
+                                "its section is not migrated (yet)",
+                            ));
+                        }
+                    },
                 };
-                b["section_id"] = map::num(&p);
+                b["section_id"] = map::num(&section);
                 b["status"] = if item.draft { "DRAFT" } else { "PUBLISHED" }.into();
                 if let Some(a) = item.author_id.as_deref().and_then(|a| self.known("users", a))
                     && self
@@ -136,6 +151,39 @@ impl KayakoTarget {
             Err(e) => return Err(err()(e)),
         };
         Ok(Written::Limited(id, lost.join("; ")))
+    }
+
+    /// The section "General" of category `category` (created once; found by its legacy id).
+    async fn general_section(
+        &self,
+        category: &str,
+        locale: &str,
+        entity: &str,
+        id: &str,
+    ) -> Result<String, WriteError> {
+        let legacy = format!("deskferry-general-{category}");
+        if let Some(s) = self.known("kb_general", category) {
+            return Ok(s);
+        }
+        let b = json!({"category_id": map::num(category), "titles": map::locale_field(locale, "General"), "visibility": "PUBLIC", "legacy_id": legacy});
+        let sid = match self.client.post("/api/v1/sections.json", b).await {
+            Ok(v) => id_of(data(&v)).ok_or_else(|| other(entity, id, "no id in the answer"))?,
+            Err(e) if not_unique(&e, "legacy_id") => {
+                let v = self
+                    .client
+                    .get(&format!("/api/v1/sections.json?legacy_ids={legacy}"))
+                    .await
+                    .map_err(http(entity, id))?;
+                data(&v)
+                    .as_array()
+                    .and_then(|a| a.first())
+                    .and_then(id_of)
+                    .ok_or_else(|| http(entity, id)(e))?
+            }
+            Err(e) => return Err(http(entity, id)(e)),
+        };
+        self.learn("kb_general", category, &sid);
+        Ok(sid)
     }
 
     /// [`crate::target::Target::write_kb_attachment`].
