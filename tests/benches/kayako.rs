@@ -1,5 +1,6 @@
-//! Kayako load benchmark (not a test): requests per migrated ticket against the fewest Kayako's
-//! API allows, and the achieved rate against the simulator's enforced limit.
+//! Kayako extraction and load benchmark (not a test): requests per 1,000 tickets extracted and
+//! per migrated ticket loaded, each against the fewest Kayako's API allows, and the achieved
+//! rate of each against the simulator's enforced limit.
 //!
 //!   cargo bench -p deskferry-tests --bench kayako
 //!
@@ -11,14 +12,25 @@
 //!   allows for the same content: one `POST /cases` per ticket (its first message, files,
 //!   status, priority, team, assignee, tags and field values ride on it) and one
 //!   `POST /cases/{id}/reply` per further message or note (its files ride on it);
-//! - the achieved rate ÷ the enforced limit (target ≥ 0.9) and the 429s it cost.
+//! - the achieved rate ÷ the enforced limit (target ≥ 0.9) and the 429s it cost;
+//! - for the extraction of the same dataset from the simulated Kayako holding it (the
+//!   extractor told the same limit): requests per 1,000 tickets against the floor
+//!   (`expect::request_floor`: the lists at 100 a page, one posts request per case, one request
+//!   per file) and the achieved rate ÷ the limit.
 
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use deskferry_extractor::config::SourceConfig;
+use deskferry_extractor::pipeline::{self, ExtractOptions};
+use deskferry_extractor::platforms::kayako::KayakoSource;
+use deskferry_extractor::progress::ProgressMode;
 use deskferry_fixtures::dataset::{Dataset, Size};
 use deskferry_fixtures::sim::SimOptions;
+use deskferry_fixtures::sim::kayako::expect;
 use deskferry_fixtures::sim::kayako::{self, KayakoConfig, WORLD_PER_MINUTE, prepared};
+use deskferry_fixtures::sim::{Desk, Store};
+use deskferry_format::{Recipients, SigningKey, keygen};
 use deskferry_loader::ledger::{Ledger, Outcome};
 use deskferry_loader::mapping::Mapping;
 use deskferry_loader::platforms::kayako::{KayakoOptions, KayakoTarget};
@@ -163,6 +175,63 @@ async fn main() -> Result<()> {
     println!(
         "  rate: {achieved:.0} req/min over {secs:.1} s ÷ {limit:.0}/min enforced (600/min × time_scale {scale}) = {:.3}   target ≥ {RATE_TARGET}; {refused} answered 429",
         achieved / limit
+    );
+    sim.stop().await?;
+    extract(dir.path(), &dataset, scale).await
+}
+
+async fn extract(dir: &std::path::Path, ds: &Dataset, scale: f64) -> Result<()> {
+    let desk = Desk::new(Store::from_dataset(ds.clone()));
+    let email = kayako::login(&desk).context("a login")?;
+    let config = KayakoConfig {
+        per_minute: WORLD_PER_MINUTE,
+        email: email.clone(),
+        ..KayakoConfig::default()
+    };
+    std::fs::write(dir.join("password"), &config.password)?;
+    let options = SimOptions { time_scale: scale, seed: SEED, ..SimOptions::default() };
+    let sim = kayako::start(desk, config, options).await.context("start")?;
+    let limit = f64::from(WORLD_PER_MINUTE) * scale;
+    let text = format!(
+        "platform = \"kayako\"\nurl = \"{}\"\n[credentials]\nemail = \"{email}\"\ntoken_file = \"password\"\n[rate_limits]\ndefault = {}\n",
+        sim.url(),
+        limit as u64
+    );
+    let cfg = SourceConfig::parse(&text, &dir.join("source.toml"))?;
+    let source = KayakoSource::new(&cfg)?;
+    let keys = keygen(&dir.join("keys"))?;
+    let mut opts = ExtractOptions::new(
+        dir.join("x.dfb"),
+        Recipients::from_file(&keys.recipient)?,
+        SigningKey::from_file(&keys.sign_key)?,
+    );
+    opts.progress = ProgressMode::Off;
+    opts.http = Some(source.http().clone());
+    let summary = pipeline::run(&source, opts).await?;
+    let log = sim.api.log.entries();
+    let requests = log.len();
+    let throttled = log.iter().filter(|e| e.status == 429).count();
+    let stats = summary.http.context("http stats")?;
+    let (first, last) = *stats.per_bucket_window.get("default").context("no requests")?;
+    let window = last.saturating_duration_since(first).as_secs_f64();
+    let rate = requests.saturating_sub(1) as f64 * 60.0 / window.max(1e-9);
+    let floor = expect::request_floor(ds);
+    let tickets = ds.tickets.len();
+    println!();
+    println!(
+        "deskferry Kayako extraction benchmark ({tickets} tickets, simulator on 127.0.0.1; one run)"
+    );
+    println!(
+        "  requests per 1000 tickets: {:.1} ({requests} requests) vs the API's floor {:.1} ({} requests): ratio {:.2}   target 1.00",
+        requests as f64 * 1000.0 / tickets as f64,
+        floor.requests as f64 * 1000.0 / tickets as f64,
+        floor.requests,
+        requests as f64 / floor.requests as f64
+    );
+    println!("  floor: {floor}");
+    println!(
+        "  rate: {rate:.1} req/min achieved ÷ {limit:.1} req/min enforced (600/min × time_scale {scale}) = {:.3}   target ≥ {RATE_TARGET}  ({requests} requests over {window:.1} s, {throttled} answered 429)",
+        rate / limit
     );
     sim.stop().await?;
     Ok(())

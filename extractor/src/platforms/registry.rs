@@ -153,9 +153,9 @@ pub const PLATFORMS: &[Platform] = &[
     Platform {
         name: "kayako",
         title: "Kayako (API v1)",
-        source: None,
+        source: Some(Side { options: &[], buckets: &[super::kayako::client::DEFAULT] }),
         target: Some(Side { options: &["mailbox"], buckets: &[super::kayako::client::DEFAULT] }),
-        tested_against: "simulator (`deskferry-sim serve --platform kayako --role target`) shaped after the Kayako Java SDK's recorded answers, Zammad's Kayako importer and Kayako's developer documentation (docs/platforms/kayako.md); Kayako Classic is a separate entry",
+        tested_against: "simulator (`deskferry-sim serve --platform kayako --role source` or `--role target`) shaped after the Kayako Java SDK's recorded answers, Zammad's Kayako importer and Kayako's developer documentation (docs/platforms/kayako.md); Kayako Classic is a separate entry",
     },
     Platform {
         name: "intercom",
@@ -264,6 +264,11 @@ pub async fn with_source<U: UseSource>(
             let http = s.http().clone();
             Ok(u.with(s, http).await)
         }
+        "kayako" => {
+            let s = super::kayako::KayakoSource::new(cfg)?;
+            let http = s.http().clone();
+            Ok(u.with(s, http).await)
+        }
         other => Err(ExtractError::Config {
             path: cfg.path.clone(),
             message: side(other, Role::Source).err().unwrap_or_else(|| {
@@ -283,12 +288,12 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), PLATFORMS.len(), "a name listed twice");
-        assert_eq!(self::names(Role::Source), "zendesk, front, rt, freshdesk or helpscout");
+        assert_eq!(self::names(Role::Source), "zendesk, front, rt, freshdesk, helpscout or kayako");
         assert_eq!(
             self::names(Role::Target),
             "zendesk, front, rt, freshdesk, helpscout, kayako or intercom"
         );
-        assert!(side("kayako", Role::Source).unwrap_err().contains("cannot be a source"));
+        assert!(side("intercom", Role::Source).unwrap_err().contains("cannot be a source"));
         assert!(side("groove", Role::Target).unwrap_err().contains("cannot be a target yet"));
         assert!(side("desk.com", Role::Target).unwrap_err().contains("unknown"));
         assert!(markdown_table().contains("| Request Tracker 5 (`rt`) | yes | yes |"));
