@@ -199,7 +199,7 @@ async fn extract(dir: &std::path::Path, ds: &Dataset, scale: f64) -> Result<()> 
     );
     let cfg = SourceConfig::parse(&text, &dir.join("source.toml"))?;
     let source = KayakoSource::new(&cfg)?;
-    let keys = keygen(&dir.join("keys"))?;
+    let keys = keygen(&dir.join("extract-keys"))?;
     let mut opts = ExtractOptions::new(
         dir.join("x.dfb"),
         Recipients::from_file(&keys.recipient)?,
