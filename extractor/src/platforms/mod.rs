@@ -7,6 +7,7 @@ pub mod groove;
 pub mod helpscout;
 pub mod intercom;
 pub mod kayako_classic;
+pub mod kayako;
 pub mod registry;
 pub mod rt;
 pub mod zendesk;
@@ -23,6 +24,7 @@ pub fn field_kind(platform: &str, field_type: &str) -> Option<FieldKind> {
         "freshdesk" => Some(freshdesk::map::field_kind(field_type)),
         "helpscout" => Some(helpscout::map::field_kind(field_type)),
         "kayako-classic" => Some(kayako_classic::map::field_kind(field_type)),
+        "kayako" => Some(kayako::map::field_kind(field_type)),
         "rt" => {
             let (base, multiple) = match field_type.strip_suffix("Multiple") {
                 Some(b) => (b, true),

@@ -150,7 +150,13 @@ pub const PLATFORMS: &[Platform] = &[
         }),
         tested_against: "simulator (`deskferry-sim serve --platform helpscout --role source` or `--role target`) shaped after Help Scout's PHP client fixtures, its developer documentation and recorded Docs API answers",
     },
-    planned("kayako", "Kayako (and Kayako Classic as a source)"),
+    Platform {
+        name: "kayako",
+        title: "Kayako (API v1)",
+        source: Some(Side { options: &[], buckets: &[super::kayako::client::DEFAULT] }),
+        target: Some(Side { options: &["mailbox"], buckets: &[super::kayako::client::DEFAULT] }),
+        tested_against: "simulator (`deskferry-sim serve --platform kayako --role source` or `--role target`) shaped after the Kayako Java SDK's recorded answers, Zammad's Kayako importer and Kayako's developer documentation (docs/platforms/kayako.md); Kayako Classic is a separate entry",
+    },
     Platform {
         name: "kayako-classic",
         title: "Kayako Classic (v4 REST API; a source only: Classic cannot be a target)",
@@ -282,6 +288,11 @@ pub async fn with_source<U: UseSource>(
             let http = s.http().clone();
             Ok(u.with(s, http).await)
         }
+        "kayako" => {
+            let s = super::kayako::KayakoSource::new(cfg)?;
+            let http = s.http().clone();
+            Ok(u.with(s, http).await)
+        }
         other => Err(ExtractError::Config {
             path: cfg.path.clone(),
             message: side(other, Role::Source).err().unwrap_or_else(|| {
@@ -303,14 +314,14 @@ mod tests {
         assert_eq!(names.len(), PLATFORMS.len(), "a name listed twice");
         assert_eq!(
             self::names(Role::Source),
-            "zendesk, front, rt, freshdesk, helpscout or kayako-classic"
+            "zendesk, front, rt, freshdesk, helpscout, kayako or kayako-classic"
         );
         assert_eq!(
             self::names(Role::Target),
-            "zendesk, front, rt, freshdesk, helpscout, intercom or groove"
+            "zendesk, front, rt, freshdesk, helpscout, kayako, intercom or groove"
         );
-        assert!(side("kayako", Role::Source).unwrap_err().contains("cannot be a source"));
-        assert!(side("kayako", Role::Target).unwrap_err().contains("cannot be a target yet"));
+        assert!(side("intercom", Role::Source).unwrap_err().contains("cannot be a source"));
+        assert!(side("kayako-classic", Role::Target).unwrap_err().contains("cannot be a target"));
         assert!(side("desk.com", Role::Target).unwrap_err().contains("unknown"));
         assert!(markdown_table().contains("| Request Tracker 5 (`rt`) | yes | yes |"));
     }

@@ -7,6 +7,7 @@ pub mod front;
 pub mod groove;
 pub mod helpscout;
 pub mod intercom;
+pub mod kayako;
 pub mod rt;
 pub mod zendesk;
 
@@ -34,6 +35,7 @@ pub async fn with_target<U: UseTarget>(cfg: &TargetConfig, u: U) -> Result<U::Ou
         "helpscout" => Ok(u.with(helpscout::HelpScoutTarget::new(cfg)?).await),
         "intercom" => Ok(u.with(intercom::IntercomTarget::new(cfg)?).await),
         "groove" => Ok(u.with(groove::GrooveTarget::new(cfg)?).await),
+        "kayako" => Ok(u.with(kayako::KayakoTarget::new(cfg)?).await),
         "rt" => Ok(u.with(rt::RtTarget::new(cfg)?).await),
         "zendesk" => Ok(u.with(zendesk::ZendeskTarget::new(cfg)?).await),
         other => Err(WriteError::Other {

@@ -20,10 +20,10 @@ fn the_readme_table_and_deskferry_sim_platforms_are_the_registry() {
     // Every platform that can play a role is one the binaries open.
     assert_eq!(
         registry::names(Role::Source),
-        "zendesk, front, rt, freshdesk, helpscout or kayako-classic"
+        "zendesk, front, rt, freshdesk, helpscout, kayako or kayako-classic"
     );
     assert_eq!(
         registry::names(Role::Target),
-        "zendesk, front, rt, freshdesk, helpscout, intercom or groove"
+        "zendesk, front, rt, freshdesk, helpscout, kayako, intercom or groove"
     );
 }
