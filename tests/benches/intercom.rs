@@ -64,7 +64,12 @@ async fn main() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let dataset = Dataset::generate(SEED, size);
     let reader = deskferry_tests::bench::sealed(&dataset, dir.path())?;
-    let config = IntercomConfig { per_minute: WORLD_PER_MINUTE, ..IntercomConfig::default() };
+    // Every part read back, as the loader expects (real Intercom answers the 500 most recent).
+    let config = IntercomConfig {
+        per_minute: WORLD_PER_MINUTE,
+        max_parts: None,
+        ..IntercomConfig::default()
+    };
     let token = config.token.clone();
     let options = SimOptions { time_scale: scale, seed: SEED, ..SimOptions::default() };
     let sim = intercom::start(prepared(&dataset), config, options).await.context("start")?;

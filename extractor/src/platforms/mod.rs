@@ -20,6 +20,7 @@ pub fn field_kind(platform: &str, field_type: &str) -> Option<FieldKind> {
         "front" => Some(front::map::field_kind(field_type)),
         "freshdesk" => Some(freshdesk::map::field_kind(field_type)),
         "helpscout" => Some(helpscout::map::field_kind(field_type)),
+        "intercom" => Some(intercom::map::field_kind(field_type)),
         "rt" => {
             let (base, multiple) = match field_type.strip_suffix("Multiple") {
                 Some(b) => (b, true),

@@ -154,12 +154,15 @@ pub const PLATFORMS: &[Platform] = &[
     Platform {
         name: "intercom",
         title: "Intercom",
-        source: None,
+        source: Some(Side {
+            options: &["max_attachment_mb"],
+            buckets: &[super::intercom::client::DEFAULT, super::intercom::client::FILES],
+        }),
         target: Some(Side {
             options: &["default_admin", "attachments_per_part", "agent_requester"],
             buckets: &[super::intercom::client::DEFAULT],
         }),
-        tested_against: "simulator (`deskferry-sim serve --platform intercom --role target`) checked against Intercom's OpenAPI 2.14 (requests and answers), shaped after recorded answers (docs/platforms/intercom.md)",
+        tested_against: "simulator (`deskferry-sim serve --platform intercom --role source` or `--role target`) checked against Intercom's OpenAPI 2.14 (requests and answers), shaped after recorded answers (docs/platforms/intercom.md)",
     },
     planned("groove", "Groove"),
 ];
@@ -258,6 +261,11 @@ pub async fn with_source<U: UseSource>(
             let http = s.http().clone();
             Ok(u.with(s, http).await)
         }
+        "intercom" => {
+            let s = super::intercom::IntercomSource::new(cfg)?;
+            let http = s.http().clone();
+            Ok(u.with(s, http).await)
+        }
         other => Err(ExtractError::Config {
             path: cfg.path.clone(),
             message: side(other, Role::Source).err().unwrap_or_else(|| {
@@ -277,7 +285,10 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), PLATFORMS.len(), "a name listed twice");
-        assert_eq!(self::names(Role::Source), "zendesk, front, rt, freshdesk or helpscout");
+        assert_eq!(
+            self::names(Role::Source),
+            "zendesk, front, rt, freshdesk, helpscout or intercom"
+        );
         assert_eq!(
             self::names(Role::Target),
             "zendesk, front, rt, freshdesk, helpscout or intercom"

@@ -35,7 +35,8 @@ fn the_facades_reads_and_refusals_are_intercoms_wire() {
     rt.block_on(async {
         let ds = Dataset::generate(2, Size::Tiny);
         // Seven requests a 10-second window, so the budget is met within the test.
-        let config = IntercomConfig { per_minute: 42, ..IntercomConfig::default() };
+        let config =
+            IntercomConfig { per_minute: 42, max_parts: None, ..IntercomConfig::default() };
         let token = config.token.clone();
         let sim = intercom::start(prepared(&ds), config, SimOptions::default()).await.unwrap();
         sim.api.log.set_capture_bodies(true);

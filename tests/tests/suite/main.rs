@@ -3,6 +3,7 @@
 mod bundle_codes;
 mod bundle_interop;
 mod extract_front;
+mod extract_intercom;
 mod extract_resume;
 mod extract_rt;
 mod extract_zendesk;

@@ -18,7 +18,10 @@ fn the_readme_table_and_deskferry_sim_platforms_are_the_registry() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), table);
     // Every platform that can play a role is one the binaries open.
-    assert_eq!(registry::names(Role::Source), "zendesk, front, rt, freshdesk or helpscout");
+    assert_eq!(
+        registry::names(Role::Source),
+        "zendesk, front, rt, freshdesk, helpscout or intercom"
+    );
     assert_eq!(
         registry::names(Role::Target),
         "zendesk, front, rt, freshdesk, helpscout or intercom"
