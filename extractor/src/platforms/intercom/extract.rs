@@ -454,6 +454,9 @@ impl Run<'_> {
                 );
                 self.send(Item::Warning(w)).await?;
             }
+            for w in rows.warnings {
+                self.send(Item::Warning(w)).await?;
+            }
             if let Some(t) = rows.ticket {
                 self.send(Item::Ticket(t)).await?;
             }

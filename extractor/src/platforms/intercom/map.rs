@@ -7,6 +7,7 @@
 //! own, `{id}-{locale}`, `translation_of` the original.
 
 use chrono::{DateTime, Utc};
+use deskferry_format::Warning;
 use deskferry_format::model::{
     Attachment, AttachmentState, Comment, CustomField, CustomFieldValue, FieldEntity, FieldKind,
     FieldOption, Group, GroupKind, KbItem, Organization, Priority, Ticket, TicketStatus, Timestamp,
@@ -229,6 +230,8 @@ pub struct ConversationRows {
     pub files: Vec<File>,
     /// Parts the answer left out (`total_count` beyond the parts it holds).
     pub parts_left_out: usize,
+    /// Values read in a shape Intercom does not document (kept, noted).
+    pub warnings: Vec<Warning>,
 }
 
 /// A part author's id, as the bundle names people: an admin's or a contact's id (a bot, a
@@ -326,6 +329,14 @@ pub fn conversation(v: &Value, notes: &mut Notes) -> Result<ConversationRows, Ex
             kept_in_ticket.push(pv.clone());
             continue;
         }
+        if p.created_at.is_some_and(|t| t.as_text) {
+            // Kept: the number is read from the text; `raw` has it as sent.
+            out.warnings.push(Warning::note(
+                "comments",
+                Some(p.id.0.clone()),
+                "field `created_at` holds a number as text where intercom documents an integer; read as that number, the record is kept and its raw JSON has the value".into(),
+            ));
+        }
         let (att_ids, files) = files_of(&id, &p.id.0, &p.attachments, notes);
         out.files.extend(files);
         out.comments.push(Comment {
@@ -336,7 +347,7 @@ pub fn conversation(v: &Value, notes: &mut Notes) -> Result<ConversationRows, Ex
             body_html: body,
             body_text: None,
             channel: None,
-            created_at: time(p.created_at),
+            created_at: time(p.created_at.map(|t| t.secs)),
             attachment_ids: att_ids,
             raw: raw(pv),
         });

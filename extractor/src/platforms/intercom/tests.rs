@@ -47,11 +47,17 @@ fn a_conversation_becomes_a_ticket_its_opening_message_and_its_comments_and_note
     assert!(!rows.comments[2].public);
     assert!(t.raw.contains("\"part_type\":\"assignment\""));
     assert!(!t.raw.contains("<p>Yes</p>"), "comments keep their own raw");
-    // The note's time came as text: kept, left empty, noted.
-    assert_eq!(rows.comments[2].created_at, None);
+    // The note's time came as text: read, kept raw, noted.
+    assert_eq!(rows.comments[2].created_at.map(|t| t.timestamp()), Some(1_700_000_200));
     assert!(rows.comments[2].raw.contains("\"created_at\":\"1700000200\""));
-    let w = notes.take();
+    let w = &rows.warnings;
     assert!(w.iter().any(|w| w.id.as_deref() == Some("2") && w.message.contains("created_at")));
+    // A time that is no number at all costs the field only.
+    let mut odd = v.clone();
+    odd["conversation_parts"]["conversation_parts"][0]["created_at"] = json!("yesterday");
+    let rows = map::conversation(&odd, &mut notes).expect("read");
+    assert_eq!(rows.comments[1].created_at, None);
+    assert!(notes.take().iter().any(|w| w.id.as_deref() == Some("1")));
     // Files get ids of their place on the part.
     assert_eq!(rows.files.len(), 1);
     assert_eq!(rows.files[0].row.id, "403918396-1");

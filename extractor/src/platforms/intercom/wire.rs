@@ -324,9 +324,9 @@ pub struct Part {
     /// HTML body (null on most state changes).
     #[serde(default)]
     pub body: Option<String>,
-    /// Created (Unix seconds).
+    /// Created (Unix seconds; a number as text is read too, with a note: [`Time`]).
     #[serde(default)]
-    pub created_at: Option<i64>,
+    pub created_at: Option<Time>,
     /// Author.
     #[serde(default)]
     pub author: Author,
@@ -432,4 +432,32 @@ pub struct ArticleContent {
     /// Updated.
     #[serde(default)]
     pub updated_at: Option<i64>,
+}
+
+/// A Unix time as a number, or (not what Intercom documents) as text holding one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Time {
+    /// Unix seconds.
+    pub secs: i64,
+    /// It came as text.
+    pub as_text: bool,
+}
+
+impl<'de> Deserialize<'de> for Time {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Time, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(i64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(secs) => Ok(Time { secs, as_text: false }),
+            Raw::S(s) => s
+                .trim()
+                .parse()
+                .map(|secs| Time { secs, as_text: true })
+                .map_err(|_| serde::de::Error::custom("a time that is no number")),
+        }
+    }
 }
