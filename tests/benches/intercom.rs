@@ -10,7 +10,8 @@
 //! span several 10-second windows) × the time scale, the source told that limit; it prints the
 //! requests per 1,000 tickets beside the API's floor (`expect::source::request_floor`) and the
 //! achieved rate ÷ the enforced limit (target ≥ 0.9, 429s counted). File downloads go to the
-//! file host, outside the budget, and are not counted.
+//! file host, outside the budget, and are not counted. DESKFERRY_BENCH_PART=extract or `load`
+//! runs one half only.
 //!
 //! One run loads a generated bundle (DESKFERRY_BENCH_SIZE, default `tiny`) with the loader core
 //! (`Loader::run`, the code `deskferry-load run` drives) into the simulated Intercom prepared as
@@ -134,8 +135,15 @@ async fn main() -> Result<()> {
     let scale: f64 = env("DESKFERRY_BENCH_TIME_SCALE", "1").parse()?;
     let dir = tempfile::tempdir()?;
     let dataset = Dataset::generate(SEED, size);
-    let xdir = tempfile::tempdir()?;
-    extraction(xdir.path(), &dataset, scale).await?;
+    // DESKFERRY_BENCH_PART: `extract`, `load`, or both (the default).
+    let part = env("DESKFERRY_BENCH_PART", "both");
+    if part != "load" {
+        let xdir = tempfile::tempdir()?;
+        extraction(xdir.path(), &dataset, scale).await?;
+    }
+    if part == "extract" {
+        return Ok(());
+    }
     let reader = deskferry_tests::bench::sealed(&dataset, dir.path())?;
     // Every part read back, as the loader expects (real Intercom answers the 500 most recent).
     let config = IntercomConfig {

@@ -79,7 +79,7 @@ fn intercom_tiny_extracts_completely_at_the_floor_and_a_delta_sees_the_deletion(
         requests as f64 <= floor.requests as f64 * 1.05,
         "{requests} requests, more than 5 % over the floor {floor}"
     );
-    // The odd part (its `created_at` as text) is kept, with a warning naming it.
+    // The odd part (its `created_at` as text) is kept, read as the number, with a warning.
     let odd: Vec<String> = w.dataset().case("unexpected_json_type").map(|c| c.id.clone()).collect();
     let ws = warnings(d, "a.dfb");
     for id in &odd {
@@ -94,7 +94,36 @@ fn intercom_tiny_extracts_completely_at_the_floor_and_a_delta_sees_the_deletion(
     for id in &odd {
         let c = comments.iter().find(|c| &c.id == id).expect("the odd comment kept");
         assert!(c.raw.contains("\"created_at\":\""), "raw kept verbatim: {}", c.raw);
+        let want = w.dataset().comments.iter().find(|x| &x.id == id).and_then(|x| x.created_at);
+        assert_eq!(c.created_at, want, "the time read from the text");
     }
+
+    // The thousand-comment thread: Intercom answers its 500 most recent parts; the conversation
+    // is kept with the loss declared on it, the opening message and the newest 500 parts in the
+    // bundle, the oldest missing.
+    let ds = w.dataset();
+    let long = ds
+        .tickets
+        .iter()
+        .filter(|t| !t.is_deleted)
+        .find(|t| ds.comments_of(&t.id).len() > 501)
+        .expect("the dataset's long thread");
+    let all = ds.comments_of(&long.id);
+    let held: Vec<&Comment> = comments.iter().filter(|c| c.ticket_id == long.id).collect();
+    assert_eq!(held.len(), 501, "the opening message and the 500 most recent parts");
+    assert!(held.iter().any(|c| c.id == all[0].id), "the opening message");
+    assert!(held.iter().any(|c| c.id == all[all.len() - 1].id), "the newest part");
+    assert!(!held.iter().any(|c| c.id == all[1].id), "the oldest part is not answered");
+    let missing = all.len() - 501;
+    assert!(
+        ws.iter().any(|x| x["entity"] == "tickets"
+            && x["id"].as_str() == Some(long.id.as_str())
+            && x["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(&format!("its {missing} oldest parts")))),
+        "no warning declaring the parts of {} beyond 500: {ws:?}",
+        long.id
+    );
 
     // A delta: a reply, a new conversation, a deletion.
     let ch = w.change().expect("change");
