@@ -1,7 +1,17 @@
-//! Intercom load benchmark (not a test): requests per migrated ticket against the fewest
-//! Intercom's API allows, and the achieved rate against the simulator's enforced limit.
+//! Intercom extraction and load benchmark (not a test): requests per 1,000 tickets extracted and
+//! per migrated ticket loaded, against the fewest Intercom's API allows, and the achieved rates
+//! against the simulator's enforced limit.
 //!
 //!   cargo bench -p deskferry-tests --bench intercom
+//!
+//! The extraction (`pipeline::run` with the Intercom source, the code `deskferry-extract` drives)
+//! reads the simulated Intercom holding the same dataset, the app's budget
+//! DESKFERRY_BENCH_EXTRACT_PER_MINUTE (default 120, small enough that a tiny dataset's reads
+//! span several 10-second windows) × the time scale, the source told that limit; it prints the
+//! requests per 1,000 tickets beside the API's floor (`expect::source::request_floor`) and the
+//! achieved rate ÷ the enforced limit (target ≥ 0.9, 429s counted). File downloads go to the
+//! file host, outside the budget, and are not counted. DESKFERRY_BENCH_PART=extract or `load`
+//! runs one half only.
 //!
 //! One run loads a generated bundle (DESKFERRY_BENCH_SIZE, default `tiny`) with the loader core
 //! (`Loader::run`, the code `deskferry-load run` drives) into the simulated Intercom prepared as
@@ -20,9 +30,14 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use deskferry_extractor::config::SourceConfig;
+use deskferry_extractor::pipeline::{self, ExtractOptions};
+use deskferry_extractor::platforms::intercom::IntercomSource;
+use deskferry_extractor::progress::ProgressMode;
 use deskferry_fixtures::dataset::{Dataset, Size};
-use deskferry_fixtures::sim::SimOptions;
 use deskferry_fixtures::sim::intercom::{self, IntercomConfig, WORLD_PER_MINUTE, prepared};
+use deskferry_fixtures::sim::{Desk, SimOptions, Store};
+use deskferry_format::{Recipients, SigningKey, keygen};
 use deskferry_loader::ledger::{Ledger, Outcome};
 use deskferry_loader::mapping::Mapping;
 use deskferry_loader::platforms::intercom::{IntercomOptions, IntercomTarget};
@@ -57,14 +72,85 @@ fn kind(method: &str, path: &str) -> &'static str {
     }
 }
 
+/// The extraction: requests per 1,000 tickets vs the floor, rate ÷ limit.
+async fn extraction(dir: &std::path::Path, dataset: &Dataset, scale: f64) -> Result<()> {
+    let per_minute: f64 = env("DESKFERRY_BENCH_EXTRACT_PER_MINUTE", "120").parse()?;
+    let config = IntercomConfig { per_minute: per_minute as u32, ..IntercomConfig::default() };
+    std::fs::write(dir.join("token"), format!("{}\n", config.token))?;
+    let options = SimOptions { time_scale: scale, seed: SEED, ..SimOptions::default() };
+    let desk = Desk::new(Store::from_dataset(dataset.clone()));
+    let sim = intercom::start(desk, config, options).await.context("start the source")?;
+    let limit = per_minute * scale;
+    let text = format!(
+        "platform = \"intercom\"\nurl = \"{}\"\n[credentials]\ntoken_file = \"token\"\n[rate_limits]\ndefault = {}\n",
+        sim.url(),
+        limit as u64
+    );
+    let cfg = SourceConfig::parse(&text, &dir.join("source.toml"))?;
+    let source = IntercomSource::new(&cfg)?;
+    let keys = keygen(&dir.join("keys"))?;
+    let mut opts = ExtractOptions::new(
+        dir.join("b.dfb"),
+        Recipients::from_file(&keys.recipient)?,
+        SigningKey::from_file(&keys.sign_key)?,
+    );
+    opts.progress = ProgressMode::Off;
+    opts.http = Some(source.http().clone());
+    let started = Instant::now();
+    let summary = pipeline::run(&source, opts).await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let log = sim.api.log.entries();
+    let requests = log.len();
+    let throttled = log.iter().filter(|e| e.status == 429).count();
+    let stats = summary.http.context("http stats")?;
+    let (first, last) = *stats.per_bucket_window.get("default").context("no API requests")?;
+    let window = last.saturating_duration_since(first).as_secs_f64();
+    let rate = requests.saturating_sub(1) as f64 * 60.0 / window.max(1e-9);
+    let floor = intercom::expect::source::request_floor(dataset);
+    let tickets = dataset.tickets.len();
+    println!();
+    println!(
+        "deskferry Intercom extraction benchmark ({tickets} tickets, simulator on 127.0.0.1; one run, {elapsed:.1} s)"
+    );
+    println!(
+        "  requests per 1000 tickets: {:.1} ({requests} requests) vs the API's floor {:.1} ({} requests): ratio {:.2}   target 1.00",
+        requests as f64 * 1000.0 / tickets.max(1) as f64,
+        floor.requests as f64 * 1000.0 / tickets.max(1) as f64,
+        floor.requests,
+        requests as f64 / floor.requests.max(1) as f64
+    );
+    println!("  floor: {floor}");
+    println!(
+        "  rate: {rate:.1} req/min achieved ÷ {limit:.1} req/min enforced ({per_minute}/min × time_scale {scale}, 10-second windows) = {:.3}   target ≥ {RATE_TARGET}  ({requests} requests over {window:.1} s, {throttled} answered 429; {} files downloaded outside the budget)",
+        rate / limit,
+        sim.files.log.len()
+    );
+    sim.stop().await?;
+    Ok(())
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let size: Size = env("DESKFERRY_BENCH_SIZE", "tiny").parse()?;
     let scale: f64 = env("DESKFERRY_BENCH_TIME_SCALE", "1").parse()?;
     let dir = tempfile::tempdir()?;
     let dataset = Dataset::generate(SEED, size);
+    // DESKFERRY_BENCH_PART: `extract`, `load`, or both (the default).
+    let part = env("DESKFERRY_BENCH_PART", "both");
+    if part != "load" {
+        let xdir = tempfile::tempdir()?;
+        extraction(xdir.path(), &dataset, scale).await?;
+    }
+    if part == "extract" {
+        return Ok(());
+    }
     let reader = deskferry_tests::bench::sealed(&dataset, dir.path())?;
-    let config = IntercomConfig { per_minute: WORLD_PER_MINUTE, ..IntercomConfig::default() };
+    // Every part read back, as the loader expects (real Intercom answers the 500 most recent).
+    let config = IntercomConfig {
+        per_minute: WORLD_PER_MINUTE,
+        max_parts: None,
+        ..IntercomConfig::default()
+    };
     let token = config.token.clone();
     let options = SimOptions { time_scale: scale, seed: SEED, ..SimOptions::default() };
     let sim = intercom::start(prepared(&dataset), config, options).await.context("start")?;

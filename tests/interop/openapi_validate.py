@@ -42,6 +42,9 @@ Known spec defects the caller may opt into correcting (--fix), each printed in t
                 24-hex-digit contact ids).
   data-attribute-model  a data attribute's `model` may be any model GET /data_attributes
                 lists by (Intercom's `conversation`).
+  custom-attribute-values  a `custom_attributes` map may hold numbers and booleans (Intercom's
+                own example of a conversation's holds both; company attributes are typed
+                integer, float and boolean too).
 
 The summary line counts what was covered: responses, requests, GETs, error answers, multipart
 bodies, and deliberately invalid requests refused.
@@ -189,9 +192,25 @@ def fix_data_attribute_model(spec):
         model["enum"] = list(dict.fromkeys(model["enum"] + listed))
 
 
+def fix_custom_attribute_values(node):
+    """Lets a `custom_attributes` map hold numbers and booleans too (Intercom types a
+    conversation's as strings, integers, datetimes or object lists, yet its own example holds
+    `paid_subscriber: true` and `monthly_spend: 155.5`; a company's as strings only, yet company
+    data attributes are typed integer, float and boolean as well)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "custom_attributes" and isinstance(v, dict) and isinstance(v.get("additionalProperties"), dict):
+                v["additionalProperties"] = {"anyOf": [v["additionalProperties"], {"type": "number"}, {"type": "boolean"}]}
+            fix_custom_attribute_values(v)
+    elif isinstance(node, list):
+        for v in node:
+            fix_custom_attribute_values(v)
+
+
 FIXES = {"nullable-ref": fix_nullable_ref, "null-described": fix_null_described,
          "undeclared-path-params": fix_undeclared_path_params,
-         "example-formats": fix_example_formats, "data-attribute-model": fix_data_attribute_model}
+         "example-formats": fix_example_formats, "data-attribute-model": fix_data_attribute_model,
+         "custom-attribute-values": fix_custom_attribute_values}
 
 
 def resolve(spec, schema):

@@ -25,6 +25,7 @@ pub fn field_kind(platform: &str, field_type: &str) -> Option<FieldKind> {
         "helpscout" => Some(helpscout::map::field_kind(field_type)),
         "kayako-classic" => Some(kayako_classic::map::field_kind(field_type)),
         "kayako" => Some(kayako::map::field_kind(field_type)),
+        "intercom" => Some(intercom::map::field_kind(field_type)),
         "rt" => {
             let (base, multiple) = match field_type.strip_suffix("Multiple") {
                 Some(b) => (b, true),

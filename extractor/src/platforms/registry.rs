@@ -170,12 +170,15 @@ pub const PLATFORMS: &[Platform] = &[
     Platform {
         name: "intercom",
         title: "Intercom",
-        source: None,
+        source: Some(Side {
+            options: &["max_attachment_mb"],
+            buckets: &[super::intercom::client::DEFAULT, super::intercom::client::FILES],
+        }),
         target: Some(Side {
             options: &["default_admin", "attachments_per_part", "agent_requester"],
             buckets: &[super::intercom::client::DEFAULT],
         }),
-        tested_against: "simulator (`deskferry-sim serve --platform intercom --role target`) checked against Intercom's OpenAPI 2.14 (requests and answers), shaped after recorded answers (docs/platforms/intercom.md)",
+        tested_against: "simulator (`deskferry-sim serve --platform intercom --role source` or `--role target`) checked against Intercom's OpenAPI 2.14 (requests and answers), shaped after recorded answers (docs/platforms/intercom.md)",
     },
     Platform {
         name: "groove",
@@ -293,6 +296,11 @@ pub async fn with_source<U: UseSource>(
             let http = s.http().clone();
             Ok(u.with(s, http).await)
         }
+        "intercom" => {
+            let s = super::intercom::IntercomSource::new(cfg)?;
+            let http = s.http().clone();
+            Ok(u.with(s, http).await)
+        }
         other => Err(ExtractError::Config {
             path: cfg.path.clone(),
             message: side(other, Role::Source).err().unwrap_or_else(|| {
@@ -314,13 +322,13 @@ mod tests {
         assert_eq!(names.len(), PLATFORMS.len(), "a name listed twice");
         assert_eq!(
             self::names(Role::Source),
-            "zendesk, front, rt, freshdesk, helpscout, kayako or kayako-classic"
+            "zendesk, front, rt, freshdesk, helpscout, kayako, kayako-classic or intercom"
         );
         assert_eq!(
             self::names(Role::Target),
             "zendesk, front, rt, freshdesk, helpscout, kayako, intercom or groove"
         );
-        assert!(side("intercom", Role::Source).unwrap_err().contains("cannot be a source"));
+        assert!(side("groove", Role::Source).unwrap_err().contains("cannot be a source"));
         assert!(side("kayako-classic", Role::Target).unwrap_err().contains("cannot be a target"));
         assert!(side("desk.com", Role::Target).unwrap_err().contains("unknown"));
         assert!(markdown_table().contains("| Request Tracker 5 (`rt`) | yes | yes |"));

@@ -40,6 +40,8 @@ pub(crate) const INTERCOM_OPENAPI: &[&str] = &[
     "example-formats",
     "--fix",
     "data-attribute-model",
+    "--fix",
+    "custom-attribute-values",
 ];
 
 /// Checks the world's wire against Intercom's OpenAPI file of the pinned version.

@@ -16,6 +16,10 @@ use crate::http::{Auth, Http, HttpConfig, HttpError, Request};
 
 /// The app's budget.
 pub const DEFAULT: &str = "default";
+/// File downloads: Intercom's signed URLs on its file host, outside the app's budget.
+pub const FILES: &str = "files";
+/// Downloads a minute unless `rates["files"]` says otherwise.
+pub const FILES_PER_MINUTE: u32 = 6_000;
 /// Intercom's default per-minute limit of an app.
 pub const DEFAULT_PER_MINUTE: u32 = 10_000;
 /// The API version every request pins (`Intercom-Version`); 2.16 is the other one the
@@ -34,7 +38,12 @@ pub fn http_config(
     // fits in one window, no window is overrun.
     let paced = ((f64::from(per_minute) * 0.97).floor() as u32).max(1);
     let burst = (per_minute / 6 / 2).clamp(1, 20);
-    HttpConfig::new(base_url, Auth::Bearer(token)).bucket(DEFAULT, paced, burst)
+    let files = rates.get(FILES).copied().unwrap_or(FILES_PER_MINUTE).max(1);
+    HttpConfig::new(base_url, Auth::Bearer(token)).bucket(DEFAULT, paced, burst).bucket(
+        FILES,
+        files,
+        (files / 60).clamp(1, 20),
+    )
 }
 
 /// Thin wrapper over [`Http`] that knows Intercom's headers and pages.
@@ -107,10 +116,60 @@ impl Client {
         Ok(v.get("data").and_then(Value::as_array).cloned().unwrap_or_default())
     }
 
+    /// One page of a search (`POST /contacts/search`, `/conversations/search`): its records
+    /// under `data` (contacts) or `conversations`, and the next page's `starting_after`.
+    pub async fn search(
+        &self,
+        path: &str,
+        query: Value,
+        starting_after: Option<&str>,
+    ) -> Result<(Vec<Value>, Option<String>), HttpError> {
+        let mut pagination = serde_json::json!({"per_page": 150});
+        if let Some(s) = starting_after {
+            pagination["starting_after"] = s.into();
+        }
+        let body = serde_json::json!({"query": query, "pagination": pagination});
+        let v = self.post_idempotent(path, body).await?;
+        Ok(page_of(v))
+    }
+
+    /// One page of a cursor-paged list (`per_page=150`, `starting_after`).
+    pub async fn page(
+        &self,
+        path: &str,
+        starting_after: Option<&str>,
+    ) -> Result<(Vec<Value>, Option<String>), HttpError> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = match starting_after {
+            Some(s) => format!("{path}{sep}per_page=150&starting_after={}", esc(s)),
+            None => format!("{path}{sep}per_page=150"),
+        };
+        Ok(page_of(self.get(&url).await?))
+    }
+
     /// Downloads a file URL (another origin gets no credentials) into memory.
     pub async fn download(&self, url: &str) -> Result<bytes::Bytes, HttpError> {
         Ok(self.http.send(Request::get(DEFAULT, url)).await?.body)
     }
+}
+
+/// The records of a list answer (under `data`, `conversations`, `admins`, `teams`…: the one
+/// array it holds) and `pages.next.starting_after`.
+pub fn page_of(mut v: Value) -> (Vec<Value>, Option<String>) {
+    let next = v.pointer("/pages/next/starting_after").and_then(Value::as_str).map(str::to_string);
+    let items = match v.as_object_mut() {
+        Some(o) => {
+            let key = ["data", "conversations", "admins", "teams"]
+                .into_iter()
+                .find(|k| o.get(*k).is_some_and(Value::is_array));
+            match key.and_then(|k| o.remove(k)) {
+                Some(Value::Array(a)) => a,
+                _ => Vec::new(),
+            }
+        }
+        None => Vec::new(),
+    };
+    (items, next)
 }
 
 /// The id of a record in an Intercom answer (a string, or a number in older shapes).

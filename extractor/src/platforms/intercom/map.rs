@@ -1,0 +1,481 @@
+//! Pure conversion of Intercom's JSON into the canonical model; every record read with
+//! [`Notes::read`], `raw` verbatim.
+//!
+//! Ids: admins, teams, companies, conversations, parts and Help Center records keep Intercom's
+//! ids; contacts their 24-digit ids. A file has no id at Intercom: it is `{part id}-{n}` (its
+//! place on the part, 1-based). A translation of a collection or an article is a row of its
+//! own, `{id}-{locale}`, `translation_of` the original.
+
+use chrono::{DateTime, Utc};
+use deskferry_format::Warning;
+use deskferry_format::model::{
+    Attachment, AttachmentState, Comment, CustomField, CustomFieldValue, FieldEntity, FieldKind,
+    FieldOption, Group, GroupKind, KbItem, Organization, Priority, Ticket, TicketStatus, Timestamp,
+    User, UserKind,
+};
+use serde_json::{Map, Value};
+
+use super::wire;
+use crate::error::ExtractError;
+use crate::tolerant::Notes;
+
+/// Notes for Intercom's records.
+pub fn notes() -> Notes {
+    Notes::new("intercom")
+}
+
+/// Most parts `GET /conversations/{id}` returns: "the 500 most recent" (Intercom's
+/// documentation); no endpoint of API 2.14 pages the older ones.
+pub const MAX_PARTS: usize = 500;
+
+/// The canonical kind of a data attribute's `data_type` (a `string` with `options` is a list:
+/// [`attribute_kind`]).
+pub fn field_kind(data_type: &str) -> FieldKind {
+    match data_type {
+        "string" => FieldKind::Text,
+        "integer" => FieldKind::Integer,
+        "float" => FieldKind::Decimal,
+        "boolean" => FieldKind::Checkbox,
+        "date" => FieldKind::Date,
+        "datetime" => FieldKind::Datetime,
+        _ => FieldKind::Other,
+    }
+}
+
+/// The kind of a data attribute: a list attribute (options) is a drop-down.
+pub fn attribute_kind(data_type: &str, has_options: bool) -> FieldKind {
+    match field_kind(data_type) {
+        FieldKind::Text if has_options => FieldKind::Dropdown,
+        k => k,
+    }
+}
+
+/// A Unix time as Intercom sends it (0 is "never").
+pub fn time(t: Option<i64>) -> Option<Timestamp> {
+    t.filter(|t| *t > 0).and_then(|t| DateTime::<Utc>::from_timestamp(t, 0))
+}
+
+fn raw(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn some(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
+}
+
+/// An id that names nobody (`0`, empty) is none.
+fn id_of(i: Option<wire::Id>) -> Option<String> {
+    i.map(|i| i.0).filter(|i| !i.is_empty() && i != "0")
+}
+
+/// Custom attribute values as JSON text (nulls left out).
+pub fn attributes(m: &Map<String, Value>) -> Vec<CustomFieldValue> {
+    m.iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| CustomFieldValue { key: k.clone(), value: v.to_string() })
+        .collect()
+}
+
+fn person(id: String, kind: UserKind) -> User {
+    User {
+        id,
+        kind,
+        role_raw: None,
+        name: None,
+        email: None,
+        other_emails: Vec::new(),
+        phone: None,
+        organization_id: None,
+        group_ids: Vec::new(),
+        active: true,
+        suspended: false,
+        is_deleted: false,
+        locale: None,
+        time_zone: None,
+        tags: Vec::new(),
+        custom_fields: Vec::new(),
+        created_at: None,
+        updated_at: None,
+        raw: String::new(),
+    }
+}
+
+/// An admin (an agent); its teams are its groups.
+pub fn admin(v: &Value, notes: &mut Notes) -> Result<User, ExtractError> {
+    let w: wire::Admin = notes.read("users", v)?;
+    let mut u = person(w.id.0, UserKind::Agent);
+    u.name = some(w.name);
+    u.email = some(w.email);
+    u.group_ids = w.team_ids.into_iter().map(|t| t.0).collect();
+    u.raw = raw(v);
+    Ok(u)
+}
+
+/// A team.
+pub fn team(v: &Value, notes: &mut Notes) -> Result<Group, ExtractError> {
+    let w: wire::Team = notes.read("groups", v)?;
+    Ok(Group {
+        id: w.id.0,
+        name: w.name.unwrap_or_default(),
+        kind: GroupKind::Team,
+        description: None,
+        is_deleted: false,
+        created_at: None,
+        raw: raw(v),
+    })
+}
+
+/// A contact (a user or a lead: `role_raw`); its first company is its organization (all of
+/// them, and `has_more`, stay in `raw`).
+pub fn contact(v: &Value, notes: &mut Notes) -> Result<User, ExtractError> {
+    let w: wire::Contact = notes.read("users", v)?;
+    let mut u = person(w.id.0, UserKind::EndUser);
+    u.role_raw = some(w.role);
+    u.name = some(w.name);
+    u.email = some(w.email);
+    u.phone = some(w.phone);
+    u.locale = some(w.language_override);
+    u.organization_id = w.companies.data.first().map(|c| c.id.0.clone());
+    u.custom_fields = attributes(&w.custom_attributes);
+    u.created_at = time(w.created_at);
+    u.updated_at = time(w.updated_at);
+    u.raw = raw(v);
+    Ok(u)
+}
+
+/// A company's domain from its website (`https://example.com/…` → `example.com`).
+pub fn domain(website: &str) -> Option<String> {
+    let s = website.trim();
+    let s = s.split_once("://").map_or(s, |(_, rest)| rest);
+    let host = s.split(['/', '?', '#']).next().unwrap_or_default();
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+/// A company.
+pub fn company(v: &Value, notes: &mut Notes) -> Result<Organization, ExtractError> {
+    let w: wire::Company = notes.read("organizations", v)?;
+    Ok(Organization {
+        id: w.id.0,
+        name: w.name.unwrap_or_default(),
+        domains: w.website.as_deref().and_then(domain).into_iter().collect(),
+        notes: None,
+        tags: w.tags.tags.into_iter().filter_map(|t| t.name).collect(),
+        custom_fields: attributes(&w.custom_attributes),
+        created_at: time(w.created_at),
+        updated_at: time(w.updated_at),
+        raw: raw(v),
+    })
+}
+
+/// A custom data attribute as a field definition (`None` for a standard attribute, or one of a
+/// model that holds no records the bundle has).
+pub fn data_attribute(v: &Value, notes: &mut Notes) -> Result<Option<CustomField>, ExtractError> {
+    let w: wire::DataAttribute = notes.read("custom_fields", v)?;
+    let entity = match w.model.as_deref() {
+        Some("contact") => FieldEntity::User,
+        Some("company") => FieldEntity::Organization,
+        Some("conversation") => FieldEntity::Ticket,
+        _ => return Ok(None),
+    };
+    if !w.custom {
+        return Ok(None);
+    }
+    let data_type = w.data_type.unwrap_or_else(|| "string".into());
+    let key = w.name.unwrap_or_default();
+    Ok(Some(CustomField {
+        id: w.id.0,
+        entity,
+        title: w.label.filter(|l| !l.is_empty()).unwrap_or_else(|| key.clone()),
+        key,
+        kind: Some(attribute_kind(&data_type, !w.options.is_empty())),
+        field_type: data_type,
+        multiple: None,
+        options: w
+            .options
+            .into_iter()
+            .map(|o| FieldOption { value: o.clone(), label: o })
+            .collect(),
+        required: false,
+        active: !w.archived,
+        raw: raw(v),
+    }))
+}
+
+/// A conversation's state as canonical status (`snoozed` waits like pending).
+pub fn status(state: Option<&str>) -> TicketStatus {
+    match state {
+        Some("closed") => TicketStatus::Closed,
+        Some("snoozed") => TicketStatus::Pending,
+        _ => TicketStatus::Open,
+    }
+}
+
+/// A file of a part and where its bytes are.
+#[derive(Debug, Clone)]
+pub struct File {
+    /// The row.
+    pub row: Attachment,
+    /// Its URL (Intercom's signed download URL, on another host).
+    pub url: String,
+}
+
+/// What one conversation becomes.
+#[derive(Debug, Default)]
+pub struct ConversationRows {
+    /// The ticket (`raw`: the conversation without the parts that became comments).
+    pub ticket: Option<Ticket>,
+    /// The opening message and every comment or note.
+    pub comments: Vec<Comment>,
+    /// Their files.
+    pub files: Vec<File>,
+    /// Parts the answer left out (`total_count` beyond the parts it holds).
+    pub parts_left_out: usize,
+    /// Values read in a shape Intercom does not document (kept, noted).
+    pub warnings: Vec<Warning>,
+}
+
+/// A part author's id, as the bundle names people: an admin's or a contact's id (a bot, a
+/// team or an unknown author is nobody; `raw` keeps it).
+fn author_id(a: &wire::Author) -> Option<String> {
+    match a.kind.as_deref() {
+        Some("admin" | "user" | "lead" | "contact") => id_of(a.id.clone()),
+        _ => None,
+    }
+}
+
+fn files_of(
+    ticket: &str,
+    comment: &str,
+    list: &[Value],
+    notes: &mut Notes,
+) -> (Vec<String>, Vec<File>) {
+    let mut ids = Vec::new();
+    let mut out = Vec::new();
+    for (n, av) in list.iter().enumerate() {
+        match notes.read::<wire::Upload>("attachments", av) {
+            Ok(u) => {
+                let id = format!("{comment}-{}", n + 1);
+                ids.push(id.clone());
+                out.push(File {
+                    row: Attachment {
+                        id,
+                        ticket_id: Some(ticket.to_string()),
+                        comment_id: Some(comment.to_string()),
+                        article_id: None,
+                        file_name: u.name.unwrap_or_default(),
+                        content_type: u.content_type,
+                        size: u.filesize,
+                        sha256: None,
+                        inline: false,
+                        state: AttachmentState::Stored,
+                        error: None,
+                        raw: raw(av),
+                    },
+                    url: u.url,
+                });
+            }
+            Err(e) => notes.refused("attachments", av, &e),
+        }
+    }
+    (ids, out)
+}
+
+/// A conversation read whole (`GET /conversations/{id}`): the ticket, the opening message and
+/// each comment or note as comments (a state change or an assignment with a body is a private
+/// comment; one without stays in the ticket's `raw`), their files.
+pub fn conversation(v: &Value, notes: &mut Notes) -> Result<ConversationRows, ExtractError> {
+    let w: wire::Conversation = notes.read("tickets", v)?;
+    let id = w.id.0.clone();
+    let mut contacts = w.contacts.contacts.iter().map(|c| c.id.0.clone());
+    let requester_id = contacts.next();
+    let cc_ids: Vec<String> = contacts.collect();
+    let priority = match w.priority.as_deref() {
+        Some("priority") => Some(Priority::High),
+        _ => None,
+    };
+    let mut out = ConversationRows::default();
+    // The opening message.
+    let src = &w.source;
+    let src_id = id_of(src.id.clone()).unwrap_or_else(|| format!("{id}-source"));
+    let (att_ids, files) = files_of(&id, &src_id, &src.attachments, notes);
+    out.files.extend(files);
+    out.comments.push(Comment {
+        id: src_id,
+        ticket_id: id.clone(),
+        author_id: author_id(&src.author),
+        public: true,
+        body_html: some(src.body.clone()),
+        body_text: None,
+        channel: None,
+        created_at: time(w.created_at),
+        attachment_ids: att_ids,
+        raw: raw(v.get("source").unwrap_or(&Value::Null)),
+    });
+    // Every part.
+    let parts = w.conversation_parts.clone().unwrap_or_default();
+    let mut kept_in_ticket = Vec::new();
+    for pv in &parts.conversation_parts {
+        let p: wire::Part = match notes.read("comments", pv) {
+            Ok(p) => p,
+            Err(e) => {
+                notes.refused("comments", pv, &e);
+                continue;
+            }
+        };
+        let kind = p.part_type.as_deref().unwrap_or("comment");
+        let body = some(p.body.clone());
+        let is_message = matches!(kind, "comment" | "note");
+        if !is_message && body.is_none() && p.attachments.is_empty() {
+            kept_in_ticket.push(pv.clone());
+            continue;
+        }
+        if p.created_at.is_some_and(|t| t.as_text) {
+            // Kept: the number is read from the text; `raw` has it as sent.
+            out.warnings.push(Warning::note(
+                "comments",
+                Some(p.id.0.clone()),
+                "field `created_at` holds a number as text where intercom documents an integer; read as that number, the record is kept and its raw JSON has the value".into(),
+            ));
+        }
+        let (att_ids, files) = files_of(&id, &p.id.0, &p.attachments, notes);
+        out.files.extend(files);
+        out.comments.push(Comment {
+            id: p.id.0.clone(),
+            ticket_id: id.clone(),
+            author_id: author_id(&p.author),
+            public: kind == "comment",
+            body_html: body,
+            body_text: None,
+            channel: None,
+            created_at: time(p.created_at.map(|t| t.secs)),
+            attachment_ids: att_ids,
+            raw: raw(pv),
+        });
+    }
+    // Intercom answers the 500 most recent parts; `total_count` and the statistics' count
+    // say how many there are.
+    let counted = v.pointer("/statistics/count_conversation_parts").and_then(Value::as_u64);
+    let total = parts.total_count.unwrap_or(0).max(counted.unwrap_or(0)) as usize;
+    out.parts_left_out = total.saturating_sub(parts.conversation_parts.len());
+    let mut raw_v = v.clone();
+    if let Some(o) = raw_v.as_object_mut() {
+        o.remove("source");
+        if let Some(p) = o.get_mut("conversation_parts").and_then(Value::as_object_mut) {
+            p.insert("conversation_parts".into(), Value::Array(kept_in_ticket));
+        }
+    }
+    out.ticket = Some(Ticket {
+        id: id.clone(),
+        number: None,
+        subject: some(w.title),
+        status: status(w.state.as_deref()),
+        status_raw: w.state,
+        priority,
+        priority_raw: w.priority,
+        ticket_type: None,
+        channel: some(src.kind.clone()),
+        requester_id,
+        other_requester_ids: Vec::new(),
+        submitter_id: author_id(&src.author),
+        assignee_id: id_of(w.admin_assignee_id),
+        group_id: id_of(w.team_assignee_id),
+        organization_id: None,
+        cc_ids,
+        follower_ids: Vec::new(),
+        tags: w.tags.tags.into_iter().filter_map(|t| t.name).collect(),
+        custom_fields: attributes(&w.custom_attributes),
+        created_at: time(w.created_at),
+        updated_at: time(w.updated_at),
+        solved_at: None,
+        due_at: None,
+        is_deleted: false,
+        is_spam: false,
+        raw: raw(&raw_v),
+    });
+    Ok(out)
+}
+
+/// A translated-content map's locales other than `default` (and its `type`), in order.
+fn other_locales<'a>(
+    tc: &'a Map<String, Value>,
+    default: &'a str,
+) -> impl Iterator<Item = (&'a String, &'a Value)> {
+    tc.iter().filter(move |(l, c)| l.as_str() != "type" && l.as_str() != default && c.is_object())
+}
+
+/// A collection and its translations: a category (top level) or a section (nested); `true`
+/// when it is a section.
+pub fn collection(v: &Value, notes: &mut Notes) -> Result<(bool, Vec<KbItem>), ExtractError> {
+    let w: wire::Collection = notes.read("kb_categories", v)?;
+    let section = id_of(w.parent_id.clone()).is_some();
+    let table = if section { "kb_sections" } else { "kb_categories" };
+    let locale = w.default_locale.clone().unwrap_or_else(|| "en".into());
+    let item = KbItem {
+        id: w.id.0.clone(),
+        parent_id: id_of(w.parent_id.clone()),
+        locale: Some(locale.clone()),
+        translation_of: None,
+        title: w.name.clone().unwrap_or_default(),
+        body_html: some(w.description.clone()),
+        author_id: None,
+        draft: false,
+        position: w.order,
+        labels: Vec::new(),
+        created_at: time(w.created_at),
+        updated_at: time(w.updated_at),
+        raw: raw(v),
+    };
+    let mut rows = vec![item.clone()];
+    for (l, c) in other_locales(&w.translated_content, &locale) {
+        let Ok(t) = notes.read::<wire::GroupContent>(table, c) else { continue };
+        rows.push(KbItem {
+            id: format!("{}-{l}", item.id),
+            locale: Some(l.clone()),
+            translation_of: Some(item.id.clone()),
+            title: t.name.unwrap_or_default(),
+            body_html: some(t.description),
+            raw: raw(c),
+            ..item.clone()
+        });
+    }
+    Ok((section, rows))
+}
+
+/// An article and its translations.
+pub fn article(v: &Value, notes: &mut Notes) -> Result<Vec<KbItem>, ExtractError> {
+    let w: wire::Article = notes.read("kb_articles", v)?;
+    let locale = w.default_locale.clone().unwrap_or_else(|| "en".into());
+    let item = KbItem {
+        id: w.id.0.clone(),
+        parent_id: id_of(w.parent_id.clone()),
+        locale: Some(locale.clone()),
+        translation_of: None,
+        title: w.title.clone().unwrap_or_default(),
+        body_html: some(w.body.clone()),
+        author_id: id_of(w.author_id.clone()),
+        draft: w.state.as_deref() == Some("draft"),
+        position: None,
+        labels: Vec::new(),
+        created_at: time(w.created_at),
+        updated_at: time(w.updated_at),
+        raw: raw(v),
+    };
+    let mut rows = vec![item.clone()];
+    for (l, c) in other_locales(&w.translated_content, &locale) {
+        let Ok(t) = notes.read::<wire::ArticleContent>("kb_articles", c) else { continue };
+        rows.push(KbItem {
+            id: format!("{}-{l}", item.id),
+            locale: Some(l.clone()),
+            translation_of: Some(item.id.clone()),
+            title: t.title.unwrap_or_default(),
+            body_html: some(t.body),
+            author_id: id_of(t.author_id).or(item.author_id.clone()),
+            draft: t.state.as_deref() == Some("draft"),
+            created_at: time(t.created_at),
+            updated_at: time(t.updated_at),
+            raw: raw(c),
+            ..item.clone()
+        });
+    }
+    Ok(rows)
+}

@@ -1,0 +1,131 @@
+//! Intercom's mapping on JSON samples of our own, shaped after the OpenAPI files' examples and
+//! recorded answers (docs/platforms/intercom.md).
+
+use deskferry_format::model::{FieldKind, TicketStatus, UserKind};
+use serde_json::json;
+
+use super::map;
+
+#[test]
+fn a_conversation_becomes_a_ticket_its_opening_message_and_its_comments_and_notes() {
+    let v = json!({
+        "type": "conversation", "id": "147", "title": "Printer", "created_at": 1_700_000_000,
+        "updated_at": 1_700_000_500, "state": "snoozed", "priority": "priority",
+        "admin_assignee_id": 814_860, "team_assignee_id": "0",
+        "tags": {"type": "tag.list", "tags": [{"type": "tag", "id": "1", "name": "vip"}]},
+        "source": {"type": "email", "id": "403918396", "delivered_as": "customer_initiated",
+            "body": "<p>Hi</p>", "author": {"type": "user", "id": "5f7f0d217289f8d2f4262080"},
+            "attachments": [{"type": "upload", "name": "a.png", "url": "https://f.example/a.png",
+                "content_type": "image/png", "filesize": 12}]},
+        "contacts": {"type": "contact.list", "contacts": [
+            {"type": "contact", "id": "5f7f0d217289f8d2f4262080"},
+            {"type": "contact", "id": "5f7f0d217289f8d2f4262081"}]},
+        "custom_attributes": {"seats": 12, "plan": "gold", "nothing": null},
+        "conversation_parts": {"type": "conversation_part.list", "total_count": 3, "conversation_parts": [
+            {"type": "conversation_part", "id": "1", "part_type": "comment", "body": "<p>Yes</p>",
+             "created_at": 1_700_000_100, "author": {"type": "admin", "id": "814860"}, "attachments": []},
+            {"type": "conversation_part", "id": "2", "part_type": "note", "body": "<p>Hmm</p>",
+             "created_at": "1700000200", "author": {"type": "admin", "id": "814860"}, "attachments": []},
+            {"type": "conversation_part", "id": "3", "part_type": "assignment", "body": null,
+             "created_at": 1_700_000_300, "author": {"type": "bot", "id": "1"}, "attachments": []}
+        ]}
+    });
+    let mut notes = map::notes();
+    let rows = map::conversation(&v, &mut notes).expect("read");
+    let t = rows.ticket.expect("ticket");
+    assert_eq!(t.status, TicketStatus::Pending);
+    assert_eq!(t.assignee_id.as_deref(), Some("814860"));
+    assert_eq!(t.group_id, None, "team 0 is no team");
+    assert_eq!(t.requester_id.as_deref(), Some("5f7f0d217289f8d2f4262080"));
+    assert_eq!(t.cc_ids, vec!["5f7f0d217289f8d2f4262081".to_string()]);
+    assert_eq!(t.tags, vec!["vip".to_string()]);
+    assert_eq!(t.custom_fields.len(), 2);
+    assert!(t.custom_fields.iter().any(|c| c.key == "plan" && c.value == "\"gold\""));
+    // The opening message, the comment and the note; the assignment stays in the ticket's raw.
+    let ids: Vec<&str> = rows.comments.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["403918396", "1", "2"]);
+    assert!(!rows.comments[2].public);
+    assert!(t.raw.contains("\"part_type\":\"assignment\""));
+    assert!(!t.raw.contains("<p>Yes</p>"), "comments keep their own raw");
+    // The note's time came as text: read, kept raw, noted.
+    assert_eq!(rows.comments[2].created_at.map(|t| t.timestamp()), Some(1_700_000_200));
+    assert!(rows.comments[2].raw.contains("\"created_at\":\"1700000200\""));
+    let w = &rows.warnings;
+    assert!(w.iter().any(|w| w.id.as_deref() == Some("2") && w.message.contains("created_at")));
+    // A time that is no number at all costs the field only.
+    let mut odd = v.clone();
+    odd["conversation_parts"]["conversation_parts"][0]["created_at"] = json!("yesterday");
+    let rows = map::conversation(&odd, &mut notes).expect("read");
+    assert_eq!(rows.comments[1].created_at, None);
+    assert!(notes.take().iter().any(|w| w.id.as_deref() == Some("1")));
+    // Files get ids of their place on the part.
+    assert_eq!(rows.files.len(), 1);
+    assert_eq!(rows.files[0].row.id, "403918396-1");
+    assert_eq!(rows.comments[0].attachment_ids, vec!["403918396-1".to_string()]);
+    assert_eq!(rows.parts_left_out, 0);
+}
+
+#[test]
+fn parts_beyond_the_answer_are_counted_from_the_statistics() {
+    let v = json!({"id": "9", "statistics": {"count_conversation_parts": 700},
+        "conversation_parts": {"total_count": 500, "conversation_parts": []}});
+    let rows = map::conversation(&v, &mut map::notes()).expect("read");
+    assert_eq!(rows.parts_left_out, 700);
+}
+
+#[test]
+fn a_record_without_an_id_is_refused_and_a_field_of_another_type_costs_only_the_field() {
+    let mut notes = map::notes();
+    assert!(map::contact(&json!({"type": "contact", "name": "x"}), &mut notes).is_err());
+    let u = map::contact(
+        &json!({"id": "abc", "role": "lead", "email": "a@b.c", "updated_at": "yesterday",
+                "companies": {"data": [{"id": "c1"}], "has_more": false}}),
+        &mut notes,
+    )
+    .expect("kept");
+    assert_eq!(u.kind, UserKind::EndUser);
+    assert_eq!(u.role_raw.as_deref(), Some("lead"));
+    assert_eq!(u.organization_id.as_deref(), Some("c1"));
+    assert_eq!(u.updated_at, None);
+    assert_eq!(notes.take().len(), 1);
+}
+
+#[test]
+fn data_attributes_are_typed_and_standard_ones_skipped() {
+    let mut notes = map::notes();
+    let list = json!({"id": 7, "model": "conversation", "name": "plan", "label": "Plan",
+        "data_type": "string", "options": ["gold", "silver"], "custom": true, "archived": true});
+    let f = map::data_attribute(&list, &mut notes).expect("read").expect("custom");
+    assert_eq!(f.kind, Some(FieldKind::Dropdown));
+    assert!(!f.active);
+    assert_eq!(f.options.len(), 2);
+    let std = json!({"id": 1, "model": "contact", "name": "email", "data_type": "string", "custom": false});
+    assert!(map::data_attribute(&std, &mut notes).expect("read").is_none());
+    assert_eq!(map::field_kind("float"), FieldKind::Decimal);
+}
+
+#[test]
+fn collections_and_articles_carry_every_translation() {
+    let mut notes = map::notes();
+    let c = json!({"id": "20", "name": "Billing", "parent_id": "10", "default_locale": "en",
+        "translated_content": {"type": "group_translated_content",
+            "en": {"type": "group_content", "name": "Billing"},
+            "fr": {"type": "group_content", "name": "Facturation", "description": "x"}}});
+    let (section, rows) = map::collection(&c, &mut notes).expect("read");
+    assert!(section);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].id, "20-fr");
+    assert_eq!(rows[1].translation_of.as_deref(), Some("20"));
+    let a = json!({"id": "5", "title": "Reset", "state": "published", "parent_id": 20,
+        "author_id": 814860, "default_locale": "en",
+        "translated_content": {"type": "article_translated_content",
+            "en": {"title": "Reset", "body": "<p>a</p>"},
+            "de": {"title": "Zurücksetzen", "body": "<p>b</p>", "state": "draft"}}});
+    let rows = map::article(&a, &mut notes).expect("read");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].parent_id.as_deref(), Some("20"));
+    assert_eq!(rows[1].locale.as_deref(), Some("de"));
+    assert!(rows[1].draft);
+    assert_eq!(rows[1].author_id.as_deref(), Some("814860"));
+    assert_eq!(map::domain("https://Example.com/about"), Some("example.com".into()));
+}
