@@ -192,12 +192,6 @@ pub const PLATFORMS: &[Platform] = &[
     },
 ];
 
-/// A platform users name that neither side supports yet (listed so messages and the README
-/// say "not yet" rather than "unknown").
-const fn planned(name: &'static str, title: &'static str) -> Platform {
-    Platform { name, title, source: None, target: None, tested_against: "—" }
-}
-
 /// The platform of this name.
 pub fn get(name: &str) -> Option<&'static Platform> {
     PLATFORMS.iter().find(|p| p.name == name)
