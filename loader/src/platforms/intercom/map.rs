@@ -37,11 +37,27 @@ pub fn attribute_name(key: &str) -> String {
     if s.is_empty() { "field".into() } else { s }
 }
 
-/// Custom attributes of a record: field key → value as text.
+/// Custom attributes of a record: field key → value in Intercom's JSON types. The bundle keeps
+/// each value as JSON text (`"ORD-1"` with its quotes, `42`, `true`): a text goes as the text, a
+/// number or a yes/no as itself, a list as its items joined with ", " (Intercom's attributes hold
+/// one value), an empty value not at all; text that is not JSON as it is.
 pub fn custom_attributes(values: &[deskferry_format::CustomFieldValue]) -> Value {
     let mut m = Map::new();
     for v in values {
-        m.insert(attribute_name(&v.key), Value::String(v.value.clone()));
+        let value = match serde_json::from_str::<Value>(&v.value) {
+            Ok(Value::Null) => continue,
+            Ok(x @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => x,
+            Ok(Value::Array(items)) => {
+                let texts: Vec<String> = items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                    .collect();
+                Value::String(texts.join(", "))
+            }
+            Ok(other) => Value::String(other.to_string()),
+            Err(_) => Value::String(v.value.clone()),
+        };
+        m.insert(attribute_name(&v.key), value);
     }
     Value::Object(m)
 }

@@ -40,3 +40,28 @@ fn the_opening_is_plain_text_and_attribute_names_are_intercoms() {
     assert_eq!(map::data_type(Some(deskferry_format::FieldKind::Integer)), "integer");
     assert_eq!(map::data_type(Some(deskferry_format::FieldKind::Dropdown)), "string");
 }
+
+mod attributes {
+    use deskferry_format::CustomFieldValue;
+    use serde_json::json;
+
+    fn v(key: &str, value: &str) -> CustomFieldValue {
+        CustomFieldValue { key: key.into(), value: value.into() }
+    }
+
+    #[test]
+    fn values_go_in_intercoms_types_not_as_json_text() {
+        let got = super::map::custom_attributes(&[
+            v("order", "\"ORD-1\""),
+            v("seats", "42"),
+            v("vip", "true"),
+            v("tags list", "[\"a\",\"b\"]"),
+            v("gone", "null"),
+            v("odd", "not json"),
+        ]);
+        assert_eq!(
+            got,
+            json!({"order": "ORD-1", "seats": 42, "vip": true, "tags_list": "a, b", "odd": "not json"})
+        );
+    }
+}
