@@ -282,6 +282,11 @@ pub async fn with_source<U: UseSource>(
             let http = s.http().clone();
             Ok(u.with(s, http).await)
         }
+        "groove" => {
+            let s = super::groove::GrooveSource::new(cfg)?;
+            let http = s.http().clone();
+            Ok(u.with(s, http).await)
+        }
         other => Err(ExtractError::Config {
             path: cfg.path.clone(),
             message: side(other, Role::Source).err().unwrap_or_else(|| {
