@@ -12,3 +12,6 @@ pub mod map;
 pub mod wire;
 
 pub use extract::GrooveSource;
+
+#[cfg(test)]
+mod tests;
