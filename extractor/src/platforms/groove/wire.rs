@@ -258,6 +258,9 @@ pub struct Message {
     /// Created (the `sent_at` it was written with).
     #[serde(default)]
     pub created_at: Option<String>,
+    /// Updated (read to notice an odd shape; a canonical message has no update time).
+    #[serde(default)]
+    pub updated_at: Option<String>,
     /// A private note.
     #[serde(default)]
     pub note: Option<bool>,
