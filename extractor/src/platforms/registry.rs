@@ -174,12 +174,15 @@ pub const PLATFORMS: &[Platform] = &[
     Platform {
         name: "groove",
         title: "Groove",
-        source: None,
+        source: Some(Side {
+            options: &["max_attachment_mb", "uploader_url"],
+            buckets: &[super::groove::client::DEFAULT],
+        }),
         target: Some(Side {
             options: &["uploader_url", "knowledge_base"],
             buckets: &[super::groove::client::DEFAULT],
         }),
-        tested_against: "simulator (`deskferry-sim serve --platform groove --role target`) shaped after Groove's published API documentation and GraphQL reference and public clients (docs/platforms/groove.md)",
+        tested_against: "simulator (`deskferry-sim serve --platform groove --role source` or `--role target`) shaped after Groove's published API documentation and GraphQL reference and public clients (docs/platforms/groove.md)",
     },
 ];
 
@@ -308,7 +311,7 @@ mod tests {
         assert_eq!(names.len(), PLATFORMS.len(), "a name listed twice");
         assert_eq!(
             self::names(Role::Source),
-            "zendesk, front, rt, freshdesk, helpscout or kayako-classic"
+            "zendesk, front, rt, freshdesk, helpscout, kayako-classic or groove"
         );
         assert_eq!(
             self::names(Role::Target),

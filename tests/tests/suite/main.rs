@@ -3,6 +3,7 @@
 mod bundle_codes;
 mod bundle_interop;
 mod extract_front;
+mod extract_groove;
 mod extract_kayako_classic;
 mod extract_resume;
 mod extract_rt;
