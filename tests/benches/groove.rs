@@ -1,7 +1,14 @@
-//! Groove load benchmark (not a test): requests per migrated ticket against the fewest Groove's
-//! API allows, and the achieved rate against the simulator's enforced limit.
+//! Groove benchmark (not a test): extraction (requests per 1,000 tickets against the fewest
+//! Groove's APIs allow) and load (requests per migrated ticket against the fewest), each with
+//! the achieved rate against the simulator's enforced limit.
 //!
 //!   cargo bench -p deskferry-tests --bench groove
+//!   DESKFERRY_BENCH_PART=extract (or load) runs one half only.
+//!
+//! Extraction: the simulated Groove holding the dataset, `GrooveSource` through the pipeline
+//! (the code `deskferry-extract` drives), told the enforced limit; every request the simulator
+//! answered beside `deskferry_fixtures::sim::groove::expect::source::request_floor` (target
+//! 1.00), and the rate ÷ the limit (target ≥ 0.9).
 //!
 //! One run loads a generated bundle (DESKFERRY_BENCH_SIZE, default `tiny`) with the loader core
 //! (`Loader::run`, the code `deskferry-load run` drives) into the simulated Groove prepared as
@@ -58,6 +65,81 @@ fn kind(method: &str, path: &str) -> &'static str {
 async fn main() -> Result<()> {
     let size: Size = env("DESKFERRY_BENCH_SIZE", "tiny").parse()?;
     let scale: f64 = env("DESKFERRY_BENCH_TIME_SCALE", "1").parse()?;
+    let part = env("DESKFERRY_BENCH_PART", "both");
+    if part != "load" {
+        extract(size, scale).await?;
+    }
+    if part != "extract" {
+        load(size, scale).await?;
+    }
+    Ok(())
+}
+
+/// The extraction half.
+async fn extract(size: Size, scale: f64) -> Result<()> {
+    use deskferry_extractor::config::SourceConfig;
+    use deskferry_extractor::pipeline::{self, ExtractOptions};
+    use deskferry_extractor::platforms::groove::GrooveSource;
+    use deskferry_extractor::progress::ProgressMode;
+    use deskferry_fixtures::sim::groove::expect::source::request_floor;
+    use deskferry_fixtures::sim::{Desk, Store};
+    use deskferry_format::{Recipients, SigningKey, keygen};
+
+    let dir = tempfile::tempdir()?;
+    let ds = Dataset::generate(SEED, size);
+    let config = GrooveConfig { per_minute: PER_MINUTE, ..GrooveConfig::default() };
+    std::fs::write(dir.path().join("token"), &config.token)?;
+    let options = SimOptions { time_scale: scale, seed: SEED, ..SimOptions::default() };
+    let desk = Desk::new(Store::from_dataset(ds.clone()));
+    let sim = groove::start(desk, config, options).await.context("start")?;
+    let limit = f64::from(PER_MINUTE) * scale;
+    let text = format!(
+        "platform = \"groove\"\nurl = \"{u}\"\n[credentials]\ntoken_file = \"token\"\n[rate_limits]\ndefault = {l}\n",
+        u = sim.url(),
+        l = limit as u64,
+    );
+    let cfg = SourceConfig::parse(&text, &dir.path().join("source.toml"))?;
+    let source = GrooveSource::new(&cfg)?;
+    let keys = keygen(&dir.path().join("keys"))?;
+    let mut opts = ExtractOptions::new(
+        dir.path().join("b.dfb"),
+        Recipients::from_file(&keys.recipient)?,
+        SigningKey::from_file(&keys.sign_key)?,
+    );
+    opts.progress = ProgressMode::Off;
+    opts.http = Some(source.http().clone());
+    let summary = pipeline::run(&source, opts).await?;
+    let log = sim.running.log.entries();
+    let requests = log.len();
+    let throttled = log.iter().filter(|e| e.status == 429).count();
+    let stats = summary.http.context("http stats")?;
+    let (first, last) = *stats.per_bucket_window.get("default").context("no requests")?;
+    let window = last.saturating_duration_since(first).as_secs_f64();
+    let rate = requests.saturating_sub(1) as f64 * 60.0 / window.max(1e-9);
+    let floor = request_floor(&ds);
+    let tickets = ds.tickets.len();
+    println!();
+    println!(
+        "deskferry Groove extraction benchmark ({size}, {tickets} tickets, simulator on 127.0.0.1; one run)"
+    );
+    println!(
+        "requests per 1000 tickets: {:.1} ({requests} requests) vs the APIs' floor {:.1} ({} requests): ratio {:.2}   target 1.00",
+        requests as f64 * 1000.0 / tickets as f64,
+        floor.requests as f64 * 1000.0 / tickets as f64,
+        floor.requests,
+        requests as f64 / floor.requests as f64
+    );
+    println!("  floor: {floor}");
+    println!(
+        "request budget use: {rate:.1} req/min achieved ÷ {limit:.1} req/min enforced ({PER_MINUTE}/min × time_scale {scale}) = {:.3}   target ≥ {RATE_TARGET}  ({requests} requests over {window:.1} s, {throttled} answered 429)",
+        rate / limit
+    );
+    sim.stop().await?;
+    Ok(())
+}
+
+/// The load half.
+async fn load(size: Size, scale: f64) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let dataset = Dataset::generate(SEED, size);
     let reader = deskferry_tests::bench::sealed(&dataset, dir.path())?;

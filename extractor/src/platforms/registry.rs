@@ -183,12 +183,15 @@ pub const PLATFORMS: &[Platform] = &[
     Platform {
         name: "groove",
         title: "Groove",
-        source: None,
+        source: Some(Side {
+            options: &["max_attachment_mb", "uploader_url"],
+            buckets: &[super::groove::client::DEFAULT],
+        }),
         target: Some(Side {
             options: &["uploader_url", "knowledge_base"],
             buckets: &[super::groove::client::DEFAULT],
         }),
-        tested_against: "simulator (`deskferry-sim serve --platform groove --role target`) shaped after Groove's published API documentation and GraphQL reference and public clients (docs/platforms/groove.md)",
+        tested_against: "simulator (`deskferry-sim serve --platform groove --role source` or `--role target`) shaped after Groove's published API documentation and GraphQL reference and public clients (docs/platforms/groove.md)",
     },
 ];
 
@@ -295,6 +298,11 @@ pub async fn with_source<U: UseSource>(
             let http = s.http().clone();
             Ok(u.with(s, http).await)
         }
+        "groove" => {
+            let s = super::groove::GrooveSource::new(cfg)?;
+            let http = s.http().clone();
+            Ok(u.with(s, http).await)
+        }
         other => Err(ExtractError::Config {
             path: cfg.path.clone(),
             message: side(other, Role::Source).err().unwrap_or_else(|| {
@@ -316,13 +324,12 @@ mod tests {
         assert_eq!(names.len(), PLATFORMS.len(), "a name listed twice");
         assert_eq!(
             self::names(Role::Source),
-            "zendesk, front, rt, freshdesk, helpscout, kayako, kayako-classic or intercom"
+            "zendesk, front, rt, freshdesk, helpscout, kayako, kayako-classic, intercom or groove"
         );
         assert_eq!(
             self::names(Role::Target),
             "zendesk, front, rt, freshdesk, helpscout, kayako, intercom or groove"
         );
-        assert!(side("groove", Role::Source).unwrap_err().contains("cannot be a source"));
         assert!(side("kayako-classic", Role::Target).unwrap_err().contains("cannot be a target"));
         assert!(side("desk.com", Role::Target).unwrap_err().contains("unknown"));
         assert!(markdown_table().contains("| Request Tracker 5 (`rt`) | yes | yes |"));

@@ -5,6 +5,7 @@ mod bundle_interop;
 mod extract_front;
 mod extract_intercom;
 mod extract_kayako;
+mod extract_groove;
 mod extract_kayako_classic;
 mod extract_resume;
 mod extract_rt;

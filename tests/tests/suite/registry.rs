@@ -20,7 +20,7 @@ fn the_readme_table_and_deskferry_sim_platforms_are_the_registry() {
     // Every platform that can play a role is one the binaries open.
     assert_eq!(
         registry::names(Role::Source),
-        "zendesk, front, rt, freshdesk, helpscout, kayako, kayako-classic or intercom"
+        "zendesk, front, rt, freshdesk, helpscout, kayako, kayako-classic, intercom or groove"
     );
     assert_eq!(
         registry::names(Role::Target),
