@@ -3,9 +3,9 @@
 mod bundle_codes;
 mod bundle_interop;
 mod extract_front;
+mod extract_groove;
 mod extract_intercom;
 mod extract_kayako;
-mod extract_groove;
 mod extract_kayako_classic;
 mod extract_resume;
 mod extract_rt;
