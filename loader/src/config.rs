@@ -213,7 +213,8 @@ inbox = "Support"
                 "s"
             );
         }
-        let bad = "platform = \"kayako\"\nurl = \"http://x/\"\n[credentials]\ntoken_env = \"X\"\n";
+        // Kayako Classic is a source only.
+        let bad = "platform = \"kayako-classic\"\nurl = \"http://x/\"\n[credentials]\ntoken_env = \"X\"\n";
         assert!(TargetConfig::parse(bad, &p).is_err());
     }
 
