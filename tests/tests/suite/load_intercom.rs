@@ -181,16 +181,21 @@ fn a_bundle_into_intercom_reconciles_and_a_rerun_writes_nothing() {
         census.users.iter().any(|u| u.kind == UserKind::EndUser && !u.custom_fields.is_empty())
     );
     assert!(census.tickets.iter().any(|t| !t.custom_fields.is_empty()));
-    // ... in Intercom's types: each contact's values are its source user's (a text arrives as
-    // the text, not as JSON text inside a string; the simulator keeps values as JSON text).
+    // ... each contact's values are its source user's (a text arrives as the text, not as JSON
+    // text inside a string; the simulator keeps values as JSON text).
     let mut compared = 0;
     for u in census.users.iter().filter(|u| u.kind == UserKind::EndUser) {
         let Some(src) = ds.users.iter().find(|s| s.email.is_some() && s.email == u.email) else {
             continue;
         };
         for v in &u.custom_fields {
-            // (As Intercom shows a value: a list is one text of its items.)
-            let shown = deskferry_fixtures::sim::intercom::wire::attribute_value;
+            // As Intercom shows a value, in words: the attributes the load creates hold text (a
+            // number arrives as "42"), and a list is one text of its items.
+            let shown = |t: &str| match deskferry_fixtures::sim::intercom::wire::attribute_value(t)
+            {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
             assert!(
                 src.custom_fields.iter().any(|s| shown(&s.value) == shown(&v.value)),
                 "user {}: {} = {} is none of the source's {:?}",

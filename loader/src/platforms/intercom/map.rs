@@ -37,16 +37,18 @@ pub fn attribute_name(key: &str) -> String {
     if s.is_empty() { "field".into() } else { s }
 }
 
-/// Custom attributes of a record: field key → value in Intercom's JSON types. The bundle keeps
-/// each value as JSON text (`"ORD-1"` with its quotes, `42`, `true`): a text goes as the text, a
-/// number or a yes/no as itself, a list as its items joined with ", " (Intercom's attributes hold
-/// one value), an empty value not at all; text that is not JSON as it is.
+/// Custom attributes of a record: field key → value as text, since the attributes this tool
+/// creates are `string` ones (`people.rs`, a limit in `plan`). The bundle keeps each value as JSON
+/// text (`"ORD-1"` with its quotes, `42`, `true`): a text goes as the text, a number or a yes/no
+/// as written, a list as its items joined with ", " (an attribute holds one value), an empty
+/// value not at all; text that is not JSON as it is.
 pub fn custom_attributes(values: &[deskferry_format::CustomFieldValue]) -> Value {
     let mut m = Map::new();
     for v in values {
         let value = match serde_json::from_str::<Value>(&v.value) {
             Ok(Value::Null) => continue,
-            Ok(x @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => x,
+            Ok(x @ Value::String(_)) => x,
+            Ok(x @ (Value::Number(_) | Value::Bool(_))) => Value::String(x.to_string()),
             Ok(Value::Array(items)) => {
                 let texts: Vec<String> = items
                     .iter()

@@ -50,7 +50,7 @@ mod attributes {
     }
 
     #[test]
-    fn values_go_in_intercoms_types_not_as_json_text() {
+    fn values_go_as_text_not_as_json_text() {
         let got = super::map::custom_attributes(&[
             v("order", "\"ORD-1\""),
             v("seats", "42"),
@@ -61,7 +61,7 @@ mod attributes {
         ]);
         assert_eq!(
             got,
-            json!({"order": "ORD-1", "seats": 42, "vip": true, "tags_list": "a, b", "odd": "not json"})
+            json!({"order": "ORD-1", "seats": "42", "vip": "true", "tags_list": "a, b", "odd": "not json"})
         );
     }
 }
