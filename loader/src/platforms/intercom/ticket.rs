@@ -25,11 +25,34 @@ enum Writer {
     Email(String),
 }
 
-/// What a conversation written before holds (read when a ticket is written again).
+/// A comment or note part of a conversation.
+#[derive(Debug, Clone)]
+struct Part {
+    at: Option<i64>,
+    author: String,
+    id: String,
+    /// For a part that carries a message's further files, its `(from–to of n)` line.
+    files: Option<String>,
+    /// Taken by a message of this run (found there, or posted): two messages of the same
+    /// author at the same second each take their own part, in order.
+    taken: bool,
+}
+
+impl Part {
+    /// Written by `who` (any author when unknown: a contact named by email) at `at`.
+    fn by(&self, at: Option<i64>, who: Option<&str>) -> bool {
+        self.at == at && who.is_none_or(|w| self.author == w)
+    }
+}
+
+/// What a conversation holds: read when a ticket is written again, and kept up to date with
+/// every part this run posts into it. Parts are told apart by author, time and, for a part
+/// carrying a message's further files, its `(from–to of n)` line: every part of a split message
+/// has the same author and time, so author and time alone would take one for another.
 #[derive(Debug, Default)]
 pub(super) struct Held {
-    /// Comment and note parts: (created_at, author id, part id).
-    parts: Vec<(Option<i64>, String, String)>,
+    /// Comment and note parts, in order.
+    parts: Vec<Part>,
     /// The opening message: (created_at, author id).
     source: Option<(Option<i64>, String)>,
     /// The loader's own note is there.
@@ -73,11 +96,13 @@ impl Held {
                 h.note = true;
                 continue;
             }
-            h.parts.push((
-                p.get("created_at").and_then(Value::as_i64),
-                author(p),
-                id_of(p).unwrap_or_default(),
-            ));
+            h.parts.push(Part {
+                at: p.get("created_at").and_then(Value::as_i64),
+                author: author(p),
+                id: id_of(p).unwrap_or_default(),
+                files: files_line(body),
+                taken: false,
+            });
         }
         h
     }
@@ -186,9 +211,16 @@ impl IntercomTarget {
         b
     }
 
-    /// Posts one reply (looked for by author and time before it is sent again after an answer
-    /// lost); the new part's id.
-    async fn reply(&self, conv: &str, comment_id: &str, body: Value) -> Result<String, WriteError> {
+    /// Posts one reply; after an answer lost, the conversation is read for it before it is
+    /// sent again: a part of the same author, time and files line as the one posted, beyond
+    /// those `held` knew of. The new part's id, and `held` knows it.
+    async fn reply(
+        &self,
+        conv: &str,
+        comment_id: &str,
+        body: Value,
+        held: &mut Held,
+    ) -> Result<String, WriteError> {
         let path = format!("/conversations/{conv}/reply");
         let at = body.get("created_at").and_then(Value::as_i64);
         let who = body
@@ -196,36 +228,44 @@ impl IntercomTarget {
             .or_else(|| body.get("intercom_user_id"))
             .and_then(Value::as_str)
             .map(str::to_string);
+        let files = body.get("body").and_then(Value::as_str).and_then(files_line);
+        let same = |p: &Part| p.by(at, who.as_deref()) && p.files == files;
+        let known = held.parts.iter().filter(|p| same(p)).count();
         let posted = post_unless_found(
             || self.client.post(&path, body.clone()),
             || async {
-                let Some(at) = at else { return Ok(None) };
+                if at.is_none() {
+                    return Ok(None);
+                }
                 let v = self
                     .client
                     .get(&format!("/conversations/{conv}"))
                     .await
                     .map_err(http("comments", comment_id))?;
-                Ok(parts(&v)
-                    .into_iter()
-                    .rev()
-                    .find(|p| {
-                        p.get("created_at").and_then(Value::as_i64) == Some(at)
-                            && who.as_deref().is_none_or(|w| {
-                                p.pointer("/author/id").and_then(Value::as_str) == Some(w)
-                            })
-                    })
-                    .and_then(id_of))
+                let now = Held::read(&v);
+                let matching: Vec<&Part> = now.parts.iter().filter(|p| same(p)).collect();
+                Ok((matching.len() > known)
+                    .then(|| matching.last().map(|p| p.id.clone()))
+                    .flatten())
             },
             http("comments", comment_id),
         )
         .await?;
-        match posted {
-            Posted::Found(id) => Ok(id),
+        let id = match posted {
+            Posted::Found(id) => id,
             Posted::Answered(v) => parts(&v)
                 .last()
                 .and_then(|p| id_of(p))
-                .ok_or_else(|| other("comments", comment_id, "no part in the answer")),
-        }
+                .ok_or_else(|| other("comments", comment_id, "no part in the answer"))?,
+        };
+        held.parts.push(Part {
+            at,
+            author: who.unwrap_or_default(),
+            id: id.clone(),
+            files,
+            taken: true,
+        });
+        Ok(id)
     }
 
     /// Writes comment `c` (and its further files) into `conv`.
@@ -234,51 +274,48 @@ impl IntercomTarget {
         conv: &str,
         c: &MappedComment,
         skip_body: bool,
-        held: &Held,
+        held: &mut Held,
     ) -> Result<Written, WriteError> {
         let (w, public, lost) = self.writer(c).await?;
         let at = c.created_at.map(|t| t.timestamp());
         // Parts of this message the conversation holds already (a run stopped midway): the
-        // same author at the same time. They are not posted again.
+        // same author at the same time, with the same files line. They are not posted again.
         let who = match &w {
-            Writer::Admin(id) | Writer::Contact(id) => Some(id.as_str()),
+            Writer::Admin(id) | Writer::Contact(id) => Some(id.clone()),
             Writer::Email(_) => None,
         };
-        let mut already =
-            held.parts.iter().filter(|(t, a, _)| *t == at && who.is_none_or(|w| a == w)).count();
-        let found = held
-            .parts
-            .iter()
-            .find(|(t, a, _)| *t == at && who.is_none_or(|w| a == w))
-            .map(|(_, _, id)| id.clone());
+        let have = |held: &mut Held, files: Option<&str>| {
+            let p = held
+                .parts
+                .iter_mut()
+                .find(|p| !p.taken && p.by(at, who.as_deref()) && p.files.as_deref() == files)?;
+            p.taken = true;
+            Some(p.id.clone())
+        };
         let n = c.attachments.len();
         let (first, rest) = map::chunks(&c.attachments, self.opts.attachments_per_part, !skip_body);
         let mut notes: Vec<String> = lost.into_iter().collect();
-        let mut id = found;
+        let mut id = None;
         if !skip_body {
-            if already > 0 {
-                already -= 1;
-            } else {
-                let b = Self::reply_body(&w, public, &c.body_html, at, &first);
-                id = Some(self.reply(conv, &c.comment.id, b).await?);
-            }
+            id = match have(held, None) {
+                Some(found) => Some(found),
+                None => {
+                    let b = Self::reply_body(&w, public, &c.body_html, at, &first);
+                    Some(self.reply(conv, &c.comment.id, b, held).await?)
+                }
+            };
         }
         let mut from = first.len() + 1;
         for chunk in &rest {
             let to = from + chunk.len() - 1;
-            if already > 0 {
-                already -= 1;
-                from = to + 1;
-                continue;
-            }
-            let b = Self::reply_body(
-                &w,
-                public,
-                &format!("<p>{}</p>", map::files_body(from, to, n)),
-                at,
-                chunk,
-            );
-            let part = self.reply(conv, &c.comment.id, b).await?;
+            let line = map::files_body(from, to, n);
+            let part = match have(held, Some(&line)) {
+                Some(found) => found,
+                None => {
+                    let b = Self::reply_body(&w, public, &format!("<p>{line}</p>"), at, chunk);
+                    self.reply(conv, &c.comment.id, b, held).await?
+                }
+            };
             id.get_or_insert(part);
             from = to + 1;
         }
@@ -338,7 +375,7 @@ impl IntercomTarget {
                         let r = if first.attachments.is_empty() {
                             Ok(Written::Matched(id.to_string()))
                         } else {
-                            self.write_comment(id, first, true, &held).await
+                            self.write_comment(id, first, true, &mut held).await
                         };
                         results.push(r);
                         rest = &comments[1..];
@@ -409,7 +446,7 @@ impl IntercomTarget {
                     let r = if first.attachments.is_empty() {
                         Ok(Written::Migrated(id_of(&v).unwrap_or_else(|| conv.clone())))
                     } else {
-                        self.write_comment(&conv, first, true, &held).await
+                        self.write_comment(&conv, first, true, &mut held).await
                     };
                     results.push(r);
                     rest = &comments[1..];
@@ -424,7 +461,7 @@ impl IntercomTarget {
                 results.push(Err(after_failed(&c.comment.id, first, "message", "Intercom")));
                 continue;
             }
-            let r = self.write_comment(&conv, c, false, &held).await;
+            let r = self.write_comment(&conv, c, false, &mut held).await;
             if let Err(e) = &r {
                 if e.is_fatal() {
                     return Err(r.unwrap_err());
@@ -553,6 +590,14 @@ impl IntercomTarget {
         self.tags.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), id.clone());
         Ok(id)
     }
+}
+
+/// The `(from–to of n)` line of a part that carries a message's further files.
+fn files_line(body: &str) -> Option<String> {
+    let at = body.find(map::FILES_MARK)?;
+    let rest = &body[at..];
+    let end = rest.find(')').map_or(rest.len(), |e| e + 1);
+    Some(rest[..end].to_string())
 }
 
 /// The parts of a conversation answer.
