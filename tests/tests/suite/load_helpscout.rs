@@ -36,11 +36,6 @@ fn load_in(
     )
 }
 
-fn failed_rows(dir: &Path, report: &str) -> String {
-    let text = std::fs::read_to_string(dir.join(report).join("records.csv")).unwrap_or_default();
-    text.lines().filter(|l| l.contains(",failed,")).collect::<Vec<_>>().join("\n")
-}
-
 #[test]
 fn a_bundle_into_helpscout_reconciles_sends_no_email_and_a_rerun_writes_nothing() {
     let b = bundle_of(5, Size::Tiny);
@@ -53,7 +48,12 @@ fn a_bundle_into_helpscout_reconciles_sends_no_email_and_a_rerun_writes_nothing(
     assert!(code == 0 || code == 1, "plan ({code}): {plan}\n{err}");
     let (code, run, err) = load("run", "reports/run");
     assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
-    assert_eq!(run["run"]["counts"]["failed"], 0, "{}\n{err}", failed_rows(&dir, "reports/run"));
+    assert_eq!(
+        run["run"]["counts"]["failed"],
+        0,
+        "{}\n{err}",
+        crate::support::failed_rows(&dir, "reports/run")
+    );
     let (code, rec, err) = load("reconcile", "reports/run");
     assert!(code == 0 || code == 1, "reconcile ({code}): {rec}\n{err}");
     let s = assert_accounted_and_clean(&dir.join("reports/run"), "tiny → helpscout");
@@ -184,7 +184,12 @@ fn helpscout_into_helpscout_then_a_delta_adds_the_reply_once() {
     extract("a.dfb", None);
     let (code, run, err) = load_in(dir, &dir.join("a.dfb"), &b, "run", "reports/a");
     assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
-    assert_eq!(run["run"]["counts"]["failed"], 0, "{}\n{err}", failed_rows(dir, "reports/a"));
+    assert_eq!(
+        run["run"]["counts"]["failed"],
+        0,
+        "{}\n{err}",
+        crate::support::failed_rows(dir, "reports/a")
+    );
     load_in(dir, &dir.join("a.dfb"), &b, "reconcile", "reports/a");
     assert_accounted_and_clean(&dir.join("reports/a"), "helpscout → helpscout");
 
@@ -193,7 +198,12 @@ fn helpscout_into_helpscout_then_a_delta_adds_the_reply_once() {
     extract("d.dfb", Some("a.dfb.json"));
     let (code, run, err) = load_in(dir, &dir.join("d.dfb"), &b, "run", "reports/d");
     assert!(code == 0 || code == 1, "delta run ({code}): {run}\n{err}");
-    assert_eq!(run["run"]["counts"]["failed"], 0, "{}\n{err}", failed_rows(dir, "reports/d"));
+    assert_eq!(
+        run["run"]["counts"]["failed"],
+        0,
+        "{}\n{err}",
+        crate::support::failed_rows(dir, "reports/d")
+    );
     let after = dst.census().expect("census");
     let replies = |c: &deskferry_fixtures::sim::Census| {
         c.comments

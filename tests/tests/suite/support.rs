@@ -148,3 +148,10 @@ pub fn load_into(
         .unwrap_or_else(|| serde_json::from_str(&stdout).unwrap_or(Value::Null));
     (out.status.code().unwrap_or(-1), json, stderr)
 }
+
+/// The failed rows of `records.csv` in report folder `report` under `dir`, with their reasons
+/// (for a failure message).
+pub fn failed_rows(dir: &Path, report: &str) -> String {
+    let text = std::fs::read_to_string(dir.join(report).join("records.csv")).unwrap_or_default();
+    text.lines().filter(|l| l.contains(",failed,")).collect::<Vec<_>>().join("\n")
+}

@@ -135,6 +135,14 @@ pub fn files_body(from: usize, to: usize, n: usize) -> String {
     format!("{FILES_MARK} ({from}–{to} of {n})")
 }
 
+/// The [`files_body`] line a part's body carries, if it is a part with a message's further
+/// files (its inverse: tells the parts of one split message apart).
+pub fn files_line(body: &str) -> Option<String> {
+    let rest = &body[body.find(FILES_MARK)?..];
+    let end = rest.find(')').map_or(rest.len(), |e| e + 1);
+    Some(rest[..end].to_string())
+}
+
 /// Text for the opening of a conversation (Intercom takes no HTML there): tags dropped,
 /// common entities decoded, never empty.
 pub fn plain(html: &str) -> String {

@@ -30,6 +30,14 @@ fn files_beyond_a_part_go_to_further_parts() {
     let (first, _) = map::chunks(&files, 50, true);
     assert_eq!(first.len(), 10);
     assert!(map::files_body(6, 10, 12).starts_with(map::FILES_MARK));
+    // The line is read back from a part's HTML body, and only from a files part.
+    let line = map::files_body(6, 10, 12);
+    assert_eq!(map::files_line(&format!("<p>{line}</p>")), Some(line));
+    assert_ne!(
+        map::files_line(&format!("<p>{}</p>", map::files_body(11, 12, 12))),
+        map::files_line("<p>x</p>")
+    );
+    assert_eq!(map::files_line("<p>Hello (again)</p>"), None);
 }
 
 #[test]

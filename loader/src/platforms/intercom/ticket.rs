@@ -100,7 +100,7 @@ impl Held {
                 at: p.get("created_at").and_then(Value::as_i64),
                 author: author(p),
                 id: id_of(p).unwrap_or_default(),
-                files: files_line(body),
+                files: map::files_line(body),
                 taken: false,
             });
         }
@@ -228,7 +228,7 @@ impl IntercomTarget {
             .or_else(|| body.get("intercom_user_id"))
             .and_then(Value::as_str)
             .map(str::to_string);
-        let files = body.get("body").and_then(Value::as_str).and_then(files_line);
+        let files = body.get("body").and_then(Value::as_str).and_then(map::files_line);
         let same = |p: &Part| p.by(at, who.as_deref()) && p.files == files;
         let known = held.parts.iter().filter(|p| same(p)).count();
         let posted = post_unless_found(
@@ -244,9 +244,7 @@ impl IntercomTarget {
                     .map_err(http("comments", comment_id))?;
                 let now = Held::read(&v);
                 let matching: Vec<&Part> = now.parts.iter().filter(|p| same(p)).collect();
-                Ok((matching.len() > known)
-                    .then(|| matching.last().map(|p| p.id.clone()))
-                    .flatten())
+                Ok(matching.last().filter(|_| matching.len() > known).map(|p| p.id.clone()))
             },
             http("comments", comment_id),
         )
@@ -590,14 +588,6 @@ impl IntercomTarget {
         self.tags.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), id.clone());
         Ok(id)
     }
-}
-
-/// The `(from–to of n)` line of a part that carries a message's further files.
-fn files_line(body: &str) -> Option<String> {
-    let at = body.find(map::FILES_MARK)?;
-    let rest = &body[at..];
-    let end = rest.find(')').map_or(rest.len(), |e| e + 1);
-    Some(rest[..end].to_string())
 }
 
 /// The parts of a conversation answer.
