@@ -142,3 +142,61 @@ fn a_bundle_into_groove_reconciles_mails_nobody_and_a_rerun_writes_nothing() {
     assert_eq!(again["run"]["counts"]["migrated"], 0, "a re-run wrote: {again}");
     Box::new(w).stop().expect("stop");
 }
+
+/// Groove applies a ticket's customer hash to the contact holding its address: a contact the
+/// account already had (and one the load made, when two people of the bundle share an address
+/// up to case) keeps the name it has; the tickets name their customer by address alone.
+#[test]
+fn a_contact_already_in_groove_keeps_its_name_through_the_tickets_of_its_address() {
+    let b = bundle_of(5, Size::Tiny);
+    let dir = b.dir.path().to_path_buf();
+    let w = GrooveWorld::start_target(&WorldOptions::default()).expect("a Groove target");
+    w.write_connection(&dir, "target").expect("connection file");
+    let ds = &b.dataset;
+    let pair: Vec<&str> = ds.case("email_differs_by_case").map(|c| c.id.as_str()).collect();
+    let users: Vec<_> = ds.users.iter().filter(|u| pair.contains(&u.id.as_str())).collect();
+    assert_eq!(users.len(), 2, "the dataset's two people sharing an address up to case");
+    // Not vacuous: one of them is the requester of a live ticket.
+    assert!(
+        ds.tickets
+            .iter()
+            .any(|t| !t.is_deleted && t.requester_id.as_deref().is_some_and(|r| pair.contains(&r)))
+    );
+    let address = users[0].email.clone().expect("an address").to_uppercase();
+    let existing = {
+        let mut r = w.desk().write();
+        let id = r.new_id();
+        let mut u =
+            deskferry_fixtures::sim::new_user(id.clone(), UserKind::EndUser, chrono::Utc::now());
+        u.email = Some(address.clone());
+        u.name = Some("M. Garcia (already here)".into());
+        r.put(u);
+        id
+    };
+
+    let (code, run, err) = load(&b, &dir, "run", "reports/run");
+    assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
+    let census = w.census().expect("census");
+    let held: Vec<_> = census
+        .users
+        .iter()
+        .filter(|u| u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&address)))
+        .collect();
+    assert_eq!(held.len(), 1, "one contact for the address: {held:?}");
+    assert_eq!(held[0].id, existing);
+    assert_eq!(
+        held[0].name.as_deref(),
+        Some("M. Garcia (already here)"),
+        "the contact was renamed"
+    );
+    // Both people are reported matched to it, not silently merged.
+    let records = std::fs::read_to_string(dir.join("reports/run/records.csv")).expect("records");
+    for u in &users {
+        let row = records
+            .lines()
+            .find(|l| l.starts_with(&format!("users,{},", u.id)))
+            .unwrap_or_else(|| panic!("no row for {}:\n{records}", u.id));
+        assert!(row.contains("one contact per address"), "{row}");
+    }
+    Box::new(w).stop().expect("stop");
+}

@@ -8,6 +8,7 @@
 
 use deskferry_format::Timestamp;
 use deskferry_format::model::TicketStatus;
+use serde_json::{Value, json};
 
 use crate::target::{Author, MappedComment, MappedTicket};
 
@@ -112,6 +113,18 @@ pub fn author_as(a: &Author, default_agent: Option<&str>, customer: &str) -> Opt
             agent: false,
             named: Some(format!("Written by {} (no address at the source)", esc(&who))),
         }),
+    }
+}
+
+/// How a ticket's `from` or `to` names a customer. Groove applies a customer hash's fields to
+/// the contact holding its address, so a person the load already made a contact of (or matched
+/// to one) is named by address alone: a hash would rename that contact to whichever ticket of
+/// two people sharing an address (up to case) came last. Anyone else goes as a hash with their
+/// name, so the contact Groove creates for them has it.
+pub fn party(a: &Author) -> Value {
+    match (&a.target_id, &a.email) {
+        (Some(_), Some(e)) => json!(e),
+        _ => json!({ "email": a.email, "name": a.name }),
     }
 }
 

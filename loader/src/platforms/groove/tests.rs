@@ -53,3 +53,12 @@ fn references_and_markers_round_trip() {
     assert!(map::is_marker(&map::marker_tag("Zendesk:7")));
     assert_eq!(map::marker_tag("Zendesk:7"), "dfx-zendesk-7");
 }
+
+#[test]
+fn a_customer_already_a_contact_is_named_by_address_alone() {
+    // A hash would rename the contact holding the address (two people sharing it up to case).
+    let known = author(false, Some("c_7"), Some("maria.garcia@example.com"), false);
+    assert_eq!(map::party(&known), serde_json::json!("maria.garcia@example.com"));
+    let new = author(false, None, Some("pat@x.org"), false);
+    assert_eq!(map::party(&new), serde_json::json!({ "email": "pat@x.org", "name": "Pat <Doe>" }));
+}

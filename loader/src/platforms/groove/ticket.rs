@@ -21,18 +21,18 @@ fn outcome(id: String, lost: Vec<String>) -> Written {
 
 impl GrooveTarget {
     /// The ticket's customer: its requester's address, else the first person with an address
-    /// who wrote in it.
-    fn customer_of(t: &MappedTicket, new: &[MappedComment]) -> Option<(String, Option<String>)> {
+    /// who wrote in it; with how Groove is to be told of them ([`map::party`]).
+    fn customer_of(t: &MappedTicket, new: &[MappedComment]) -> Option<(String, Value)> {
         let r = &t.requester;
         if !r.is_agent
             && let Some(e) = &r.email
         {
-            return Some((e.clone(), r.name.clone()));
+            return Some((e.clone(), map::party(r)));
         }
         new.iter()
             .map(|c| &c.author)
             .find(|a| !a.is_agent && a.email.is_some())
-            .map(|a| (a.email.clone().unwrap_or_default(), a.name.clone()))
+            .map(|a| (a.email.clone().unwrap_or_default(), map::party(a)))
     }
 
     /// Who `c` is written as.
@@ -138,13 +138,15 @@ impl GrooveTarget {
         }
         let (mailbox, mailbox_email) = self.mailbox_for(t).await?;
         let mut lost: Vec<String> = Vec::new();
-        let (customer, customer_name) = match Self::customer_of(t, new) {
+        let (customer, customer_party) = match Self::customer_of(t, new) {
             Some(c) => c,
             None => {
                 // Groove's tickets need a customer's address: one that can never be delivered
                 // (the reserved .invalid domain) stands in, named and reported.
                 lost.push("neither its requester nor anyone who wrote in it has an address: its customer is a stand-in address at deskferry.invalid".into());
-                (map::stand_in(src), t.requester.name.clone())
+                let email = map::stand_in(src);
+                let party = json!({ "email": email, "name": t.requester.name });
+                (email, party)
             }
         };
         let state = map::state(t.status.as_deref(), t.ticket.status, t.ticket.is_spam);
@@ -178,14 +180,14 @@ impl GrooveTarget {
                         );
                         if who.agent {
                             body.insert("from".into(), json!(who.email));
-                            body.insert(
-                                "to".into(),
-                                json!({ "email": customer, "name": customer_name }),
-                            );
+                            body.insert("to".into(), customer_party.clone());
                         } else {
                             body.insert(
                                 "from".into(),
-                                json!({ "email": who.email, "name": c.author.name }),
+                                match who.named {
+                                    Some(_) => customer_party.clone(),
+                                    None => map::party(&c.author),
+                                },
                             );
                             body.insert("to".into(), json!(mailbox_email));
                         }
@@ -206,10 +208,7 @@ impl GrooveTarget {
                             )),
                         );
                         body.insert("from".into(), json!(d));
-                        body.insert(
-                            "to".into(),
-                            json!({ "email": customer, "name": customer_name }),
-                        );
+                        body.insert("to".into(), customer_party.clone());
                         body.insert("note".into(), json!(true));
                         if let Some(at) = t.ticket.created_at {
                             body.insert("sent_at".into(), json!(map::sent_at(&at)));
