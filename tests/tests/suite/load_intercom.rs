@@ -209,6 +209,33 @@ fn a_bundle_into_intercom_reconciles_and_a_rerun_writes_nothing() {
     }
     assert!(compared > 0, "no contact's attribute value was compared");
     assert!(census.tickets.iter().any(|t| !t.tags.is_empty()));
+    // Contacts keep their tags (two people sharing an address up to case are one contact,
+    // matched: left out).
+    let shared: Vec<&str> = ds.case("email_differs_by_case").map(|c| c.id.as_str()).collect();
+    let mut tagged = 0;
+    for u in ds.users.iter().filter(|u| {
+        u.kind == UserKind::EndUser
+            && !u.is_deleted
+            && !u.tags.is_empty()
+            && u.email.is_some()
+            && !shared.contains(&u.id.as_str())
+    }) {
+        let held = census
+            .users
+            .iter()
+            .find(|c| c.kind == UserKind::EndUser && c.email == u.email)
+            .unwrap_or_else(|| panic!("no contact for user {}", u.id));
+        for t in &u.tags {
+            assert!(
+                held.tags.contains(t),
+                "contact of user {} lacks tag {t:?}: {:?}",
+                u.id,
+                held.tags
+            );
+        }
+        tagged += 1;
+    }
+    assert!(tagged > 0, "no tagged contact was compared");
     // Articles in every locale.
     let locales = |rows: &[deskferry_format::model::KbItem]| -> usize {
         rows.iter().filter(|a| a.translation_of.is_some()).count()

@@ -21,7 +21,7 @@
 //! - `help_center`: collections (nested ones are sections) and articles, each with every
 //!   translation (`translated_content`), from the lists alone.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use deskferry_format::model::{Ticket, TicketStatus, Tombstone};
 use deskferry_format::{KbArticle, KbCategory, KbSection, Warning};
@@ -158,7 +158,7 @@ impl Source for IntercomSource {
     }
 
     async fn extract(&self, sink: &Sink, resume: &Resume) -> Result<(), ExtractError> {
-        let run = Run { src: self, sink, resume };
+        let run = Run { src: self, sink, resume, tag_names: tokio::sync::OnceCell::new() };
         tokio::try_join!(
             async {
                 run.people().await?;
@@ -177,6 +177,9 @@ struct Run<'a> {
     src: &'a IntercomSource,
     sink: &'a Sink,
     resume: &'a Resume,
+    /// The workspace's tags by id (`GET /tags`, read once, when a contact first has one):
+    /// a contact's answer names its tags by id only.
+    tag_names: tokio::sync::OnceCell<HashMap<String, String>>,
 }
 
 impl Run<'_> {
@@ -267,8 +270,10 @@ impl Run<'_> {
             };
             for mut v in items {
                 self.complete_companies(&mut v).await?;
+                let tags = self.contact_tags(&v).await?;
                 match map::contact(&v, &mut notes) {
-                    Ok(u) => {
+                    Ok(mut u) => {
+                        u.tags = tags;
                         c.saw(u.updated_at.map(|t| t.timestamp()));
                         self.send(Item::User(u)).await?
                     }
@@ -301,6 +306,54 @@ impl Run<'_> {
             c.insert("has_more".into(), false.into());
         }
         Ok(())
+    }
+
+    /// A contact's tag names. Its answer lists up to 10 tags by id: names come from the
+    /// workspace's tag list (read once); a contact with more (`has_more`), or with a tag made
+    /// after that list was read, has its own list read (`GET /contacts/{id}/tags`). A contact
+    /// gone since keeps the names known, with a note.
+    async fn contact_tags(&self, v: &Value) -> Result<Vec<String>, ExtractError> {
+        let ids: Vec<String> = v
+            .pointer("/tags/data")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(client::id_of)
+            .collect();
+        let more = v.pointer("/tags/has_more").and_then(Value::as_bool).unwrap_or(false)
+            || v.pointer("/tags/total_count").and_then(Value::as_u64).unwrap_or(0)
+                > ids.len() as u64;
+        if ids.is_empty() && !more {
+            return Ok(Vec::new());
+        }
+        let names = self
+            .tag_names
+            .get_or_try_init(|| async {
+                let list = self.client().get("/tags").await?;
+                let (items, _) = client::page_of(list);
+                Ok::<_, ExtractError>(
+                    items
+                        .iter()
+                        .filter_map(|t| Some((client::id_of(t)?, t["name"].as_str()?.to_string())))
+                        .collect::<HashMap<_, _>>(),
+                )
+            })
+            .await?;
+        let known: Vec<String> = ids.iter().filter_map(|i| names.get(i).cloned()).collect();
+        if !more && known.len() == ids.len() {
+            return Ok(known);
+        }
+        let id = client::id_of(v).unwrap_or_default();
+        let path = format!("/contacts/{}/tags", client::esc(&id));
+        let got = self.client().get(&path).await;
+        Ok(match self.followup("users", &id, "its tags", got).await? {
+            Some(list) => client::page_of(list)
+                .0
+                .iter()
+                .filter_map(|t| t["name"].as_str().map(str::to_string))
+                .collect(),
+            None => known,
+        })
     }
 
     /// Companies, 60 a page (the list's largest); a delta keeps those updated since.

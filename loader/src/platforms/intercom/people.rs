@@ -151,10 +151,24 @@ impl IntercomTarget {
                 .await
                 .map_err(err())?;
         }
-        Ok(if matched {
-            Written::Limited(id, "Intercom: one user contact per email address (and per external_id): matched to the contact holding it, whose name it keeps".into())
-        } else {
-            Written::Migrated(id)
-        })
+        if matched {
+            let tags = if u.tags.is_empty() { "" } else { " and tags (its own are not added)" };
+            return Ok(Written::Limited(
+                id,
+                format!(
+                    "Intercom: one user contact per email address (and per external_id): matched to the contact holding it, whose name{tags} it keeps"
+                ),
+            ));
+        }
+        // Tags: attaching one a contact has is harmless, so a re-run or a lost answer adds
+        // nothing twice.
+        for name in &u.tags {
+            let tag = self.tag(name, "users", &u.id).await?;
+            self.client
+                .post_idempotent(&format!("/contacts/{id}/tags"), json!({"id": tag}))
+                .await
+                .map_err(err())?;
+        }
+        Ok(Written::Migrated(id))
     }
 }

@@ -541,7 +541,7 @@ impl IntercomTarget {
                 .map_err(e())?;
         }
         for name in &t.tags {
-            let id = self.tag(name, sid).await?;
+            let id = self.tag(name, "tickets", sid).await?;
             self.client
                 .post_idempotent(
                     &format!("/conversations/{conv}/tags"),
@@ -574,8 +574,14 @@ impl IntercomTarget {
         Ok(limits)
     }
 
-    /// The id of tag `name`, created when new (`POST /tags` finds or creates by name).
-    async fn tag(&self, name: &str, sid: &str) -> Result<String, WriteError> {
+    /// The id of tag `name`, created when new (`POST /tags` finds or creates by name); an
+    /// error is the record `entity` `sid`'s.
+    pub(super) async fn tag(
+        &self,
+        name: &str,
+        entity: &str,
+        sid: &str,
+    ) -> Result<String, WriteError> {
         if let Some(id) = self.tags.lock().unwrap_or_else(|e| e.into_inner()).get(name).cloned() {
             return Ok(id);
         }
@@ -583,8 +589,8 @@ impl IntercomTarget {
             .client
             .post_idempotent("/tags", json!({"name": name}))
             .await
-            .map_err(http("tickets", sid))?;
-        let id = id_of(&v).ok_or_else(|| other("tickets", sid, "no tag id in the answer"))?;
+            .map_err(http(entity, sid))?;
+        let id = id_of(&v).ok_or_else(|| other(entity, sid, "no tag id in the answer"))?;
         self.tags.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), id.clone());
         Ok(id)
     }
