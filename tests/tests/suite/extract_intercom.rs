@@ -148,3 +148,66 @@ fn intercom_tiny_extracts_completely_at_the_floor_and_a_delta_sees_the_deletion(
     assert_eq!(searched, 2, "a delta searches contacts and conversations by updated_at");
     w.stop().expect("stop");
 }
+
+/// A workspace with more companies than `GET /companies` pages through (Intercom: 10,000; here
+/// the facade stops at 1): the source notices the listing stopped short of its `total_count`
+/// and reads every company through `GET /companies/scroll`, checked against the OpenAPI file.
+#[test]
+fn companies_past_the_listing_limit_are_read_through_the_scroll() {
+    use deskferry_fixtures::dataset::{Dataset, Size};
+    use deskferry_fixtures::sim::intercom::{self, IntercomConfig};
+    use deskferry_fixtures::sim::{Desk, SimOptions, Store};
+    use deskferry_format::model::{Organization, UserKind};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let tools = Tools::beside_current_exe().expect("tools");
+    let ds = Dataset::generate(1, Size::Tiny);
+    let want: std::collections::BTreeSet<String> = ds
+        .users
+        .iter()
+        .filter(|u| u.kind == UserKind::EndUser)
+        .filter_map(|u| u.organization_id.clone())
+        .collect();
+    assert!(want.len() > 2, "the dataset's companies with contacts: {want:?}");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let config = IntercomConfig { max_listed_companies: 1, ..IntercomConfig::default() };
+    let token = config.token.clone();
+    let sim = rt
+        .block_on(intercom::start(
+            Desk::new(Store::from_dataset(ds.clone())),
+            config,
+            SimOptions::default(),
+        ))
+        .expect("sim");
+    sim.api.log.set_capture_bodies(true);
+    std::fs::write(d.join("source.token"), format!("{token}\n")).expect("token");
+    std::fs::write(
+        d.join("source.toml"),
+        format!(
+            "platform = \"intercom\"\nurl = \"{}\"\n[credentials]\ntoken_file = \"source.token\"\n",
+            sim.url()
+        ),
+    )
+    .expect("source.toml");
+    check(&tool(&tools, d, "deskferry-bundle", &["keygen", "--out-dir", "keys"]), "keygen", &[0]);
+    let x = tool(&tools, d, "deskferry-extract", &extract_args("a.dfb", &[]));
+    check(&x, "extract", &[0]);
+
+    let got: std::collections::BTreeSet<String> = open(d, "a.dfb")
+        .records::<Organization>()
+        .expect("organizations")
+        .map(|o| o.expect("organization").id)
+        .collect();
+    assert_eq!(got, want, "every company with a contact, through the scroll");
+    let entries = sim.api.log.entries();
+    let scrolls = entries.iter().filter(|e| e.path == "/companies/scroll").count();
+    assert!(scrolls >= 2, "{scrolls} scroll requests (a page, then the empty end)");
+    let checked = deskferry_fixtures::sim::RequestLog::new();
+    checked.set_capture_bodies(true);
+    for e in entries.into_iter().filter(|e| e.path.starts_with("/companies")) {
+        checked.push(e);
+    }
+    crate::load_intercom::intercom_openapi_check(&checked);
+    rt.block_on(sim.stop()).expect("stop");
+}

@@ -22,6 +22,10 @@ pub const FILES: &str = "files";
 pub const FILES_PER_MINUTE: u32 = 6_000;
 /// Intercom's default per-minute limit of an app.
 pub const DEFAULT_PER_MINUTE: u32 = 10_000;
+/// Most companies `GET /companies` pages through; beyond them the scroll
+/// (`GET /companies/scroll`) reads them all.
+pub const MAX_LISTED_COMPANIES: u64 = 10_000;
+
 /// The API version every request pins (`Intercom-Version`); 2.16 is the other one the
 /// facade and the checks know.
 pub const VERSION: &str = "2.14";

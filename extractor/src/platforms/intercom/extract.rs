@@ -367,20 +367,17 @@ impl Run<'_> {
         loop {
             let v = self.client().get(&format!("/companies?per_page=60&page={}", c.page)).await?;
             let pages = v.pointer("/pages/total_pages").and_then(Value::as_u64).unwrap_or(1);
+            let total = v.get("total_count").and_then(Value::as_u64).unwrap_or(0);
             let (items, _) = client::page_of(v);
-            for v in items {
-                match map::company(&v, &mut notes) {
-                    Ok(o) => {
-                        let t = o.updated_at.map(|t| t.timestamp());
-                        if c.wants(t) {
-                            c.saw(t);
-                            self.send(Item::Organization(o)).await?
-                        }
-                    }
-                    Err(e) => self.warn("organizations", &e).await?,
-                }
+            // Paging stops at 10,000 companies: beyond them (or on a page shorter than the
+            // count says, where the listing stopped), the scroll reads them all, from the start
+            // however far the pages went.
+            let due = total.saturating_sub((c.page as u64 - 1) * 60).min(60);
+            if total > client::MAX_LISTED_COMPANIES || (items.len() as u64) < due {
+                self.scroll_companies(&mut c, &mut notes).await?;
+                return self.cursor("companies", &c, true).await;
             }
-            self.flush(&mut notes).await?;
+            self.send_companies(items, &mut c, &mut notes).await?;
             let done = c.page as u64 >= pages;
             if !done {
                 c.page += 1;
@@ -388,6 +385,87 @@ impl Run<'_> {
             self.cursor("companies", &c, done).await?;
             if done {
                 return Ok(());
+            }
+        }
+    }
+
+    /// A page of companies (a delta keeps those updated since).
+    async fn send_companies(
+        &self,
+        items: Vec<Value>,
+        c: &mut ListCursor,
+        notes: &mut Notes,
+    ) -> Result<(), ExtractError> {
+        for v in items {
+            match map::company(&v, notes) {
+                Ok(o) => {
+                    let t = o.updated_at.map(|t| t.timestamp());
+                    if c.wants(t) {
+                        c.saw(t);
+                        self.send(Item::Organization(o)).await?
+                    }
+                }
+                Err(e) => self.warn("organizations", &e).await?,
+            }
+        }
+        self.flush(notes).await
+    }
+
+    /// Every company through `GET /companies/scroll`, for a workspace of more than 10,000: a
+    /// page names the next one's `scroll_param`, an empty page ends it. Intercom keeps one
+    /// scroll open per app and cannot continue a broken one, so a failure stops the stream
+    /// with what to do (a run again reads the companies from the start; rows sent twice are
+    /// kept once).
+    async fn scroll_companies(
+        &self,
+        c: &mut ListCursor,
+        notes: &mut Notes,
+    ) -> Result<(), ExtractError> {
+        let fail = |id: &str, message: String| ExtractError::Source {
+            platform: "intercom",
+            entity: "organizations".into(),
+            id: id.to_string(),
+            message,
+        };
+        let mut param: Option<String> = None;
+        loop {
+            let path = match &param {
+                None => "/companies/scroll".to_string(),
+                Some(p) => format!("/companies/scroll?scroll_param={}", client::esc(p)),
+            };
+            let v = match self.client().get(&path).await {
+                Ok(v) => v,
+                Err(e) if param.is_none() && e.status() == Some(400) => {
+                    return Err(fail(
+                        "scroll",
+                        format!(
+                            "Intercom refused to open a company scroll ({e}): it keeps one open per app; another tool of this app, or a run stopped less than a minute ago, holds it. Run the extraction again in a minute (it resumes)"
+                        ),
+                    ));
+                }
+                Err(e) => {
+                    return Err(fail(
+                        param.as_deref().unwrap_or("scroll"),
+                        format!(
+                            "the company scroll broke ({e}); Intercom cannot continue a scroll. Run the extraction again in a minute: it resumes and reads the companies again from the start"
+                        ),
+                    ));
+                }
+            };
+            let next = v.get("scroll_param").and_then(Value::as_str).map(str::to_string);
+            let (items, _) = client::page_of(v);
+            if items.is_empty() {
+                return Ok(());
+            }
+            self.send_companies(items, c, notes).await?;
+            match next {
+                Some(n) => param = Some(n),
+                None => {
+                    return Err(fail(
+                        "scroll",
+                        "a page of the company scroll named no scroll_param to go on with".into(),
+                    ));
+                }
             }
         }
     }
