@@ -45,6 +45,10 @@ Known spec defects the caller may opt into correcting (--fix), each printed in t
   custom-attribute-values  a `custom_attributes` map may hold numbers and booleans (Intercom's
                 own example of a conversation's holds both; company attributes are typed
                 integer, float and boolean too).
+  overlapping-oneof  the `oneOf` of Intercom's POST /tags body is read as `anyOf` (no branch
+                excludes another's properties:
+                a body tagging companies, `{name, companies}`, is a create_or_update_tag_request,
+                a tag_company_request and an untag_company_request at once).
 
 The summary line counts what was covered: responses, requests, GETs, error answers, multipart
 bodies, and deliberately invalid requests refused.
@@ -207,10 +211,23 @@ def fix_custom_attribute_values(node):
             fix_custom_attribute_values(v)
 
 
+def fix_overlapping_oneof(spec):
+    """Reads a request body's `oneOf` as `anyOf` (Intercom's POST /tags: its branches require
+    `name`, `name` + `companies` and `name` + `companies` again, none excludes the others'
+    properties, so a body tagging companies matches three of them and `oneOf` refuses it)."""
+    op = spec.get("paths", {}).get("/tags", {}).get("post", {})
+    body = op.get("requestBody", {})
+    for media in body.get("content", {}).values() if isinstance(body, dict) else []:
+        schema = media.get("schema", {})
+        if isinstance(schema, dict) and "oneOf" in schema:
+            schema["anyOf"] = schema.pop("oneOf")
+
+
 FIXES = {"nullable-ref": fix_nullable_ref, "null-described": fix_null_described,
          "undeclared-path-params": fix_undeclared_path_params,
          "example-formats": fix_example_formats, "data-attribute-model": fix_data_attribute_model,
-         "custom-attribute-values": fix_custom_attribute_values}
+         "custom-attribute-values": fix_custom_attribute_values,
+         "overlapping-oneof": fix_overlapping_oneof}
 
 
 def resolve(spec, schema):

@@ -74,13 +74,21 @@ impl IntercomTarget {
             .await
             .map_err(http("organizations", &org.id))?;
         let id = id_of(&v).ok_or_else(|| other("organizations", &org.id, "no id in the answer"))?;
+        // Tags: `POST /tags` with the company tags it (creating the tag when new); tagging
+        // twice is harmless.
+        for name in &org.tags {
+            self.client
+                .post_idempotent("/tags", json!({"name": name, "companies": [{"id": id}]}))
+                .await
+                .map_err(http("organizations", &org.id))?;
+        }
         let users = v.get("user_count").and_then(Value::as_u64).unwrap_or(0);
         let mut lost = Vec::new();
         if users == 0 {
             lost.push("Intercom lists a company only once a contact is attached to it: created and found by its company_id (the source id), listed when someone joins it");
         }
-        if !org.tags.is_empty() || org.notes.is_some() {
-            lost.push("its tags and notes are not loaded");
+        if org.notes.is_some() {
+            lost.push("its notes are not loaded (Intercom's API writes no company notes)");
         }
         Ok(if lost.is_empty() {
             Written::Migrated(id)
