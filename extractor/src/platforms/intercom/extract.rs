@@ -173,6 +173,9 @@ impl Source for IntercomSource {
     }
 }
 
+/// Companies a page of `GET /companies` holds (the list's largest page).
+const COMPANIES_PER_PAGE: u64 = 60;
+
 struct Run<'a> {
     src: &'a IntercomSource,
     sink: &'a Sink,
@@ -365,14 +368,17 @@ impl Run<'_> {
         c.page = c.page.max(1);
         let mut notes = map::notes();
         loop {
-            let v = self.client().get(&format!("/companies?per_page=60&page={}", c.page)).await?;
+            let path = format!("/companies?per_page={COMPANIES_PER_PAGE}&page={}", c.page);
+            let v = self.client().get(&path).await?;
             let pages = v.pointer("/pages/total_pages").and_then(Value::as_u64).unwrap_or(1);
             let total = v.get("total_count").and_then(Value::as_u64).unwrap_or(0);
             let (items, _) = client::page_of(v);
             // Paging stops at 10,000 companies: beyond them (or on a page shorter than the
             // count says, where the listing stopped), the scroll reads them all, from the start
             // however far the pages went.
-            let due = total.saturating_sub((c.page as u64 - 1) * 60).min(60);
+            let due = total
+                .saturating_sub((c.page as u64 - 1) * COMPANIES_PER_PAGE)
+                .min(COMPANIES_PER_PAGE);
             if total > client::MAX_LISTED_COMPANIES || (items.len() as u64) < due {
                 self.scroll_companies(&mut c, &mut notes).await?;
                 return self.cursor("companies", &c, true).await;
