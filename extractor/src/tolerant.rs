@@ -96,6 +96,12 @@ impl Notes {
         self.list.push(Warning::failure(entity, record_id(v), format!("left out: {e}")));
     }
 
+    /// Notes a field of record `id` read in a shape the vendor does not document but the
+    /// mapping understood (nothing lost; `raw` has it as sent).
+    pub fn note(&mut self, entity: &str, id: &str, message: &str) {
+        self.list.push(Warning::note(entity, Some(id.to_string()), message.to_string()));
+    }
+
     /// The notes so far, emptied.
     pub fn take(&mut self) -> Vec<Warning> {
         std::mem::take(&mut self.list)

@@ -26,7 +26,7 @@ use deskferry_format::{
 };
 use tokio::sync::mpsc;
 
-pub use sink::Sink;
+pub use sink::{Fetched, Sink};
 
 use crate::error::ExtractError;
 use crate::http::{Http, HttpStats};

@@ -15,6 +15,15 @@ use crate::http::Http;
 use crate::progress::Progress;
 use crate::source::Item;
 
+/// What [`Sink::fetch`] did with an attachment.
+#[derive(Debug)]
+pub enum Fetched {
+    /// Its row was sent (stored, too large, or failed with a warning).
+    Sent,
+    /// The source answered 404/410: the row, unsent, and the error.
+    Gone(Box<Attachment>, String),
+}
+
 /// Where a source sends its items; clone it freely (all clones feed the same writer).
 #[derive(Debug, Clone)]
 pub struct Sink {
@@ -79,9 +88,25 @@ impl Sink {
         &self,
         http: &Http,
         bucket: &str,
-        mut att: Attachment,
+        att: Attachment,
         url: &str,
     ) -> Result<(), ExtractError> {
+        match self.fetch(http, bucket, att, url).await? {
+            Fetched::Sent => Ok(()),
+            Fetched::Gone(att, error) => self.missing(*att, error).await,
+        }
+    }
+
+    /// [`Sink::attachment`], except that a file the source answers 404/410 for is handed back
+    /// unsent with the error: for a source that can tell whether the file's record was deleted
+    /// meanwhile ([`Sink::gone`]) or not ([`Sink::missing`]).
+    pub async fn fetch(
+        &self,
+        http: &Http,
+        bucket: &str,
+        mut att: Attachment,
+        url: &str,
+    ) -> Result<Fetched, ExtractError> {
         let sh = &self.shared;
         if let Some(prev) = sh.downloads.get(&att.id) {
             let blobs = sh.blobs.clone();
@@ -92,7 +117,8 @@ impl Sink {
             if let Some(r) = verified {
                 sh.progress.blob(r.size, true);
                 stored(&mut att, &r.sha256, r.size);
-                return self.send(Item::Attachment(att)).await;
+                self.send(Item::Attachment(att)).await?;
+                return Ok(Fetched::Sent);
             }
         }
         let limit = sh.max_attachment_bytes;
@@ -101,7 +127,8 @@ impl Sink {
             && size as u64 > max
         {
             let why = too_large(size as u64, max);
-            return self.not_stored(att, AttachmentState::TooLarge, why).await;
+            self.not_stored(att, AttachmentState::TooLarge, why).await?;
+            return Ok(Fetched::Sent);
         }
         let tmp = sh.blobs.tmp_path();
         let got = http.download(bucket, url, &tmp).await;
@@ -109,16 +136,17 @@ impl Sink {
             Ok(d) => d,
             Err(e) => {
                 let _ = tokio::fs::remove_file(&tmp).await;
-                let state = match e.status() {
-                    Some(404 | 410) => AttachmentState::Missing,
-                    _ => AttachmentState::Failed,
-                };
-                return self.not_stored(att, state, e.to_string()).await;
+                if matches!(e.status(), Some(404 | 410)) {
+                    return Ok(Fetched::Gone(Box::new(att), e.to_string()));
+                }
+                self.not_stored(att, AttachmentState::Failed, e.to_string()).await?;
+                return Ok(Fetched::Sent);
             }
         };
         if let Some(max) = limit.filter(|m| d.size > *m) {
             let _ = tokio::fs::remove_file(&tmp).await;
-            return self.not_stored(att, AttachmentState::TooLarge, too_large(d.size, max)).await;
+            self.not_stored(att, AttachmentState::TooLarge, too_large(d.size, max)).await?;
+            return Ok(Fetched::Sent);
         }
         let blobs = sh.blobs.clone();
         let (sha, size) = (d.sha256.clone(), d.size);
@@ -132,6 +160,29 @@ impl Sink {
         })?;
         sh.progress.blob(r.size, false);
         stored(&mut att, &r.sha256, r.size);
+        self.send(Item::Attachment(att)).await?;
+        Ok(Fetched::Sent)
+    }
+
+    /// Records a file the source no longer has (404/410) while its record is still there:
+    /// state Missing, a failure warning (the extraction lost it).
+    pub async fn missing(&self, att: Attachment, error: String) -> Result<(), ExtractError> {
+        self.not_stored(att, AttachmentState::Missing, error).await
+    }
+
+    /// Records a file whose record was deleted at the source during the export: state Missing
+    /// with `why`, a note rather than a failure (the source no longer holds it; a delta's
+    /// tombstone or the next full extraction says the rest).
+    pub async fn gone(&self, mut att: Attachment, why: String) -> Result<(), ExtractError> {
+        self.send(Item::Warning(Warning::note(
+            "attachments",
+            Some(att.id.clone()),
+            format!("attachment gone with its record: {why}"),
+        )))
+        .await?;
+        att.state = AttachmentState::Missing;
+        att.sha256 = None;
+        att.error = Some(why);
         self.send(Item::Attachment(att)).await
     }
 

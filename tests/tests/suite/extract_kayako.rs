@@ -11,6 +11,8 @@ use deskferry_format::model::{Ticket, Tombstone};
 use deskferry_format::{BundleReader, Identities, SignerKey, VerifyOptions};
 
 use crate::support::{check, fixed_epoch};
+use deskferry_fixtures::dataset::Dataset;
+use deskferry_format::model::{Attachment, AttachmentState, Comment};
 
 fn tool(tools: &Tools, dir: &std::path::Path, name: &str, args: &[&str]) -> Ran {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -70,6 +72,7 @@ fn kayako_tiny_extracts_completely_at_the_floor_on_one_session_and_a_delta_sees_
     let logins = run.iter().filter(|e| e.had_authorization).count();
     assert_eq!(logins, 1, "one login for the whole run");
     assert!(run.iter().any(|e| e.path.starts_with("/media/")), "files by their URLs");
+    let _ = odd_shapes_kept(w.dataset(), &open(d, "a.dfb"));
 
     // A delta: a reply, a new case, one moved to the trash.
     let ch = w.change().expect("change");
@@ -85,4 +88,93 @@ fn kayako_tiny_extracts_completely_at_the_floor_on_one_session_and_a_delta_sees_
     let tombs: Vec<Tombstone> = r.records().expect("tombstones").map(|t| t.expect("t")).collect();
     assert!(tombs.iter().any(|t| t.entity == "tickets" && t.id == ch.deleted), "{tombs:?}");
     w.stop().expect("stop");
+}
+
+/// What the facade serves off the documented shapes, kept: a post whose `creator` is a bare id
+/// (author read, a note naming the field, `raw` as sent), and the files of an article deleted
+/// between the list and its files (recorded missing with a note: the extraction exits 0).
+/// Returns how many such files there were.
+fn odd_shapes_kept(ds: &Dataset, r: &BundleReader) -> usize {
+    let warnings = &r.bundle_json().warnings;
+    let comments: Vec<Comment> = r.records().expect("comments").map(|c| c.expect("c")).collect();
+    let odd: Vec<&str> = ds.case("unexpected_json_type").map(|c| c.id.as_str()).collect();
+    assert!(!odd.is_empty());
+    for id in odd {
+        let want = ds.comments.iter().find(|c| c.id == id).expect("in the dataset");
+        let c = comments.iter().find(|c| c.id == id).expect("the odd post is kept");
+        assert_eq!(c.author_id, want.author_id, "post {id}: its author read from the bare id");
+        assert!(c.raw.contains("\"creator\":"), "{}", c.raw);
+        assert!(
+            warnings.iter().any(|w| w.id.as_deref() == Some(id) && w.message.contains("`creator`")),
+            "post {id}: a note names the field: {warnings:?}"
+        );
+    }
+    let gone: Vec<&str> = ds.case("vanishes_during_export").map(|c| c.id.as_str()).collect();
+    let files: Vec<Attachment> = r.records().expect("attachments").map(|a| a.expect("a")).collect();
+    let of_gone = |a: &Attachment| {
+        a.article_id.as_deref().is_some_and(|x| {
+            gone.contains(&x)
+                || ds.kb_articles.iter().any(|k| {
+                    k.id == x && k.translation_of.as_deref().is_some_and(|o| gone.contains(&o))
+                })
+        })
+    };
+    let lost: Vec<&Attachment> = files.iter().filter(|a| of_gone(a)).collect();
+    let want = ds.attachments.iter().filter(|a| of_gone(a));
+    assert_eq!(lost.len(), want.count(), "every file of the deleted article is recorded");
+    let n = lost.len();
+    for a in lost {
+        assert_eq!(a.state, AttachmentState::Missing, "{a:?}");
+        assert!(
+            warnings.iter().any(|w| w.id.as_deref() == Some(a.id.as_str())
+                && w.message.contains("deleted during the export")),
+            "file {}: a note says why: {warnings:?}",
+            a.id
+        );
+    }
+    n
+}
+
+/// A session that ends in the middle of an extraction (Kayako does not publish how long one
+/// lives; the facade ends each after 12 requests here): the refused request goes again with the
+/// password, which opens a new session, and nothing is lost or read twice. Seed 5: its deleted
+/// article has a file (seed 1's has none), so the gone-file path is taken too.
+#[test]
+fn a_session_ending_mid_extraction_is_opened_again_and_nothing_is_lost() {
+    use deskferry_fixtures::kit::World;
+    use deskferry_fixtures::sim::kayako::KayakoWorld;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let tools = Tools::beside_current_exe().expect("tools");
+    let opts = WorldOptions { seed: 5, ..WorldOptions::default() };
+    let w = KayakoWorld::start(&opts, Role::Source).expect("world");
+    w.sim().state.expire_sessions_after(12);
+    w.write_connection(d, "source").expect("connection file");
+    check(&tool(&tools, d, "deskferry-bundle", &["keygen", "--out-dir", "keys"]), "keygen", &[0]);
+    let x = tool(&tools, d, "deskferry-extract", &extract_args("a.dfb", &[]));
+    check(&x, "extract", &[0]);
+    let c = compare(&w.expected().expect("expected"), &open(d, "a.dfb")).expect("compare");
+    assert!(c.differences.is_empty(), "{c}");
+    assert!(odd_shapes_kept(w.dataset(), &open(d, "a.dfb")) > 0, "seed 5's deleted article's file");
+
+    let run = w.log().entries();
+    let api: Vec<_> = run.iter().filter(|e| !e.path.starts_with("/media/")).collect();
+    let refused: Vec<usize> = (0..api.len()).filter(|&i| api[i].status == 401).collect();
+    assert!(refused.len() >= 2, "sessions ended {} times in {} requests", refused.len(), api.len());
+    for &i in &refused {
+        assert!(!api[i].had_authorization, "a session's request was refused, not the password");
+        // Requests may overlap: the retry is among the later ones.
+        let again = api[i + 1..]
+            .iter()
+            .any(|e| e.had_authorization && e.path == api[i].path && e.status == 200);
+        assert!(again, "the refused {} again with the password", api[i].path);
+    }
+    let logins = api.iter().filter(|e| e.had_authorization).count();
+    // One login at the start and one per ended session; a request sent while another was
+    // logging in again may log in too (files download side by side).
+    assert!(logins > refused.len(), "{logins} logins for {} ended sessions", refused.len());
+    let floor = w.request_floor().expect("floor");
+    assert!(run.len() - refused.len() >= floor.requests, "{} requests, {floor}", run.len());
+    Box::new(w).stop().expect("stop");
 }

@@ -119,3 +119,44 @@ fn a_bundle_into_kayako_reconciles_and_a_rerun_writes_nothing() {
     assert!(basic * 10 < entries.len(), "{basic} of {} requests sent the password", entries.len());
     w.stop().expect("stop");
 }
+
+/// Sessions that end in the middle of a load (every 30 requests here; Kayako does not publish
+/// how long one lives): each refused request, writes included, goes again with the password,
+/// which opens a new session. Nothing fails, nothing is written twice, and the account reads
+/// back equal.
+#[test]
+fn sessions_ending_mid_load_are_opened_again_without_a_duplicate() {
+    use deskferry_fixtures::kit::World;
+    use deskferry_fixtures::sim::kayako::{KayakoWorld, expect};
+
+    let b = bundle_of(5, Size::Tiny);
+    let dir = b.dir.path().to_path_buf();
+    let w = KayakoWorld::start(&WorldOptions::default(), Role::Target).expect("a Kayako target");
+    w.sim().state.expire_sessions_after(30);
+    w.write_connection(&dir, "target").expect("connection file");
+    let (code, run, err) = load(&b, &dir, "run", "reports/run");
+    assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
+    let failed = crate::support::failed_rows(&dir, "reports/run");
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{failed}\n{err}");
+    let (code, rec, err) = load(&b, &dir, "reconcile", "reports/run");
+    assert!(code == 0 || code == 1, "reconcile ({code}): {rec}\n{err}");
+    assert_accounted_and_clean(&dir.join("reports/run"), "tiny → kayako, sessions ending");
+
+    let live = b.dataset.tickets.iter().filter(|t| expect::loadable(t)).count();
+    let census = w.census().expect("census");
+    assert_eq!(census.tickets.len(), live, "one case per live ticket");
+    let entries = w.log().entries();
+    let api: Vec<_> = entries.iter().filter(|e| !e.path.starts_with("/media/")).collect();
+    let refused: Vec<usize> = (0..api.len()).filter(|&i| api[i].status == 401).collect();
+    assert!(refused.len() >= 3, "sessions ended {} times in {} requests", refused.len(), api.len());
+    let writes_refused = refused.iter().filter(|&&i| api[i].method != "GET").count();
+    assert!(writes_refused > 0, "a write met an ended session");
+    for &i in &refused {
+        // Requests overlap: the retry is among the later ones.
+        let again = api[i + 1..]
+            .iter()
+            .any(|e| e.had_authorization && e.path == api[i].path && e.method == api[i].method);
+        assert!(again, "the refused {} {} again with the password", api[i].method, api[i].path);
+    }
+    Box::new(w).stop().expect("stop");
+}

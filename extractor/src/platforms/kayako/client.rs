@@ -114,6 +114,15 @@ impl Client {
         r
     }
 
+    /// Forgets session `s` after Kayako refused it, unless a newer one replaced it meanwhile
+    /// (a request in flight with the old session must not throw away the new login).
+    fn drop_session(&self, s: &Session) {
+        let mut g = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        if g.as_ref().is_some_and(|cur| cur.id == s.id) {
+            *g = None;
+        }
+    }
+
     fn learn(&self, resp: &Response) {
         let id = serde_json::from_slice::<Value>(&resp.body)
             .ok()
@@ -124,18 +133,32 @@ impl Client {
         }
     }
 
+    /// Sends the request `make` builds for a session (or the password, `None`). A session
+    /// Kayako refuses (401: expired, revoked) is dropped and the request goes again: with a
+    /// session another request opened meanwhile, else with the password (a 401 then is the
+    /// caller's: a wrong or revoked password).
+    async fn authed(
+        &self,
+        make: impl Fn(Option<&Session>) -> Request,
+    ) -> Result<Response, HttpError> {
+        let mut s = self.current();
+        for _ in 0..3 {
+            let Some(old) = s.clone() else { break };
+            match self.http.send(make(Some(&old))).await {
+                Err(e) if e.status() == Some(401) => {
+                    self.drop_session(&old);
+                    s = self.current().filter(|n| n.id != old.id);
+                }
+                other => return other,
+            }
+        }
+        self.http.send(make(None)).await
+    }
+
     /// Sends one request with the session (Basic when there is none, or when the session was
     /// refused); the answer's JSON.
     pub async fn send(&self, method: &str, path: &str, body: Body) -> Result<Value, HttpError> {
-        let s = self.current();
-        let first = self.http.send(self.build(method, path, &body, s.as_ref())).await;
-        let resp = match first {
-            Err(e) if s.is_some() && e.status() == Some(401) => {
-                *self.session.lock().unwrap_or_else(|e| e.into_inner()) = None;
-                self.http.send(self.build(method, path, &body, None)).await?
-            }
-            other => other?,
-        };
+        let resp = self.authed(|s| self.build(method, path, &body, s)).await?;
         self.learn(&resp);
         if resp.body.is_empty() {
             return Ok(Value::Null);
@@ -190,16 +213,7 @@ impl Client {
 
     /// Downloads a file URL of the account (the session goes with it) into memory.
     pub async fn download(&self, url: &str) -> Result<bytes::Bytes, HttpError> {
-        let s = self.current();
-        let r = self.build("GET", url, &Body::None, s.as_ref());
-        match self.http.send(r).await {
-            Ok(resp) => Ok(resp.body),
-            Err(e) if s.is_some() && e.status() == Some(401) => {
-                *self.session.lock().unwrap_or_else(|e| e.into_inner()) = None;
-                Ok(self.http.send(self.build("GET", url, &Body::None, None)).await?.body)
-            }
-            Err(e) => Err(e),
-        }
+        Ok(self.authed(|s| self.build("GET", url, &Body::None, s)).await?.body)
     }
 }
 

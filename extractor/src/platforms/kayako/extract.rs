@@ -26,7 +26,7 @@ use super::map::{self, FieldKeys};
 use crate::config::SourceConfig;
 use crate::error::ExtractError;
 use crate::http::Http;
-use crate::pipeline::Sink;
+use crate::pipeline::{Fetched, Sink};
 use crate::source::{Item, Resume, Source};
 use crate::tolerant::Notes;
 
@@ -357,6 +357,48 @@ impl Run<'_> {
         }
     }
 
+    /// An article's files. A file the account no longer has sends us to ask for the article
+    /// (one request): gone too, it was deleted during the export (kept as listed, its files
+    /// recorded as gone, both noted); still there, the file is missing (a failure).
+    async fn article_files(&self, v: &Value, id: &str, n: &mut Notes) -> Result<(), ExtractError> {
+        let mut gone = Vec::new();
+        for (a, url) in map::article_files(v, id, n) {
+            if let Fetched::Gone(a, e) =
+                self.sink.fetch(self.src.http(), client::DEFAULT, a, &url).await?
+            {
+                gone.push((*a, e));
+            }
+        }
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let deleted = match self.src.client.get(&format!("/api/v1/articles/{id}.json")).await {
+            Ok(_) => false,
+            Err(e) if e.status() == Some(404) => true,
+            Err(e) => return Err(e.into()),
+        };
+        if deleted {
+            let why = "the article was deleted during the export; kept as listed";
+            self.send(Item::Warning(Warning::note(
+                "kb_articles",
+                Some(id.to_string()),
+                why.into(),
+            )))
+            .await?;
+        }
+        for (a, e) in gone {
+            match deleted {
+                true => {
+                    self.sink
+                        .gone(a, format!("its article was deleted during the export ({e})"))
+                        .await?
+                }
+                false => self.sink.missing(a, e).await?,
+            }
+        }
+        Ok(())
+    }
+
     async fn help_center(&self) -> Result<(), ExtractError> {
         let mut n = map::notes();
         for (path, entity) in [
@@ -382,9 +424,7 @@ impl Run<'_> {
                     .await?;
                 }
                 if entity == "kb_articles" {
-                    for (a, url) in map::article_files(&v, &id, &mut n) {
-                        self.sink.attachment(self.src.http(), client::DEFAULT, a, &url).await?;
-                    }
+                    self.article_files(&v, &id, &mut n).await?;
                 }
             }
         }

@@ -248,6 +248,15 @@ pub fn post(
             url,
         ));
     }
+    if p.creator.as_ref().is_some_and(|c| c.bare) {
+        // Kept: the author is read from the bare id; `raw` has it as sent.
+        n.note(
+            "comments",
+            &p.id.0,
+            "field `creator` holds a bare id where kayako documents a reference \
+             `{id, resource_type}`; read as that id, the record is kept and its raw JSON has the value",
+        );
+    }
     Ok((
         Comment {
             id: p.id.0,

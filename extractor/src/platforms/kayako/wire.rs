@@ -23,11 +23,34 @@ impl<'de> Deserialize<'de> for Id {
     }
 }
 
-/// A compact reference `{id, resource_type}` (or a whole record: only the id is read).
-#[derive(Debug, Clone, Deserialize)]
+/// A compact reference `{id, resource_type}` (or a whole record: only the id is read). A bare
+/// id where Kayako documents the object is read as the reference, with `bare` set so the
+/// mapping notes the shape (the record keeps it in `raw`).
+#[derive(Debug, Clone)]
 pub struct Ref {
     /// Its id.
     pub id: Id,
+    /// Sent as a bare id, not as `{id, resource_type}`.
+    pub bare: bool,
+}
+
+impl<'de> Deserialize<'de> for Ref {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Ref, D::Error> {
+        #[derive(Deserialize)]
+        struct Object {
+            id: Id,
+        }
+        match Value::deserialize(d)? {
+            v @ (Value::Number(_) | Value::String(_)) => {
+                let id = Id::deserialize(v).map_err(serde::de::Error::custom)?;
+                Ok(Ref { id, bare: true })
+            }
+            v => {
+                let o = Object::deserialize(v).map_err(serde::de::Error::custom)?;
+                Ok(Ref { id: o.id, bare: false })
+            }
+        }
+    }
 }
 
 /// A role.
