@@ -98,6 +98,20 @@ fn intercom_tiny_extracts_completely_at_the_floor_and_a_delta_sees_the_deletion(
         assert_eq!(c.created_at, want, "the time read from the text");
     }
 
+    // Images pasted into a message: Intercom keeps them in the body only (its CDN's `/i/o/`
+    // links), not among the part's attachments. Each is extracted from the body, inline, with
+    // its bytes (the comparison above checks every field and the stored bytes).
+    let files: Vec<deskferry_format::model::Attachment> =
+        open(d, "a.dfb").records().expect("attachments").map(|a| a.expect("a")).collect();
+    let shown: Vec<_> = files.iter().filter(|a| a.inline).collect();
+    assert!(!shown.is_empty(), "no image shown in a body was extracted");
+    for a in &shown {
+        let c = comments.iter().find(|c| Some(&c.id) == a.comment_id.as_ref()).expect("its part");
+        let body = c.body_html.as_deref().unwrap_or("");
+        assert!(body.contains("/i/o/") && c.attachment_ids.contains(&a.id), "{}: {body}", a.id);
+        assert!(a.sha256.is_some() && a.raw.contains("/i/o/"), "{a:?}");
+    }
+
     // The thousand-comment thread: Intercom answers its 500 most recent parts; the conversation
     // is kept with the loss declared on it, the opening message and the newest 500 parts in the
     // bundle, the oldest missing.

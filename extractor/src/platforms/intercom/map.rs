@@ -243,7 +243,108 @@ fn author_id(a: &wire::Author) -> Option<String> {
     }
 }
 
+/// The images a message's body shows from Intercom's CDN (`<img src>` whose path starts with
+/// `/i/o/`, as on `downloads.intercomcdn.com`): Intercom keeps an image pasted into a message
+/// there, not among the part's `attachments`. (URL, file name) in the order the body shows
+/// them, each once.
+pub fn cdn_images(html: &str) -> Vec<(String, String)> {
+    let lower = html.to_ascii_lowercase();
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut pos = 0;
+    while let Some(rel) = lower[pos..].find("<img") {
+        let start = pos + rel;
+        let end = lower[start..].find('>').map_or(html.len(), |e| start + e);
+        pos = end;
+        let Some(src) = attribute(&html[start..end], &lower[start..end], "src") else { continue };
+        let src = src.replace("&amp;", "&");
+        let Ok(url) = reqwest::Url::parse(&src) else { continue };
+        if !url.path().starts_with("/i/o/") || out.iter().any(|(u, _)| *u == src) {
+            continue;
+        }
+        let name = url.path_segments().and_then(|mut s| s.next_back()).unwrap_or("image");
+        out.push((src.clone(), percent_decoded(name)));
+    }
+    out
+}
+
+/// The value of attribute `name` in one tag (`lower` is the tag in lower case).
+fn attribute<'a>(tag: &'a str, lower: &str, name: &str) -> Option<&'a str> {
+    let mut from = 0;
+    while let Some(rel) = lower[from..].find(name) {
+        let at = from + rel;
+        from = at + name.len();
+        let before = lower[..at].chars().next_back();
+        if !before.is_some_and(char::is_whitespace) {
+            continue;
+        }
+        let rest = lower[from..].trim_start();
+        let Some(rest) = rest.strip_prefix('=') else { continue };
+        let value_at = lower.len() - rest.trim_start().len();
+        let value = &tag[value_at..];
+        return match value.chars().next() {
+            Some(q @ ('"' | '\'')) => value[1..].split(q).next(),
+            _ => value.split(|c: char| c.is_whitespace() || c == '>').next(),
+        };
+    }
+    None
+}
+
+/// A URL path segment with its `%XX` escapes decoded (an invalid one kept as written).
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).and_then(|&c| hex(c)), b.get(i + 2).and_then(|&c| hex(c))) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A message's files: those listed in its `attachments` (`{comment}-{n}`), then the images its
+/// body shows from Intercom's CDN (`{comment}-i{n}`, inline; their type is not in the answer).
 fn files_of(
+    ticket: &str,
+    comment: &str,
+    list: &[Value],
+    body: Option<&str>,
+    notes: &mut Notes,
+) -> (Vec<String>, Vec<File>) {
+    let (mut ids, mut out) = listed_files(ticket, comment, list, notes);
+    for (n, (url, name)) in cdn_images(body.unwrap_or("")).into_iter().enumerate() {
+        let id = format!("{comment}-i{}", n + 1);
+        ids.push(id.clone());
+        out.push(File {
+            row: Attachment {
+                id,
+                ticket_id: Some(ticket.to_string()),
+                comment_id: Some(comment.to_string()),
+                article_id: None,
+                file_name: name,
+                content_type: None,
+                size: None,
+                sha256: None,
+                inline: true,
+                state: AttachmentState::Stored,
+                error: None,
+                raw: raw(&serde_json::json!({ "src": url })),
+            },
+            url,
+        });
+    }
+    (ids, out)
+}
+
+fn listed_files(
     ticket: &str,
     comment: &str,
     list: &[Value],
@@ -297,7 +398,7 @@ pub fn conversation(v: &Value, notes: &mut Notes) -> Result<ConversationRows, Ex
     // The opening message.
     let src = &w.source;
     let src_id = id_of(src.id.clone()).unwrap_or_else(|| format!("{id}-source"));
-    let (att_ids, files) = files_of(&id, &src_id, &src.attachments, notes);
+    let (att_ids, files) = files_of(&id, &src_id, &src.attachments, src.body.as_deref(), notes);
     out.files.extend(files);
     out.comments.push(Comment {
         id: src_id,
@@ -337,7 +438,7 @@ pub fn conversation(v: &Value, notes: &mut Notes) -> Result<ConversationRows, Ex
                 "field `created_at` holds a number as text where intercom documents an integer; read as that number, the record is kept and its raw JSON has the value".into(),
             ));
         }
-        let (att_ids, files) = files_of(&id, &p.id.0, &p.attachments, notes);
+        let (att_ids, files) = files_of(&id, &p.id.0, &p.attachments, body.as_deref(), notes);
         out.files.extend(files);
         out.comments.push(Comment {
             id: p.id.0.clone(),

@@ -129,3 +129,30 @@ fn collections_and_articles_carry_every_translation() {
     assert_eq!(rows[1].author_id.as_deref(), Some("814860"));
     assert_eq!(map::domain("https://Example.com/about"), Some("example.com".into()));
 }
+
+#[test]
+fn images_shown_in_a_body_are_found_on_intercoms_cdn_once_each_with_their_names() {
+    let html = "<p>a<IMG alt=x SRC='https://downloads.intercomcdn.com/i/o/91/ab/r%C3%A9sum%C3%A9%20%231.png'>\
+        <img src=\"https://downloads.intercomcdn.com/i/o/91/ab/r%C3%A9sum%C3%A9%20%231.png\">\
+        <img data-src=\"https://x.example/i/o/1/no.png\" src=https://example.org/logo.png>\
+        <img src=\"http://127.0.0.1:9/i/o/7/a.gif?x=1&amp;y=2\"></p>";
+    let got = map::cdn_images(html);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].1, "résumé #1.png");
+    assert_eq!(got[1], ("http://127.0.0.1:9/i/o/7/a.gif?x=1&y=2".to_string(), "a.gif".to_string()));
+    // A conversation part shows one: it becomes an inline file of the part, after its listed ones.
+    let mut n = map::notes();
+    let v = json!({"type": "conversation", "id": "5", "created_at": 1, "updated_at": 1,
+        "source": {"id": "s1", "body": "<p>x</p>", "attachments": [], "author": {"type": "admin", "id": "1"}},
+        "conversation_parts": {"conversation_parts": [{"id": "p1", "part_type": "comment", "created_at": 2,
+            "body": "<img src=\"https://downloads.intercomcdn.com/i/o/3/h/shot.png\">",
+            "author": {"type": "admin", "id": "1"},
+            "attachments": [{"type": "upload", "name": "f.pdf", "url": "https://x/f", "content_type": "application/pdf", "filesize": 3}]}],
+            "total_count": 1}});
+    let rows = map::conversation(&v, &mut n).expect("read");
+    let part = rows.comments.iter().find(|c| c.id == "p1").expect("part");
+    assert_eq!(part.attachment_ids, ["p1-1", "p1-i1"]);
+    let img = rows.files.iter().find(|f| f.row.id == "p1-i1").expect("the image");
+    assert!(img.row.inline && img.row.file_name == "shot.png" && img.row.content_type.is_none());
+    assert_eq!(img.url, "https://downloads.intercomcdn.com/i/o/3/h/shot.png");
+}
