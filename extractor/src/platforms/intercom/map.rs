@@ -323,25 +323,31 @@ fn files_of(
     for (n, (url, name)) in cdn_images(body.unwrap_or("")).into_iter().enumerate() {
         let id = format!("{comment}-i{}", n + 1);
         ids.push(id.clone());
-        out.push(File {
-            row: Attachment {
-                id,
-                ticket_id: Some(ticket.to_string()),
-                comment_id: Some(comment.to_string()),
-                article_id: None,
-                file_name: name,
-                content_type: None,
-                size: None,
-                sha256: None,
-                inline: true,
-                state: AttachmentState::Stored,
-                error: None,
-                raw: raw(&serde_json::json!({ "src": url })),
-            },
-            url,
-        });
+        let raw = raw(&serde_json::json!({ "src": url }));
+        let row =
+            Attachment { file_name: name, inline: true, raw, ..file_row(ticket, comment, id) };
+        out.push(File { row, url });
     }
     (ids, out)
+}
+
+/// A file of message `comment` of conversation `ticket`, to be downloaded; no name, type or
+/// size yet, not inline.
+fn file_row(ticket: &str, comment: &str, id: String) -> Attachment {
+    Attachment {
+        id,
+        ticket_id: Some(ticket.to_string()),
+        comment_id: Some(comment.to_string()),
+        article_id: None,
+        file_name: String::new(),
+        content_type: None,
+        size: None,
+        sha256: None,
+        inline: false,
+        state: AttachmentState::Stored,
+        error: None,
+        raw: String::new(),
+    }
 }
 
 fn listed_files(
@@ -357,23 +363,14 @@ fn listed_files(
             Ok(u) => {
                 let id = format!("{comment}-{}", n + 1);
                 ids.push(id.clone());
-                out.push(File {
-                    row: Attachment {
-                        id,
-                        ticket_id: Some(ticket.to_string()),
-                        comment_id: Some(comment.to_string()),
-                        article_id: None,
-                        file_name: u.name.unwrap_or_default(),
-                        content_type: u.content_type,
-                        size: u.filesize,
-                        sha256: None,
-                        inline: false,
-                        state: AttachmentState::Stored,
-                        error: None,
-                        raw: raw(av),
-                    },
-                    url: u.url,
-                });
+                let row = Attachment {
+                    file_name: u.name.unwrap_or_default(),
+                    content_type: u.content_type,
+                    size: u.filesize,
+                    raw: raw(av),
+                    ..file_row(ticket, comment, id)
+                };
+                out.push(File { row, url: u.url });
             }
             Err(e) => notes.refused("attachments", av, &e),
         }
