@@ -245,6 +245,27 @@ pub fn scrub(reason: &str) -> String {
     out
 }
 
+/// Puts the ledger in WAL mode. SQLite answers "database is locked" to the switch without
+/// waiting when another connection has the file open at that moment (two processes opening a
+/// new ledger at once), so the switch is tried again for as long as the busy timeout.
+fn wal_mode(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let mode: rusqlite::Result<String> =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0));
+        match mode {
+            Ok(_) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 impl Ledger {
     /// Opens (or creates) the ledger file; the file is made readable by its owner only.
     pub fn open(path: &Path) -> Result<Ledger, LoadError> {
@@ -258,14 +279,16 @@ impl Ledger {
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
         }
+        // First of all: another process opening the same ledger at this moment (a report, a
+        // watcher) holds a lock for a few milliseconds; wait for it rather than fail.
+        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(err)?;
         // WAL: a killed process loses nothing it committed; NORMAL sync is durable against
         // process death, and an OS crash only loses the newest rows, which the pending/find
         // protocol recovers from.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        wal_mode(&conn).map_err(err)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
         // Reports count over temporary tables of a bundle's ids: on disk, not in memory.
         conn.pragma_update(None, "temp_store", "FILE").map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         conn.execute_batch(bundles::SCHEMA).map_err(err)?;
         // Ledgers written before `parent` existed gain the column (empty for their rows).
@@ -567,6 +590,25 @@ fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reader (`deskferry-load report`, a watcher) opening the ledger while a load opens it
+    /// waits its turn instead of failing either side with "database is locked".
+    #[test]
+    fn ledgers_opened_at_once_wait_for_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..40 {
+            let p = dir.path().join(format!("{round}.ledger"));
+            let opened: Vec<Result<Ledger, LoadError>> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..4).map(|_| s.spawn(|| Ledger::open(&p))).collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            for o in opened {
+                if let Err(e) = o {
+                    panic!("round {round}: {e}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn pending_keeps_target_id_and_hash_and_survives_reopen() {
