@@ -141,7 +141,6 @@ fn odd_shapes_kept(ds: &Dataset, r: &BundleReader) -> usize {
 /// read twice. Seed 5: its deleted article has a file (seed 1's has none), so the gone-file path
 /// is taken too.
 #[test]
-#[ignore = "failed once in six local runs (a refused request not found sent again); not yet understood (docs/platforms/kayako.md, Session lifetime)"]
 fn a_session_ending_mid_extraction_is_opened_again_and_nothing_is_lost() {
     use deskferry_fixtures::kit::World;
     use deskferry_fixtures::sim::kayako::KayakoWorld;
@@ -167,9 +166,10 @@ fn a_session_ending_mid_extraction_is_opened_again_and_nothing_is_lost() {
     for &i in &refused {
         assert!(!api[i].had_authorization, "a session's request was refused, not the password");
         // Requests may overlap: the retry is among the later ones, with the password or with
-        // the session another request opened meanwhile.
+        // the session another request opened meanwhile. It is answered, not necessarily 200:
+        // the deleted article's own read answers 404.
         let (p, q) = (&api[i].path, &api[i].query);
-        let again = api[i + 1..].iter().any(|e| e.status == 200 && &e.path == p && &e.query == q);
+        let again = api[i + 1..].iter().any(|e| e.status != 401 && &e.path == p && &e.query == q);
         assert!(again, "the refused {p} was not sent again");
     }
     let logins = api.iter().filter(|e| e.had_authorization).count();
