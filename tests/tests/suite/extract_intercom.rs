@@ -103,12 +103,22 @@ fn intercom_tiny_extracts_completely_at_the_floor_and_a_delta_sees_the_deletion(
     // its bytes (the comparison above checks every field and the stored bytes).
     let files: Vec<deskferry_format::model::Attachment> =
         open(d, "a.dfb").records().expect("attachments").map(|a| a.expect("a")).collect();
-    let shown: Vec<_> = files.iter().filter(|a| a.inline).collect();
+    let shown: Vec<_> = files.iter().filter(|a| a.inline && a.comment_id.is_some()).collect();
     assert!(!shown.is_empty(), "no image shown in a body was extracted");
     for a in &shown {
         let c = comments.iter().find(|c| Some(&c.id) == a.comment_id.as_ref()).expect("its part");
         let body = c.body_html.as_deref().unwrap_or("");
         assert!(body.contains("/i/o/") && c.attachment_ids.contains(&a.id), "{}: {body}", a.id);
+        assert!(a.sha256.is_some() && a.raw.contains("/i/o/"), "{a:?}");
+    }
+
+    // An article's files: the Articles API lists none; each is in its row's body, an image
+    // shown and another file linked, and is extracted from there with its bytes.
+    let of_articles: Vec<_> = files.iter().filter(|a| a.article_id.is_some()).collect();
+    let in_dataset = w.dataset().attachments.iter().filter(|a| a.article_id.is_some()).count();
+    assert_eq!(of_articles.len(), in_dataset, "every article file of the dataset");
+    assert!(of_articles.iter().any(|a| a.inline) && of_articles.iter().any(|a| !a.inline));
+    for a in &of_articles {
         assert!(a.sha256.is_some() && a.raw.contains("/i/o/"), "{a:?}");
     }
 

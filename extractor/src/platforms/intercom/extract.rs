@@ -647,6 +647,7 @@ impl Run<'_> {
                 Err(e) => self.warn("kb_categories", &e).await?,
             }
         }
+        let mut files = Vec::new();
         for v in self.client().all("/articles", "data").await? {
             let t = v.get("updated_at").and_then(Value::as_i64);
             if !c.wants(t) {
@@ -656,6 +657,7 @@ impl Run<'_> {
             match map::article(&v, &mut notes) {
                 Ok(rows) => {
                     for k in rows {
+                        files.extend(map::article_files(&k));
                         self.send(Item::KbArticle(KbArticle(k))).await?;
                     }
                 }
@@ -663,6 +665,9 @@ impl Run<'_> {
             }
         }
         self.flush(&mut notes).await?;
+        // Article files are in the bodies (the Articles API lists none): fetched before the
+        // step counts as done.
+        self.files(files).await?;
         self.cursor("help_center", &c, true).await
     }
 

@@ -243,26 +243,85 @@ fn author_id(a: &wire::Author) -> Option<String> {
     }
 }
 
-/// The images a message's body shows from Intercom's CDN (`<img src>` whose path starts with
-/// `/i/o/`, as on `downloads.intercomcdn.com`): Intercom keeps an image pasted into a message
-/// there, not among the part's `attachments`. (URL, file name) in the order the body shows
-/// them, each once.
-pub fn cdn_images(html: &str) -> Vec<(String, String)> {
+/// A file an HTML body shows or links from Intercom's CDN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CdnFile {
+    /// Its URL as the body has it (`&amp;` unescaped).
+    pub url: String,
+    /// The last segment of its path, percent-decoded.
+    pub name: String,
+    /// Shown (`<img src>`) rather than only linked (`<a href>`).
+    pub inline: bool,
+}
+
+/// The files `html` shows (`<img src>`) or links (`<a href>`) from Intercom's CDN: a path that
+/// starts with `/i/o/`, as on `downloads.intercomcdn.com` and the newer
+/// `*.intercom-attachments-N.com`, whatever the host. In the order the body has them, each
+/// URL once; one both linked and shown counts as shown (an image wrapped in its own link).
+pub fn cdn_files(html: &str) -> Vec<CdnFile> {
     let lower = html.to_ascii_lowercase();
-    let mut out: Vec<(String, String)> = Vec::new();
+    let mut out: Vec<CdnFile> = Vec::new();
     let mut pos = 0;
-    while let Some(rel) = lower[pos..].find("<img") {
+    while let Some(rel) = lower[pos..].find('<') {
         let start = pos + rel;
         let end = lower[start..].find('>').map_or(html.len(), |e| start + e);
-        pos = end;
-        let Some(src) = attribute(&html[start..end], &lower[start..end], "src") else { continue };
-        let src = src.replace("&amp;", "&");
-        let Ok(url) = reqwest::Url::parse(&src) else { continue };
-        if !url.path().starts_with("/i/o/") || out.iter().any(|(u, _)| *u == src) {
+        pos = end.max(start + 1);
+        let tag = &lower[start + 1..end];
+        let (attr, inline) =
+            if tag.starts_with("img") && !tag[3..].starts_with(char::is_alphanumeric) {
+                ("src", true)
+            } else if tag.starts_with('a') && tag[1..].starts_with(char::is_whitespace) {
+                ("href", false)
+            } else {
+                continue;
+            };
+        let Some(link) = attribute(&html[start..end], &lower[start..end], attr) else { continue };
+        let link = link.replace("&amp;", "&");
+        let Ok(url) = reqwest::Url::parse(&link) else { continue };
+        if !url.path().starts_with("/i/o/") {
             continue;
         }
-        let name = url.path_segments().and_then(|mut s| s.next_back()).unwrap_or("image");
-        out.push((src.clone(), percent_decoded(name)));
+        if let Some(seen) = out.iter_mut().find(|f| f.url == link) {
+            seen.inline |= inline;
+            continue;
+        }
+        let name = url.path_segments().and_then(|mut s| s.next_back()).unwrap_or("file");
+        out.push(CdnFile { url: link, name: percent_decoded(name), inline });
+    }
+    out
+}
+
+/// The images a message's body shows from Intercom's CDN ([`cdn_files`] shown, not only
+/// linked): Intercom keeps an image pasted into a message there, not among the part's
+/// `attachments`. (URL, file name) in the order the body shows them, each once.
+pub fn cdn_images(html: &str) -> Vec<(String, String)> {
+    cdn_files(html).into_iter().filter(|f| f.inline).map(|f| (f.url, f.name)).collect()
+}
+
+/// The files of article row `row` (an original or a translation): the Articles API lists none,
+/// a file added in Intercom's article editor is in the body ([`cdn_files`]). `{row}-f{n}` in
+/// the body's order, an image inline; the answer does not give their type.
+pub fn article_files(row: &KbItem) -> Vec<File> {
+    let body = row.body_html.as_deref().unwrap_or("");
+    let mut out = Vec::new();
+    for (n, f) in cdn_files(body).into_iter().enumerate() {
+        let key = if f.inline { "src" } else { "href" };
+        let raw = raw(&serde_json::json!({ key: f.url }));
+        let row = Attachment {
+            id: format!("{}-f{}", row.id, n + 1),
+            ticket_id: None,
+            comment_id: None,
+            article_id: Some(row.id.clone()),
+            file_name: f.name,
+            content_type: None,
+            size: None,
+            sha256: None,
+            inline: f.inline,
+            state: AttachmentState::Stored,
+            error: None,
+            raw,
+        };
+        out.push(File { row, url: f.url });
     }
     out
 }

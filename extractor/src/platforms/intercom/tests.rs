@@ -156,3 +156,43 @@ fn images_shown_in_a_body_are_found_on_intercoms_cdn_once_each_with_their_names(
     assert!(img.row.inline && img.row.file_name == "shot.png" && img.row.content_type.is_none());
     assert_eq!(img.url, "https://downloads.intercomcdn.com/i/o/3/h/shot.png");
 }
+
+/// An article's files are in its body (the Articles API lists none): an image shown, another
+/// file linked, on either of Intercom's file hosts; a link wrapping its own image counts once,
+/// as shown; links elsewhere and tags that only begin with `a` or `img` are not files.
+#[test]
+fn an_articles_files_are_read_from_its_body_in_order() {
+    let body = "<p>See <abbr title=\"https://downloads.intercomcdn.com/i/o/1/x.png\">x</abbr>\
+        <a href=\"https://acme-1f.intercom-attachments-2.com/i/o/q6/14/Template+import+leads.csv?expires=1&amp;signature=s\">the template</a>\
+        <a href=\"https://example.org/i/x.pdf\">elsewhere</a>\
+        <a\thref='https://downloads.intercomcdn.com/i/o/2/h/26325117402647'><img src='https://downloads.intercomcdn.com/i/o/2/h/26325117402647'></a>\
+        <imgx src=\"https://downloads.intercomcdn.com/i/o/3/y.png\"></p>";
+    let got = map::cdn_files(body);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].name, "Template+import+leads.csv");
+    assert!(!got[0].inline);
+    assert!(got[0].url.ends_with("?expires=1&signature=s"), "{}", got[0].url);
+    assert_eq!(got[1].name, "26325117402647");
+    assert!(got[1].inline);
+    let row = deskferry_format::model::KbItem {
+        id: "7-de".into(),
+        parent_id: None,
+        locale: Some("de".into()),
+        translation_of: Some("7".into()),
+        title: "t".into(),
+        body_html: Some(body.into()),
+        author_id: None,
+        draft: false,
+        position: None,
+        labels: vec![],
+        created_at: None,
+        updated_at: None,
+        raw: String::new(),
+    };
+    let files = map::article_files(&row);
+    let ids: Vec<&str> = files.iter().map(|f| f.row.id.as_str()).collect();
+    assert_eq!(ids, ["7-de-f1", "7-de-f2"]);
+    assert!(files.iter().all(|f| f.row.article_id.as_deref() == Some("7-de")));
+    assert!(files.iter().all(|f| f.row.ticket_id.is_none() && f.row.content_type.is_none()));
+    assert!(files[1].row.inline && !files[0].row.inline);
+}
