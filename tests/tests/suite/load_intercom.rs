@@ -387,3 +387,71 @@ fn lost_answers_leave_no_part_of_a_split_message_out_or_twice() {
         );
     }
 }
+
+/// A conversation longer than Intercom answers, written again after a run was killed while it
+/// wrote it (the ledger holds its ticket and messages pending): Intercom answers only its
+/// newest parts (500 at real Intercom, 40 here) and no endpoint pages the others. The messages
+/// no newer than the oldest part answered were posted by the killed run (the loader posts in
+/// order): they are not posted again, and each one is reported.
+#[test]
+fn a_conversation_longer_than_intercom_answers_is_not_written_twice() {
+    use deskferry_fixtures::kit::World;
+    use deskferry_fixtures::sim::intercom::IntercomWorld;
+    use deskferry_loader::ledger::{Entry, Ledger, Outcome};
+    use std::collections::BTreeMap;
+
+    let b = bundle_of(5, Size::Tiny);
+    let dir = b.dir.path().to_path_buf();
+    let w = IntercomWorld::start(&WorldOptions::default(), Role::Target).expect("a target");
+    w.write_connection(&dir, "target").expect("connection file");
+    let parts = || -> BTreeMap<String, usize> {
+        let r = w.desk().read();
+        let mut n = BTreeMap::new();
+        for c in &r.store.comments {
+            *n.entry(c.ticket_id.clone()).or_insert(0) += 1;
+        }
+        n
+    };
+    let (code, run, err) = load(&b, &dir, "run", "reports/run");
+    assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
+    assert_eq!(
+        run["run"]["counts"]["failed"],
+        0,
+        "{}",
+        crate::support::failed_rows(&dir, "reports/run")
+    );
+    let before = parts();
+    let longest = before.values().copied().max().unwrap_or(0);
+    assert!(longest > 100, "the dataset's long thread is there: {longest} parts");
+
+    // What a run killed while it wrote the long thread leaves in the ledger.
+    let ds = &b.dataset;
+    let thread = ds.tickets.iter().max_by_key(|t| ds.comments_of(&t.id).len()).expect("a ticket");
+    let ledger = Ledger::open(&dir.join("intercom.ledger")).expect("the ledger");
+    let e = ledger.get("tickets", &thread.id).expect("read").expect("the thread");
+    let mut pending =
+        vec![Entry::new("tickets", &thread.id, Outcome::Pending, &e.bundle_id, &e.content_hash)];
+    for c in ds.comments_of(&thread.id) {
+        let e = ledger.get("comments", &c.id).expect("read").expect("a message");
+        pending.push(
+            Entry::new("comments", &c.id, Outcome::Pending, &e.bundle_id, &e.content_hash)
+                .parent(&thread.id),
+        );
+    }
+    ledger.put(&pending, None).expect("pending");
+    drop(ledger);
+    w.sim().state.answer_parts_at_most(Some(40));
+    let (code, again, err) = load(&b, &dir, "run", "reports/again");
+    assert!(code == 0 || code == 1, "again ({code}): {again}\n{err}");
+    assert_eq!(
+        again["run"]["counts"]["failed"],
+        0,
+        "{}",
+        crate::support::failed_rows(&dir, "reports/again")
+    );
+    assert_eq!(parts(), before, "the run after the kill posted parts again");
+    let records = std::fs::read_to_string(dir.join("reports/again/records.csv")).expect("records");
+    let unseen = records.lines().filter(|l| l.contains("not posted again")).count();
+    assert!(unseen >= longest - 40 - 10, "{unseen} messages reported as not posted again");
+    Box::new(w).stop().expect("stop");
+}

@@ -61,6 +61,13 @@ pub(super) struct Held {
     state: Option<String>,
     admin: Option<String>,
     team: Option<String>,
+    /// Parts Intercom did not answer: it answers a conversation's 500 newest, and no endpoint
+    /// of 2.14 pages the older ones (the count minus the parts answered).
+    hidden: usize,
+    /// Parts answered (of any kind).
+    answered: usize,
+    /// The time of the oldest part answered (any kind), when some were not answered.
+    oldest: Option<i64>,
 }
 
 impl Held {
@@ -86,7 +93,22 @@ impl Held {
             team: num(v.get("team_assignee_id")),
             ..Held::default()
         };
-        for p in parts(v) {
+        let answered = parts(v);
+        let count = [
+            v.pointer("/conversation_parts/total_count"),
+            v.pointer("/statistics/count_conversation_parts"),
+        ]
+        .into_iter()
+        .filter_map(|x| x.and_then(Value::as_u64))
+        .max()
+        .unwrap_or(0) as usize;
+        h.answered = answered.len();
+        h.hidden = count.saturating_sub(answered.len());
+        if h.hidden > 0 {
+            h.oldest =
+                answered.iter().filter_map(|p| p.get("created_at").and_then(Value::as_i64)).min();
+        }
+        for p in answered {
             let kind = p.get("part_type").and_then(Value::as_str).unwrap_or_default();
             if kind != "comment" && kind != "note" {
                 continue;
@@ -290,13 +312,23 @@ impl IntercomTarget {
             p.taken = true;
             Some(p.id.clone())
         };
+        // A part not among those answered, when Intercom left older parts out: the loader
+        // posts a conversation's messages in order, so one no newer than the oldest part
+        // answered was posted by a run that stopped, and is among those not shown. Posting it
+        // again would duplicate it; it is reported instead.
+        let unseen = held.hidden > 0 && at.is_some_and(|a| held.oldest.is_some_and(|o| a <= o));
         let n = c.attachments.len();
         let (first, rest) = map::chunks(&c.attachments, self.opts.attachments_per_part, !skip_body);
         let mut notes: Vec<String> = lost.into_iter().collect();
         let mut id = None;
+        let mut left_alone = false;
         if !skip_body {
             id = match have(held, None) {
                 Some(found) => Some(found),
+                None if unseen => {
+                    left_alone = true;
+                    None
+                }
                 None => {
                     let b = Self::reply_body(&w, public, &c.body_html, at, &first);
                     Some(self.reply(conv, &c.comment.id, b, held).await?)
@@ -309,6 +341,11 @@ impl IntercomTarget {
             let line = map::files_body(from, to, n);
             let part = match have(held, Some(&line)) {
                 Some(found) => found,
+                None if unseen => {
+                    left_alone = true;
+                    from = to + 1;
+                    continue;
+                }
                 None => {
                     let b = Self::reply_body(&w, public, &format!("<p>{line}</p>"), at, chunk);
                     self.reply(conv, &c.comment.id, b, held).await?
@@ -316,6 +353,13 @@ impl IntercomTarget {
             };
             id.get_or_insert(part);
             from = to + 1;
+        }
+        if left_alone {
+            notes.push(format!(
+                "not posted again: a run that stopped posted it (in order), and it is no newer than the {} newest of the conversation's {} parts, all Intercom answers; check it there",
+                held.answered,
+                held.answered + held.hidden
+            ));
         }
         if !rest.is_empty() {
             notes.push(if skip_body {
