@@ -308,18 +308,11 @@ pub fn article_files(row: &KbItem) -> Vec<File> {
         let key = if f.inline { "src" } else { "href" };
         let raw = raw(&serde_json::json!({ key: f.url }));
         let row = Attachment {
-            id: format!("{}-f{}", row.id, n + 1),
-            ticket_id: None,
-            comment_id: None,
             article_id: Some(row.id.clone()),
             file_name: f.name,
-            content_type: None,
-            size: None,
-            sha256: None,
             inline: f.inline,
-            state: AttachmentState::Stored,
-            error: None,
             raw,
+            ..file_to_fetch(format!("{}-f{}", row.id, n + 1))
         };
         out.push(File { row, url: f.url });
     }
@@ -394,9 +387,18 @@ fn files_of(
 /// size yet, not inline.
 fn file_row(ticket: &str, comment: &str, id: String) -> Attachment {
     Attachment {
-        id,
         ticket_id: Some(ticket.to_string()),
         comment_id: Some(comment.to_string()),
+        ..file_to_fetch(id)
+    }
+}
+
+/// A file `id` to be downloaded, of no record yet; no name, type or size, not inline.
+fn file_to_fetch(id: String) -> Attachment {
+    Attachment {
+        id,
+        ticket_id: None,
+        comment_id: None,
         article_id: None,
         file_name: String::new(),
         content_type: None,
