@@ -223,6 +223,30 @@ fn the_sources_reads_are_intercoms_wire() {
             .map(|c| format!("/conversations/{}", c.ticket_id))
             .collect()
     };
+    // A ticket read whole (what the source does with a Customer ticket the conversation list
+    // did not hold), and a Back-office ticket, which is no conversation.
+    let back_office = w
+        .dataset()
+        .tickets
+        .iter()
+        .find(|t| !t.is_deleted && t.ticket_type.as_deref() == Some("task"))
+        .map(|t| t.id.clone())
+        .expect("a Back-office ticket in the dataset");
+    let conn = std::fs::read_to_string(d.join("source.toml")).expect("connection file");
+    let url = conn.lines().find_map(|l| l.strip_prefix("url = \"")).expect("url");
+    let url = url.trim_end_matches('"').to_string();
+    let token = std::fs::read_to_string(d.join("source.token")).expect("token");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let (tok, get) = (token.trim(), reqwest::Method::GET);
+        let p = format!("/tickets/{back_office}");
+        let (s, v) = call(&c, &url, tok, "2.14", get.clone(), &p, None).await;
+        assert_eq!((s, v["category"].as_str()), (200, Some("Back-office")));
+        let p = format!("/conversations/{back_office}");
+        let (s, _) = call(&c, &url, tok, "2.14", get, &p, None).await;
+        assert_eq!(s, 404, "a Back-office ticket is no conversation");
+    });
     let checked = RequestLog::new();
     checked.set_capture_bodies(true);
     let entries = w.log().entries();
@@ -231,6 +255,9 @@ fn the_sources_reads_are_intercoms_wire() {
         assert!(paths.contains(p), "the extraction never read {p}");
     }
     for p in ["/conversations", "/conversations/search", "/contacts/search", "/articles"] {
+        assert!(paths.contains(p), "the extraction never read {p}");
+    }
+    for p in ["/ticket_types", "/tickets/search"] {
         assert!(paths.contains(p), "the extraction never read {p}");
     }
     let long = entries.iter().find(|e| {

@@ -157,13 +157,13 @@ impl Client {
     }
 }
 
-/// The records of a list answer (under `data`, `conversations`, `admins`, `teams`…: the one
+/// The records of a list answer (under `data`, `conversations`, `tickets`, `admins`, `teams`…: the one
 /// array it holds) and `pages.next.starting_after`.
 pub fn page_of(mut v: Value) -> (Vec<Value>, Option<String>) {
     let next = v.pointer("/pages/next/starting_after").and_then(Value::as_str).map(str::to_string);
     let items = match v.as_object_mut() {
         Some(o) => {
-            let key = ["data", "conversations", "admins", "teams"]
+            let key = ["data", "conversations", "tickets", "admins", "teams"]
                 .into_iter()
                 .find(|k| o.get(*k).is_some_and(Value::is_array));
             match key.and_then(|k| o.remove(k)) {

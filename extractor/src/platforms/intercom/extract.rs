@@ -18,6 +18,11 @@
 //!   warning on the ticket saying how many of its oldest parts are missing). The finished stream's cursor holds every live
 //!   conversation's id, so the next delta can tell which were deleted (Intercom lists no
 //!   deletions): it lists the ids again and sends a tombstone for each one gone;
+//! - `tickets` (inside the `conversations` step, before its pages): every ticket searched
+//!   (`POST /tickets/search`, 150 a page, parts included): a Back-office or Tracker ticket (no
+//!   conversation) is sent from its row; a Customer ticket's row completes its conversation's
+//!   (type, state, title, values); the ticket ids join the live ids the deletions are found
+//!   from. The ticket types' attributes come with the data attributes (`GET /ticket_types`);
 //! - `help_center`: collections (nested ones are sections) and articles, each with every
 //!   translation (`translated_content`), from the lists alone.
 
@@ -176,6 +181,15 @@ impl Source for IntercomSource {
 /// Companies a page of `GET /companies` holds (the list's largest page).
 const COMPANIES_PER_PAGE: u64 = 60;
 
+/// Intercom's tickets, as the conversations need them.
+#[derive(Default)]
+struct Tickets {
+    /// Every ticket's id.
+    all: BTreeSet<String>,
+    /// Customer tickets (conversations) by id, without their parts.
+    customer: HashMap<String, Value>,
+}
+
 struct Run<'a> {
     src: &'a IntercomSource,
     sink: &'a Sink,
@@ -237,7 +251,8 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Every model's data attributes in one request (archived ones too).
+    /// Every model's data attributes in one request (archived ones too), then the ticket
+    /// types' attributes not named like a conversation attribute (one request).
     async fn data_attributes(&self) -> Result<(), ExtractError> {
         if self.resume.is_done("data_attributes") {
             return Ok(());
@@ -245,11 +260,23 @@ impl Run<'_> {
         let mut notes = map::notes();
         let (list, _) =
             client::page_of(self.client().get("/data_attributes?include_archived=true").await?);
+        let mut ticket_keys = BTreeSet::new();
         for v in list {
             match map::data_attribute(&v, &mut notes) {
-                Ok(Some(f)) => self.send(Item::CustomField(f)).await?,
+                Ok(Some(f)) => {
+                    if f.entity == deskferry_format::model::FieldEntity::Ticket {
+                        ticket_keys.insert(f.key.clone());
+                    }
+                    self.send(Item::CustomField(f)).await?
+                }
                 Ok(None) => {}
                 Err(e) => self.warn("custom_fields", &e).await?,
+            }
+        }
+        let (types, _) = client::page_of(self.client().get("/ticket_types").await?);
+        for v in types {
+            for f in map::ticket_type_fields(&v, &mut ticket_keys, &mut notes) {
+                self.send(Item::CustomField(f)).await?;
             }
         }
         self.flush(&mut notes).await?;
@@ -493,6 +520,7 @@ impl Run<'_> {
         let mut ids: Option<BTreeSet<String>> =
             (c.since.is_none() && c.after.is_none()).then(BTreeSet::new);
         let mut notes = map::notes();
+        let tickets = self.tickets(&mut c, &mut notes).await?;
         loop {
             let (items, next) = match c.since {
                 Some(s) => {
@@ -510,7 +538,8 @@ impl Run<'_> {
             if let Some(ids) = ids.as_mut() {
                 ids.extend(listed.iter().map(|(i, _)| i.clone()));
             }
-            let files = self.conversation_page(&listed, &mut c, &mut notes).await?;
+            let files =
+                self.conversation_page(&listed, &tickets.customer, &mut c, &mut notes).await?;
             self.files(files).await?;
             c.after = next;
             if c.after.is_none() {
@@ -519,10 +548,28 @@ impl Run<'_> {
             self.cursor("conversations", &c, false).await?;
         }
         // The live ids: for this bundle's cursor and, in a delta, the deletions.
-        let live = match ids {
+        let mut live = match ids {
             Some(ids) => ids,
             None => self.live_ids().await?,
         };
+        // A Customer ticket is a conversation; one the conversations did not hold is read as
+        // a ticket (Intercom does not say whether its conversation list holds every one).
+        let unlisted: Vec<String> = tickets
+            .customer
+            .iter()
+            .filter(|(id, v)| {
+                !live.contains(*id) && c.wants(v.get("updated_at").and_then(Value::as_i64))
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in unlisted {
+            let got = self.client().get(&format!("/tickets/{}", client::esc(&id))).await;
+            if let Some(v) = self.followup("tickets", &id, "the ticket", got).await? {
+                let files = self.send_ticket(&v, &mut c, &mut notes).await?;
+                self.files(files).await?;
+            }
+        }
+        live.extend(tickets.all);
         if let Some(parent) = parent_ids {
             for gone in parent.difference(&live) {
                 self.send(Item::Ticket(tombstoned(gone))).await?;
@@ -534,6 +581,117 @@ impl Run<'_> {
         c.after = None;
         c.ids = Some(live.into_iter().collect::<Vec<_>>().join(","));
         self.cursor("conversations", &c, true).await
+    }
+
+    /// Intercom's tickets (`POST /tickets/search`, 150 a page, every one: the ids are the
+    /// delta's live ones). One that is no conversation (Back-office, Tracker) is sent whole
+    /// from its row (a delta: if updated since), its files fetched, until the `tickets` step is
+    /// done; a Customer ticket is a conversation, and its row (without its parts) is kept to
+    /// complete the conversation's.
+    async fn tickets(
+        &self,
+        c: &mut ListCursor,
+        notes: &mut Notes,
+    ) -> Result<Tickets, ExtractError> {
+        let send = !self.resume.is_done("tickets");
+        let mut out = Tickets::default();
+        let mut after: Option<String> = None;
+        loop {
+            let q = json!({"field": "created_at", "operator": ">", "value": 0});
+            let (items, next) =
+                self.client().search("/tickets/search", q, after.as_deref()).await?;
+            let mut files = Vec::new();
+            for mut v in items {
+                let Some(id) = client::id_of(&v) else { continue };
+                out.all.insert(id.clone());
+                let customer = v.get("category").and_then(Value::as_str) == Some("Customer")
+                    || v.pointer("/ticket_type/category").and_then(Value::as_str)
+                        == Some("Customer");
+                if customer {
+                    if let Some(o) = v.as_object_mut() {
+                        o.remove("ticket_parts");
+                    }
+                    out.customer.insert(id, v);
+                } else if send && c.wants(v.get("updated_at").and_then(Value::as_i64)) {
+                    let v = if v.get("ticket_parts").is_some() {
+                        v
+                    } else {
+                        // A row without its parts: the ticket is read whole.
+                        let got =
+                            self.client().get(&format!("/tickets/{}", client::esc(&id))).await;
+                        match self.followup("tickets", &id, "the ticket", got).await? {
+                            Some(v) => v,
+                            None => continue,
+                        }
+                    };
+                    files.extend(self.send_ticket(&v, c, notes).await?);
+                }
+            }
+            self.files(files).await?;
+            match next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        if send {
+            self.cursor("tickets", c, true).await?;
+        }
+        Ok(out)
+    }
+
+    /// A ticket that is no conversation, sent (its loss of parts declared as a
+    /// conversation's); its files returned.
+    async fn send_ticket(
+        &self,
+        v: &Value,
+        c: &mut ListCursor,
+        notes: &mut Notes,
+    ) -> Result<Vec<File>, ExtractError> {
+        let id = client::id_of(v).unwrap_or_default();
+        let rows = match map::ticket(v, notes) {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.warn("tickets", &e).await?;
+                return Ok(Vec::new());
+            }
+        };
+        c.saw(v.get("updated_at").and_then(Value::as_i64));
+        let files = self.send_rows(&id, rows).await?;
+        self.flush(notes).await?;
+        Ok(files)
+    }
+
+    /// A conversation's or a ticket's rows, sent (the parts Intercom left out declared on
+    /// the ticket); its files returned.
+    async fn send_rows(
+        &self,
+        id: &str,
+        rows: map::ConversationRows,
+    ) -> Result<Vec<File>, ExtractError> {
+        if rows.parts_left_out > 0 {
+            // The record is kept; its oldest parts are not to be had through the API: the
+            // loss is declared on the ticket.
+            let w = Warning::note(
+                "tickets",
+                Some(id.to_string()),
+                format!(
+                    "Intercom answers the {} most recent parts of a conversation and no endpoint of API 2.14 pages the others: its {} oldest parts (after the opening message) are not in the bundle",
+                    map::MAX_PARTS,
+                    rows.parts_left_out
+                ),
+            );
+            self.send(Item::Warning(w)).await?;
+        }
+        for w in rows.warnings {
+            self.send(Item::Warning(w)).await?;
+        }
+        if let Some(t) = rows.ticket {
+            self.send(Item::Ticket(t)).await?;
+        }
+        for cm in rows.comments {
+            self.send(Item::Comment(cm)).await?;
+        }
+        Ok(rows.files)
     }
 
     /// Every live conversation's id (the list, 150 a page).
@@ -554,6 +712,7 @@ impl Run<'_> {
     async fn conversation_page(
         &self,
         listed: &[(String, Option<i64>)],
+        tickets: &HashMap<String, Value>,
         c: &mut ListCursor,
         notes: &mut Notes,
     ) -> Result<Vec<File>, ExtractError> {
@@ -570,37 +729,19 @@ impl Run<'_> {
                 continue;
             };
             c.saw(v.get("updated_at").and_then(Value::as_i64).or(t));
-            let rows = match map::conversation(&v, notes) {
+            let mut rows = match map::conversation(&v, notes) {
                 Ok(rows) => rows,
                 Err(e) => {
                     self.warn("tickets", &e).await?;
                     continue;
                 }
             };
-            if rows.parts_left_out > 0 {
-                // The conversation is kept; its oldest parts are not to be had through the
-                // API: the loss is declared on the ticket.
-                let w = Warning::note(
-                    "tickets",
-                    Some(id.clone()),
-                    format!(
-                        "Intercom answers the {} most recent parts of a conversation and no endpoint of API 2.14 pages the others: its {} oldest parts (after the opening message) are not in the bundle",
-                        map::MAX_PARTS,
-                        rows.parts_left_out
-                    ),
-                );
-                self.send(Item::Warning(w)).await?;
+            if let (Some(t), Some(tv)) = (rows.ticket.as_mut(), tickets.get(&id))
+                && let Err(e) = map::with_ticket(t, tv, notes)
+            {
+                self.warn("tickets", &e).await?;
             }
-            for w in rows.warnings {
-                self.send(Item::Warning(w)).await?;
-            }
-            if let Some(t) = rows.ticket {
-                self.send(Item::Ticket(t)).await?;
-            }
-            for cm in rows.comments {
-                self.send(Item::Comment(cm)).await?;
-            }
-            files.extend(rows.files);
+            files.extend(self.send_rows(&id, rows).await?);
         }
         self.flush(notes).await?;
         Ok(files)

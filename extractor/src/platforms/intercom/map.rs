@@ -34,7 +34,7 @@ pub fn field_kind(data_type: &str) -> FieldKind {
     match data_type {
         "string" => FieldKind::Text,
         "integer" => FieldKind::Integer,
-        "float" => FieldKind::Decimal,
+        "float" | "decimal" => FieldKind::Decimal,
         "boolean" => FieldKind::Checkbox,
         "date" => FieldKind::Date,
         "datetime" => FieldKind::Datetime,
@@ -439,6 +439,52 @@ fn listed_files(
     (ids, out)
 }
 
+/// A conversation's or a ticket's parts: each comment or note, and each state change or
+/// assignment with a body or files, as a comment of `id` (with its files) into `out`; the
+/// others are returned, for the ticket's `raw`.
+fn parts_of(id: &str, list: &[Value], notes: &mut Notes, out: &mut ConversationRows) -> Vec<Value> {
+    let mut kept_in_ticket = Vec::new();
+    for pv in list {
+        let p: wire::Part = match notes.read("comments", pv) {
+            Ok(p) => p,
+            Err(e) => {
+                notes.refused("comments", pv, &e);
+                continue;
+            }
+        };
+        let kind = p.part_type.as_deref().unwrap_or("comment");
+        let body = some(p.body.clone());
+        let is_message = matches!(kind, "comment" | "note");
+        if !is_message && body.is_none() && p.attachments.is_empty() {
+            kept_in_ticket.push(pv.clone());
+            continue;
+        }
+        if p.created_at.is_some_and(|t| t.as_text) {
+            // Kept: the number is read from the text; `raw` has it as sent.
+            out.warnings.push(Warning::note(
+                "comments",
+                Some(p.id.0.clone()),
+                "field `created_at` holds a number as text where intercom documents an integer; read as that number, the record is kept and its raw JSON has the value".into(),
+            ));
+        }
+        let (att_ids, files) = files_of(id, &p.id.0, &p.attachments, body.as_deref(), notes);
+        out.files.extend(files);
+        out.comments.push(Comment {
+            id: p.id.0.clone(),
+            ticket_id: id.to_string(),
+            author_id: author_id(&p.author),
+            public: kind == "comment",
+            body_html: body,
+            body_text: None,
+            channel: None,
+            created_at: time(p.created_at.map(|t| t.secs)),
+            attachment_ids: att_ids,
+            raw: raw(pv),
+        });
+    }
+    kept_in_ticket
+}
+
 /// A conversation read whole (`GET /conversations/{id}`): the ticket, the opening message and
 /// each comment or note as comments (a state change or an assignment with a body is a private
 /// comment; one without stays in the ticket's `raw`), their files.
@@ -472,45 +518,7 @@ pub fn conversation(v: &Value, notes: &mut Notes) -> Result<ConversationRows, Ex
     });
     // Every part.
     let parts = w.conversation_parts.clone().unwrap_or_default();
-    let mut kept_in_ticket = Vec::new();
-    for pv in &parts.conversation_parts {
-        let p: wire::Part = match notes.read("comments", pv) {
-            Ok(p) => p,
-            Err(e) => {
-                notes.refused("comments", pv, &e);
-                continue;
-            }
-        };
-        let kind = p.part_type.as_deref().unwrap_or("comment");
-        let body = some(p.body.clone());
-        let is_message = matches!(kind, "comment" | "note");
-        if !is_message && body.is_none() && p.attachments.is_empty() {
-            kept_in_ticket.push(pv.clone());
-            continue;
-        }
-        if p.created_at.is_some_and(|t| t.as_text) {
-            // Kept: the number is read from the text; `raw` has it as sent.
-            out.warnings.push(Warning::note(
-                "comments",
-                Some(p.id.0.clone()),
-                "field `created_at` holds a number as text where intercom documents an integer; read as that number, the record is kept and its raw JSON has the value".into(),
-            ));
-        }
-        let (att_ids, files) = files_of(&id, &p.id.0, &p.attachments, body.as_deref(), notes);
-        out.files.extend(files);
-        out.comments.push(Comment {
-            id: p.id.0.clone(),
-            ticket_id: id.clone(),
-            author_id: author_id(&p.author),
-            public: kind == "comment",
-            body_html: body,
-            body_text: None,
-            channel: None,
-            created_at: time(p.created_at.map(|t| t.secs)),
-            attachment_ids: att_ids,
-            raw: raw(pv),
-        });
-    }
+    let kept_in_ticket = parts_of(&id, &parts.conversation_parts, notes, &mut out);
     // Intercom answers the 500 most recent parts; `total_count` and the statistics' count
     // say how many there are.
     let counted = v.pointer("/statistics/count_conversation_parts").and_then(Value::as_u64);
@@ -555,6 +563,187 @@ pub fn conversation(v: &Value, notes: &mut Notes) -> Result<ConversationRows, Ex
 }
 
 /// A translated-content map's locales other than `default` (and its `type`), in order.
+/// The built-in ticket attributes: the title and the description.
+const TITLE: &str = "_default_title_";
+const DESCRIPTION: &str = "_default_description_";
+
+/// A ticket state's category as canonical status.
+pub fn ticket_status(category: Option<&str>) -> TicketStatus {
+    match category {
+        Some("submitted") => TicketStatus::New,
+        Some("waiting_on_customer") => TicketStatus::Pending,
+        Some("resolved") => TicketStatus::Solved,
+        _ => TicketStatus::Open,
+    }
+}
+
+/// A ticket's own values: its attributes but the built-in title and description.
+fn ticket_values(m: &Map<String, Value>) -> Vec<CustomFieldValue> {
+    let mut values = attributes(m);
+    values.retain(|v| v.key != TITLE && v.key != DESCRIPTION);
+    values
+}
+
+fn text_attribute(m: &Map<String, Value>, key: &str) -> Option<String> {
+    m.get(key).and_then(Value::as_str).map(str::to_string).filter(|s| !s.is_empty())
+}
+
+/// A ticket without its parts that became comments, for a `raw`.
+fn ticket_raw(v: &Value, kept: Vec<Value>) -> Value {
+    let mut out = v.clone();
+    if let Some(p) = out.get_mut("ticket_parts").and_then(Value::as_object_mut) {
+        p.insert("ticket_parts".into(), Value::Array(kept));
+    }
+    out
+}
+
+/// A conversation that is an Intercom ticket (a Customer ticket: its id is the
+/// conversation's) takes the ticket's type, state, title and values; its `raw` gains the
+/// ticket (its parts left out: the conversation's are the messages) under `ticket`.
+pub fn with_ticket(t: &mut Ticket, v: &Value, notes: &mut Notes) -> Result<(), ExtractError> {
+    let w: wire::Ticket = notes.read("tickets", v)?;
+    let state = w.state();
+    t.status = ticket_status(state.as_deref());
+    t.status_raw = state;
+    t.ticket_type = w.ticket_type.and_then(|x| x.name);
+    if let Some(title) = text_attribute(&w.ticket_attributes, TITLE) {
+        t.subject = Some(title);
+    }
+    t.custom_fields = ticket_values(&w.ticket_attributes);
+    let mut conv: Value = serde_json::from_str(&t.raw).unwrap_or(Value::Null);
+    if let Some(o) = conv.as_object_mut() {
+        o.insert("ticket".into(), ticket_raw(v, Vec::new()));
+    }
+    t.raw = raw(&conv);
+    Ok(())
+}
+
+/// An Intercom ticket that is no conversation (Back-office, Tracker: `GET /tickets/{id}` or a
+/// row of `POST /tickets/search`, parts included): the ticket; its description as the opening
+/// message (`{id}-description`, at the ticket's time; the answer names no author; public only
+/// on a Customer ticket), with the images it shows; each part as a conversation's.
+pub fn ticket(v: &Value, notes: &mut Notes) -> Result<ConversationRows, ExtractError> {
+    let w: wire::Ticket = notes.read("tickets", v)?;
+    let id = w.id.0.clone();
+    let mut out = ConversationRows::default();
+    let mut contacts = w.contacts.contacts.iter().map(|c| c.id.0.clone());
+    let requester_id = contacts.next();
+    let cc_ids: Vec<String> = contacts.collect();
+    let description = text_attribute(&w.ticket_attributes, DESCRIPTION);
+    if description.is_some() {
+        let cid = format!("{id}-description");
+        let (att_ids, files) = files_of(&id, &cid, &[], description.as_deref(), notes);
+        out.files.extend(files);
+        out.comments.push(Comment {
+            id: cid,
+            ticket_id: id.clone(),
+            author_id: None,
+            public: w.category.as_deref() == Some("Customer"),
+            body_html: description,
+            body_text: None,
+            channel: None,
+            created_at: time(w.created_at),
+            attachment_ids: att_ids,
+            raw: raw(&serde_json::json!({ DESCRIPTION: v.pointer("/ticket_attributes/_default_description_") })),
+        });
+    }
+    let parts = w.ticket_parts.clone().unwrap_or_default();
+    let kept = parts_of(&id, &parts.ticket_parts, notes, &mut out);
+    let total = parts.total_count.unwrap_or(0) as usize;
+    out.parts_left_out = total.saturating_sub(parts.ticket_parts.len());
+    let state = w.state();
+    out.ticket = Some(Ticket {
+        id: id.clone(),
+        number: None,
+        subject: text_attribute(&w.ticket_attributes, TITLE),
+        status: ticket_status(state.as_deref()),
+        status_raw: state,
+        priority: None,
+        priority_raw: None,
+        ticket_type: w.ticket_type.and_then(|x| x.name),
+        channel: None,
+        requester_id,
+        other_requester_ids: Vec::new(),
+        submitter_id: None,
+        assignee_id: id_of(w.admin_assignee_id),
+        group_id: id_of(w.team_assignee_id),
+        organization_id: None,
+        cc_ids,
+        follower_ids: Vec::new(),
+        tags: Vec::new(),
+        custom_fields: ticket_values(&w.ticket_attributes),
+        created_at: time(w.created_at),
+        updated_at: time(w.updated_at),
+        solved_at: None,
+        due_at: None,
+        is_deleted: false,
+        is_spam: false,
+        raw: raw(&ticket_raw(v, kept)),
+    });
+    Ok(out)
+}
+
+/// A ticket type's attributes as ticket field definitions: those not built in, nor named in
+/// `known` (a conversation attribute, or another type's attribute, of that name: one field
+/// holds its values). A `list` attribute's options are its `list_options`' labels.
+pub fn ticket_type_fields(
+    v: &Value,
+    known: &mut std::collections::BTreeSet<String>,
+    notes: &mut Notes,
+) -> Vec<CustomField> {
+    // `{type: list, data: [...]}` in the 2.14 file's examples; its schema names the array
+    // `ticket_type_attributes`.
+    let list = v
+        .pointer("/ticket_type_attributes/data")
+        .or_else(|| v.pointer("/ticket_type_attributes/ticket_type_attributes"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for av in &list {
+        let a: wire::TicketTypeAttribute = match notes.read("custom_fields", av) {
+            Ok(a) => a,
+            Err(e) => {
+                notes.refused("custom_fields", av, &e);
+                continue;
+            }
+        };
+        let Some(key) = a.name.filter(|n| !n.is_empty()) else { continue };
+        if a.default || key == TITLE || key == DESCRIPTION || !known.insert(key.clone()) {
+            continue;
+        }
+        let data_type = a.data_type.unwrap_or_else(|| "string".into());
+        let options: Vec<FieldOption> = a
+            .input_options
+            .get("list_options")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| o.get("label").and_then(Value::as_str))
+            .map(|l| FieldOption { value: l.to_string(), label: l.to_string() })
+            .collect();
+        let kind = match data_type.as_str() {
+            "list" => FieldKind::Dropdown,
+            "files" => FieldKind::Other,
+            t => field_kind(t),
+        };
+        out.push(CustomField {
+            id: format!("ticket_type_attribute-{}", a.id.0),
+            entity: FieldEntity::Ticket,
+            title: key.clone(),
+            key,
+            field_type: data_type,
+            kind: Some(kind),
+            multiple: None,
+            options,
+            required: false,
+            active: !a.archived,
+            raw: raw(av),
+        });
+    }
+    out
+}
+
 fn other_locales<'a>(
     tc: &'a Map<String, Value>,
     default: &'a str,

@@ -196,3 +196,122 @@ fn an_articles_files_are_read_from_its_body_in_order() {
     assert!(files.iter().all(|f| f.row.ticket_id.is_none() && f.row.content_type.is_none()));
     assert!(files[1].row.inline && !files[0].row.inline);
 }
+
+/// A Back-office ticket (no conversation), shaped after the 2.14 file's `getTicket` example.
+fn back_office_ticket() -> serde_json::Value {
+    json!({
+        "type": "ticket", "id": "631", "ticket_id": "38", "category": "Back-office",
+        "ticket_attributes": {"_default_title_": "Refund", "_default_description_":
+            "<p>See <img src=\"https://downloads.intercomcdn.com/i/o/9/shot.png?expires=1&amp;signature=x\"></p>",
+            "order": "ORD-1", "nothing": null},
+        "ticket_state": {"type": "ticket_state", "id": "8537", "category": "waiting_on_customer",
+            "internal_label": "Waiting", "external_label": "Waiting on you"},
+        "ticket_type": {"type": "ticket_type", "id": "95", "name": "Refund request"},
+        "contacts": {"type": "contact.list", "contacts": [
+            {"type": "contact", "id": "6762f2f61bb69f9f2193bc59"},
+            {"type": "contact", "id": "6762f2f61bb69f9f2193bc5a"}]},
+        "admin_assignee_id": "0", "team_assignee_id": "5017691",
+        "created_at": 1_734_537_974, "updated_at": 1_734_537_976,
+        "ticket_parts": {"type": "ticket_part.list", "total_count": 3, "ticket_parts": [
+            {"type": "ticket_part", "id": "185", "part_type": "ticket_state_updated_by_admin",
+             "ticket_state": "submitted", "previous_ticket_state": "submitted",
+             "created_at": 1_734_537_975, "author": {"type": "admin", "id": "991268047"},
+             "attachments": [], "redacted": false},
+            {"type": "ticket_part", "id": "186", "part_type": "note", "body": "<p>Checked</p>",
+             "created_at": 1_734_537_976, "author": {"type": "admin", "id": "991268047"},
+             "attachments": [], "redacted": false}]}
+    })
+}
+
+#[test]
+fn a_back_office_ticket_becomes_a_ticket_its_description_and_its_parts() {
+    let v = back_office_ticket();
+    let mut notes = map::notes();
+    let rows = map::ticket(&v, &mut notes).expect("read");
+    let t = rows.ticket.expect("ticket");
+    assert_eq!(t.id, "631");
+    assert_eq!(t.subject.as_deref(), Some("Refund"));
+    assert_eq!(t.status, TicketStatus::Pending);
+    assert_eq!(t.status_raw.as_deref(), Some("waiting_on_customer"));
+    assert_eq!(t.ticket_type.as_deref(), Some("Refund request"));
+    assert_eq!(t.assignee_id, None, "admin 0 is nobody");
+    assert_eq!(t.group_id.as_deref(), Some("5017691"));
+    assert_eq!(t.requester_id.as_deref(), Some("6762f2f61bb69f9f2193bc59"));
+    assert_eq!(t.cc_ids, vec!["6762f2f61bb69f9f2193bc5a".to_string()]);
+    // The built-in title and description are no field values; a null is none.
+    let keys: Vec<&str> = t.custom_fields.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys, ["order"]);
+    // The description opens it (no author, private: a Back-office ticket), with its image.
+    let ids: Vec<&str> = rows.comments.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["631-description", "186"]);
+    let d = &rows.comments[0];
+    assert_eq!((d.author_id.as_deref(), d.public), (None, false));
+    assert_eq!(d.created_at.map(|x| x.timestamp()), Some(1_734_537_974));
+    assert_eq!(d.attachment_ids, vec!["631-description-i1".to_string()]);
+    assert_eq!(rows.files.len(), 1);
+    assert!(rows.files[0].row.inline);
+    assert_eq!(rows.comments[1].author_id.as_deref(), Some("991268047"));
+    assert!(!rows.comments[1].public);
+    // The state change stays in the ticket's raw; the part the answer left out is counted.
+    assert!(t.raw.contains("ticket_state_updated_by_admin"));
+    assert!(!t.raw.contains("<p>Checked</p>"));
+    assert_eq!(rows.parts_left_out, 1);
+}
+
+#[test]
+fn a_customer_tickets_conversation_takes_the_tickets_type_state_and_values() {
+    let conv = json!({
+        "type": "conversation", "id": "631", "title": "", "created_at": 1_734_537_974,
+        "state": "open", "source": {"type": "conversation", "id": "9", "body": "<p>Hi</p>",
+            "author": {"type": "user", "id": "6762f2f61bb69f9f2193bc59"}},
+        "contacts": {"type": "contact.list", "contacts": [{"type": "contact", "id": "6762f2f61bb69f9f2193bc59"}]},
+        "custom_attributes": {}
+    });
+    let mut notes = map::notes();
+    let mut t = map::conversation(&conv, &mut notes).expect("read").ticket.expect("ticket");
+    let mut ticket = back_office_ticket();
+    ticket["category"] = json!("Customer");
+    // Older versions answer the state as a bare category: read, the same.
+    ticket["ticket_state"] = json!("resolved");
+    map::with_ticket(&mut t, &ticket, &mut notes).expect("read");
+    assert_eq!(t.status, TicketStatus::Solved);
+    assert_eq!(t.status_raw.as_deref(), Some("resolved"));
+    assert_eq!(t.ticket_type.as_deref(), Some("Refund request"));
+    assert_eq!(t.subject.as_deref(), Some("Refund"));
+    assert_eq!(t.custom_fields.len(), 1);
+    let raw: serde_json::Value = serde_json::from_str(&t.raw).expect("json");
+    assert_eq!(raw["ticket"]["ticket_type"]["name"], "Refund request");
+    assert_eq!(raw["source"], serde_json::Value::Null, "the opening message keeps its own raw");
+}
+
+#[test]
+fn ticket_type_attributes_are_fields_unless_a_conversation_attribute_has_the_name() {
+    let attr =
+        |id: &str, name: &str, data_type: &str, default: bool, options: serde_json::Value| {
+            json!({"type": "ticket_type_attribute", "id": id, "name": name, "data_type": data_type,
+               "input_options": options, "default": default, "archived": false})
+        };
+    let v = json!({"type": "ticket_type", "id": "67", "name": "Bug Report", "category": "Customer",
+        "ticket_type_attributes": {"type": "list", "data": [
+            attr("165", "_default_title_", "string", true, json!({"multiline": false})),
+            attr("166", "_default_description_", "string", true, json!({"multiline": true})),
+            attr("167", "plan", "string", false, json!({})),
+            attr("168", "severity", "list", false, json!({"list_options": [
+                {"id": "a1", "label": "Low"}, {"id": "a2", "label": "High"}]})),
+            attr("169", "cost", "decimal", false, json!({}))]}});
+    let mut known: std::collections::BTreeSet<String> = ["plan".to_string()].into();
+    let mut notes = map::notes();
+    let fields = map::ticket_type_fields(&v, &mut known, &mut notes);
+    let keys: Vec<&str> = fields.iter().map(|f| f.key.as_str()).collect();
+    assert_eq!(keys, ["severity", "cost"]);
+    assert_eq!(fields[0].kind, Some(FieldKind::Dropdown));
+    let labels: Vec<&str> = fields[0].options.iter().map(|o| o.label.as_str()).collect();
+    assert_eq!(labels, ["Low", "High"]);
+    assert_eq!(fields[1].kind, Some(FieldKind::Decimal));
+    // Another type naming the same attributes adds none; the schema's array name is read too.
+    let again = json!({"ticket_type_attributes": {"ticket_type_attributes": [
+        attr("170", "severity", "list", false, json!({})), attr("171", "region", "string", false, json!({}))]}});
+    let more = map::ticket_type_fields(&again, &mut known, &mut notes);
+    let keys: Vec<&str> = more.iter().map(|f| f.key.as_str()).collect();
+    assert_eq!(keys, ["region"]);
+}

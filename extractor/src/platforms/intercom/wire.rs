@@ -313,7 +313,100 @@ pub struct Conversation {
     pub conversation_parts: Option<Parts>,
 }
 
-/// One part of a conversation.
+/// An Intercom ticket (`GET /tickets/{id}`, `POST /tickets/search`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Ticket {
+    /// Id (a Customer ticket's is its conversation's).
+    pub id: Id,
+    /// `Customer`, `Back-office`, `Tracker`.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Its values by attribute name (`_default_title_`, `_default_description_`, then the
+    /// ticket type's own).
+    #[serde(default)]
+    pub ticket_attributes: Map<String, Value>,
+    /// Its state: `{type: ticket_state, category, …}` in 2.14; a bare category in the
+    /// answers of older versions ([`Ticket::state`]).
+    #[serde(default)]
+    pub ticket_state: Value,
+    /// Its type.
+    #[serde(default)]
+    pub ticket_type: Option<TicketTypeRef>,
+    /// Its contacts.
+    #[serde(default)]
+    pub contacts: Contacts,
+    /// The assigned admin (`"0"`: nobody).
+    #[serde(default)]
+    pub admin_assignee_id: Option<Id>,
+    /// The assigned team (`"0"`: none).
+    #[serde(default)]
+    pub team_assignee_id: Option<Id>,
+    /// Created.
+    #[serde(default)]
+    pub created_at: Option<i64>,
+    /// Updated.
+    #[serde(default)]
+    pub updated_at: Option<i64>,
+    /// Its parts: at most 500 (`total_count` counts them all).
+    #[serde(default)]
+    pub ticket_parts: Option<TicketParts>,
+}
+
+impl Ticket {
+    /// The state's category (`submitted`, `in_progress`, `waiting_on_customer`, `resolved`).
+    pub fn state(&self) -> Option<String> {
+        match &self.ticket_state {
+            Value::String(s) => Some(s.clone()),
+            v => v.get("category").and_then(Value::as_str).map(str::to_string),
+        }
+    }
+}
+
+/// A ticket's type as a ticket names it.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct TicketTypeRef {
+    /// Id.
+    #[serde(default)]
+    pub id: Option<Id>,
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A ticket's parts.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct TicketParts {
+    /// Parts, read one by one ([`Part`]).
+    #[serde(default)]
+    pub ticket_parts: Vec<Value>,
+    /// How many parts the ticket has.
+    #[serde(default)]
+    pub total_count: Option<u64>,
+}
+
+/// A ticket type's attribute (`GET /ticket_types`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct TicketTypeAttribute {
+    /// Id.
+    pub id: Id,
+    /// Name (the key of its values in `ticket_attributes`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `string`, `list`, `integer`, `decimal`, `boolean`, `datetime`, `files`.
+    #[serde(default)]
+    pub data_type: Option<String>,
+    /// `{multiline}`, or a list's `{list_options: [{id, label}]}`.
+    #[serde(default)]
+    pub input_options: Value,
+    /// Built in (the title, the description).
+    #[serde(default)]
+    pub default: bool,
+    /// Archived.
+    #[serde(default)]
+    pub archived: bool,
+}
+
+/// One part of a conversation (or of a ticket: `ticket_part`, the same fields).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Part {
     /// Id.
