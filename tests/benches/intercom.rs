@@ -24,7 +24,8 @@
 //!   allows for the same content: one `POST /conversations` per ticket, one reply per further
 //!   message or note, one further part per ten files beyond a part's (and one per ten files of
 //!   an opening message, which takes none), one `PUT` per ticket for its title (the create takes
-//!   none), one request per tag applied, per assignment and per close;
+//!   none), one request per tag applied, per assignment and per close, one note per
+//!   conversation holding what it has no place for (the loader's note);
 //! - the achieved rate ÷ the enforced limit (target ≥ 0.9) and the 429s it cost.
 
 use std::time::Instant;
@@ -198,6 +199,14 @@ async fn main() -> Result<()> {
         }
         floor += t.tags.len() as u64;
     }
+    // The loader's note (fields without an attribute, CCs not loaded, the priority, due date
+    // and followers a conversation cannot hold), one per conversation that has one.
+    let mark = deskferry_loader::platforms::intercom::map::NOTE_MARK;
+    floor += census
+        .comments
+        .iter()
+        .filter(|c| c.body_html.as_deref().is_some_and(|b| b.contains(mark)))
+        .count() as u64;
     // Assignments and closes as the workspace shows them (one request each).
     floor += census.tickets.iter().filter(|t| t.assignee_id.is_some()).count() as u64;
     floor += census.tickets.iter().filter(|t| t.group_id.is_some()).count() as u64;

@@ -174,3 +174,23 @@ pub fn plain(html: &str) -> String {
 pub fn nonempty(html: &str) -> String {
     if html.trim().is_empty() { "<p>(no text)</p>".into() } else { html.to_string() }
 }
+
+/// What a ticket holds that a conversation cannot take through API 2.14 (its priority is only
+/// read, a due date and followers do not exist): its priority (as the source named it), due
+/// date and followers (source ids), as the loader's note names them.
+pub fn unheld(t: &deskferry_format::model::Ticket) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if let Some(p) = t.priority {
+        let canonical = serde_json::to_value(p).ok().and_then(|v| v.as_str().map(str::to_string));
+        if let Some(name) = t.priority_raw.clone().or(canonical) {
+            out.push(("Priority", name));
+        }
+    }
+    if let Some(d) = t.due_at {
+        out.push(("Due", d.to_rfc3339()));
+    }
+    if !t.follower_ids.is_empty() {
+        out.push(("Followers (source ids)", t.follower_ids.join(", ")));
+    }
+    out
+}

@@ -73,3 +73,27 @@ mod attributes {
         );
     }
 }
+
+#[test]
+fn what_a_conversation_cannot_hold_is_named_for_the_note() {
+    let ds =
+        deskferry_fixtures::dataset::Dataset::generate(1, deskferry_fixtures::dataset::Size::Tiny);
+    let mut t = ds.tickets[0].clone();
+    (t.priority, t.priority_raw, t.due_at, t.follower_ids) = (None, None, None, Vec::new());
+    assert!(map::unheld(&t).is_empty());
+    t.priority = Some(deskferry_format::model::Priority::Urgent);
+    t.due_at = chrono::DateTime::from_timestamp(1_700_000_000, 0);
+    t.follower_ids = vec!["7".into(), "9".into()];
+    let got = map::unheld(&t);
+    assert_eq!(
+        got,
+        vec![
+            ("Priority", "urgent".to_string()),
+            ("Due", "2023-11-14T22:13:20+00:00".to_string()),
+            ("Followers (source ids)", "7, 9".to_string()),
+        ]
+    );
+    // The source's own name wins.
+    t.priority_raw = Some("P1".into());
+    assert_eq!(map::unheld(&t)[0], ("Priority", "P1".to_string()));
+}

@@ -560,6 +560,16 @@ impl IntercomTarget {
         }
         let mut lines: Vec<String> =
             t.note_fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        // What API 2.14 cannot set on a conversation: named in the note.
+        let unheld = map::unheld(&t.ticket);
+        if !unheld.is_empty() {
+            let what: Vec<&str> = unheld.iter().map(|(k, _)| *k).collect();
+            limits.push(format!(
+                "{} (API 2.14 sets none on a conversation) named in a private note",
+                what.join(", ").to_lowercase()
+            ));
+            lines.extend(unheld.iter().map(|(k, v)| format!("{k}: {v}")));
+        }
         if !unnamed.is_empty() {
             lines.push(format!("CC (not loaded as contacts; source ids): {}", unnamed.join(", ")));
             limits.push(format!(
