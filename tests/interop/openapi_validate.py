@@ -379,16 +379,18 @@ def file_problems(spec, schema, files):
 
 
 def describe(exc):
-    parts = [str(exc)]
+    """The schema errors first (short, on the FAIL line itself), then the exception with the
+    value it refused (long, cut at 4,000 characters)."""
+    parts = []
     cause = exc.__cause__
     while cause is not None:
         errs = getattr(cause, "schema_errors", None)
         if errs:
-            parts.extend(f"  - {getattr(e, 'json_path', '')}: {e.message}" for e in errs)
+            parts.extend(f"{getattr(e, 'json_path', '')}: {e.message}" for e in errs)
         else:
-            parts.append(f"  caused by: {cause}")
+            parts.append(f"caused by: {cause}")
         cause = cause.__cause__
-    return "\n".join(parts)[:4000]
+    return " | ".join(parts + [str(exc)])[:4000]
 
 
 class Checker:

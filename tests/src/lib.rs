@@ -139,21 +139,8 @@ pub fn openapi_check(
     spec: &std::path::Path,
     args: &[&str],
 ) -> OpenApiCoverage {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("wire.jsonl");
-    log.write_jsonl(&file).expect("write the request log");
-    let out = std::process::Command::new(python())
-        .arg(repo_root().join("tests/interop/openapi_validate.py"))
-        .arg("--spec")
-        .arg(spec)
-        .arg("--exchanges")
-        .arg(&file)
-        .args(args)
-        .output()
-        .expect("run the OpenAPI validator");
-    let report =
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "OpenAPI validation failed:\n{report}");
+    let (passed, report) = openapi_report(log, spec, args);
+    assert!(passed, "OpenAPI validation failed:\n{report}");
     let n = log.len();
     assert!(report.contains(&format!("validated {n} responses and {n} requests")), "{report}");
     let count = |what: &str| -> u64 {
@@ -169,6 +156,30 @@ pub fn openapi_check(
         multipart: count("multipart"),
         refused_invalid: count("invalid on purpose and refused"),
     }
+}
+
+/// Every exchange of `log` validated against `spec` (the validator's `args`): whether all
+/// passed, and the validator's report (a `FAIL …` line per failure, then the counts).
+pub fn openapi_report(
+    log: &deskferry_fixtures::sim::log::RequestLog,
+    spec: &std::path::Path,
+    args: &[&str],
+) -> (bool, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("wire.jsonl");
+    log.write_jsonl(&file).expect("write the request log");
+    let out = std::process::Command::new(python())
+        .arg(repo_root().join("tests/interop/openapi_validate.py"))
+        .arg("--spec")
+        .arg(spec)
+        .arg("--exchanges")
+        .arg(&file)
+        .args(args)
+        .output()
+        .expect("run the OpenAPI validator");
+    let report =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), report)
 }
 
 /// What the benchmarks share: a dataset sealed into a verified bundle, and a simulator's
