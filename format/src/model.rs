@@ -328,6 +328,41 @@ pub struct Ticket {
     pub raw: String,
 }
 
+impl Ticket {
+    /// A ticket row `id` holding nothing yet: open, no people, no values, no times, not
+    /// deleted. Sources fill in what they read (`Ticket { subject, ..Ticket::blank(id) }`).
+    pub fn blank(id: impl Into<String>) -> Ticket {
+        Ticket {
+            id: id.into(),
+            number: None,
+            subject: None,
+            status: TicketStatus::Open,
+            status_raw: None,
+            priority: None,
+            priority_raw: None,
+            ticket_type: None,
+            channel: None,
+            requester_id: None,
+            other_requester_ids: Vec::new(),
+            submitter_id: None,
+            assignee_id: None,
+            group_id: None,
+            organization_id: None,
+            cc_ids: Vec::new(),
+            follower_ids: Vec::new(),
+            tags: Vec::new(),
+            custom_fields: Vec::new(),
+            created_at: None,
+            updated_at: None,
+            solved_at: None,
+            due_at: None,
+            is_deleted: false,
+            is_spam: false,
+            raw: String::new(),
+        }
+    }
+}
+
 /// A list column added after format 1 was frozen reads back `null` from older bundles.
 fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(Option::<Vec<String>>::deserialize(d)?.unwrap_or_default())

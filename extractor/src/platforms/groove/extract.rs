@@ -488,32 +488,13 @@ impl Run<'_> {
                 continue;
             }
             let t = Ticket {
-                id: id.clone(),
-                number: None,
-                subject: None,
                 status: TicketStatus::Closed,
                 status_raw: Some("deleted".into()),
-                priority: None,
-                priority_raw: None,
-                ticket_type: None,
-                channel: None,
-                requester_id: None,
-                other_requester_ids: Vec::new(),
-                submitter_id: None,
-                assignee_id: None,
-                group_id: None,
-                organization_id: None,
-                cc_ids: Vec::new(),
-                follower_ids: Vec::new(),
-                tags: Vec::new(),
-                custom_fields: Vec::new(),
                 created_at: map::time(v["createdAt"].as_str()),
                 updated_at: at,
-                solved_at: None,
-                due_at: None,
                 is_deleted: true,
-                is_spam: false,
                 raw: serde_json::to_string(&v).unwrap_or_default(),
+                ..Ticket::blank(id.as_str())
             };
             self.send(Item::Ticket(t)).await?;
             let tomb = Tombstone { entity: "tickets".into(), id, deleted_at: at };

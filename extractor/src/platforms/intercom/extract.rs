@@ -846,32 +846,5 @@ impl Run<'_> {
 
 /// A conversation deleted since the parent bundle, as the delta's ticket row.
 fn tombstoned(id: &str) -> Ticket {
-    Ticket {
-        id: id.to_string(),
-        number: None,
-        subject: None,
-        status: TicketStatus::Closed,
-        status_raw: None,
-        priority: None,
-        priority_raw: None,
-        ticket_type: None,
-        channel: None,
-        requester_id: None,
-        other_requester_ids: Vec::new(),
-        submitter_id: None,
-        assignee_id: None,
-        group_id: None,
-        organization_id: None,
-        cc_ids: Vec::new(),
-        follower_ids: Vec::new(),
-        tags: Vec::new(),
-        custom_fields: Vec::new(),
-        created_at: None,
-        updated_at: None,
-        solved_at: None,
-        due_at: None,
-        is_deleted: true,
-        is_spam: false,
-        raw: String::new(),
-    }
+    Ticket { status: TicketStatus::Closed, is_deleted: true, ..Ticket::blank(id) }
 }

@@ -532,32 +532,23 @@ pub fn conversation(v: &Value, notes: &mut Notes) -> Result<ConversationRows, Ex
         }
     }
     out.ticket = Some(Ticket {
-        id: id.clone(),
-        number: None,
         subject: some(w.title),
         status: status(w.state.as_deref()),
         status_raw: w.state,
         priority,
         priority_raw: w.priority,
-        ticket_type: None,
         channel: some(src.kind.clone()),
         requester_id,
-        other_requester_ids: Vec::new(),
         submitter_id: author_id(&src.author),
         assignee_id: id_of(w.admin_assignee_id),
         group_id: id_of(w.team_assignee_id),
-        organization_id: None,
         cc_ids,
-        follower_ids: Vec::new(),
         tags: w.tags.tags.into_iter().filter_map(|t| t.name).collect(),
         custom_fields: attributes(&w.custom_attributes),
         created_at: time(w.created_at),
         updated_at: time(w.updated_at),
-        solved_at: None,
-        due_at: None,
-        is_deleted: false,
-        is_spam: false,
         raw: raw(&raw_v),
+        ..Ticket::blank(id.as_str())
     });
     Ok(out)
 }
@@ -653,32 +644,19 @@ pub fn ticket(v: &Value, notes: &mut Notes) -> Result<ConversationRows, ExtractE
     out.parts_left_out = total.saturating_sub(parts.ticket_parts.len());
     let state = w.state();
     out.ticket = Some(Ticket {
-        id: id.clone(),
-        number: None,
         subject: text_attribute(&w.ticket_attributes, TITLE),
         status: ticket_status(state.as_deref()),
         status_raw: state,
-        priority: None,
-        priority_raw: None,
         ticket_type: w.ticket_type.and_then(|x| x.name),
-        channel: None,
         requester_id,
-        other_requester_ids: Vec::new(),
-        submitter_id: None,
         assignee_id: id_of(w.admin_assignee_id),
         group_id: id_of(w.team_assignee_id),
-        organization_id: None,
         cc_ids,
-        follower_ids: Vec::new(),
-        tags: Vec::new(),
         custom_fields: ticket_values(&w.ticket_attributes),
         created_at: time(w.created_at),
         updated_at: time(w.updated_at),
-        solved_at: None,
-        due_at: None,
-        is_deleted: false,
-        is_spam: false,
         raw: raw(&ticket_raw(v, kept)),
+        ..Ticket::blank(id.as_str())
     });
     Ok(out)
 }
