@@ -130,32 +130,13 @@ mod tests {
 
     fn ticket() -> Ticket {
         Ticket {
-            id: "5".into(),
-            number: None,
             subject: Some("s".into()),
-            status: TicketStatus::Open,
-            status_raw: None,
-            priority: None,
-            priority_raw: None,
-            ticket_type: None,
-            channel: None,
-            requester_id: None,
-            submitter_id: None,
             assignee_id: Some("42".into()),
             group_id: Some("7".into()),
-            organization_id: None,
-            cc_ids: vec![],
-            follower_ids: vec![],
-            other_requester_ids: vec![],
             tags: vec!["vip".into(), "two words".into()],
-            custom_fields: vec![],
             created_at: Some(Utc.with_ymd_and_hms(2024, 5, 1, 0, 0, 0).unwrap()),
-            updated_at: None,
-            solved_at: None,
-            due_at: None,
-            is_deleted: false,
-            is_spam: false,
             raw: "{}".into(),
+            ..Ticket::blank("5")
         }
     }
 
