@@ -186,7 +186,7 @@ const COMPANIES_PER_PAGE: u64 = 60;
 struct Tickets {
     /// Every ticket's id.
     all: BTreeSet<String>,
-    /// Customer tickets (conversations) by id, without their parts.
+    /// Customer tickets (conversations) by id, as [`map::ticket_summary`] keeps them.
     customer: HashMap<String, Value>,
 }
 
@@ -586,8 +586,8 @@ impl Run<'_> {
     /// Intercom's tickets (`POST /tickets/search`, 150 a page, every one: the ids are the
     /// delta's live ones). One that is no conversation (Back-office, Tracker) is sent whole
     /// from its row (a delta: if updated since), its files fetched, until the `tickets` step is
-    /// done; a Customer ticket is a conversation, and its row (without its parts) is kept to
-    /// complete the conversation's.
+    /// done; a Customer ticket is a conversation, and its row (its summary: held for the whole
+    /// step, one per ticket) is kept to complete the conversation's.
     async fn tickets(
         &self,
         c: &mut ListCursor,
@@ -601,17 +601,14 @@ impl Run<'_> {
             let (items, next) =
                 self.client().search("/tickets/search", q, after.as_deref()).await?;
             let mut files = Vec::new();
-            for mut v in items {
+            for v in items {
                 let Some(id) = client::id_of(&v) else { continue };
                 out.all.insert(id.clone());
                 let customer = v.get("category").and_then(Value::as_str) == Some("Customer")
                     || v.pointer("/ticket_type/category").and_then(Value::as_str)
                         == Some("Customer");
                 if customer {
-                    if let Some(o) = v.as_object_mut() {
-                        o.remove("ticket_parts");
-                    }
-                    out.customer.insert(id, v);
+                    out.customer.insert(id, map::ticket_summary(v));
                 } else if send && c.wants(v.get("updated_at").and_then(Value::as_i64)) {
                     let v = if v.get("ticket_parts").is_some() {
                         v

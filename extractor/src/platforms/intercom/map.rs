@@ -588,9 +588,24 @@ fn ticket_raw(v: &Value, kept: Vec<Value>) -> Value {
     out
 }
 
+/// What a Customer ticket's conversation takes from its search row, kept while the
+/// conversations are read: the row without its parts (the conversation's are the messages)
+/// and with its type as a reference (`{type, id, name, category}`: the type's attributes are
+/// the field definitions', read once), so that holding every Customer ticket of a workspace
+/// costs its values, not its type's definition again and again.
+pub fn ticket_summary(mut v: Value) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        o.remove("ticket_parts");
+        if let Some(Value::Object(t)) = o.get_mut("ticket_type") {
+            t.retain(|k, _| matches!(k.as_str(), "type" | "id" | "name" | "category"));
+        }
+    }
+    v
+}
+
 /// A conversation that is an Intercom ticket (a Customer ticket: its id is the
 /// conversation's) takes the ticket's type, state, title and values; its `raw` gains the
-/// ticket (its parts left out: the conversation's are the messages) under `ticket`.
+/// ticket ([`ticket_summary`]: no parts, the type as a reference) under `ticket`.
 pub fn with_ticket(t: &mut Ticket, v: &Value, notes: &mut Notes) -> Result<(), ExtractError> {
     let w: wire::Ticket = notes.read("tickets", v)?;
     let state = w.state();

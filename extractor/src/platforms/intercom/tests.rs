@@ -273,6 +273,14 @@ fn a_customer_tickets_conversation_takes_the_tickets_type_state_and_values() {
     ticket["category"] = json!("Customer");
     // Older versions answer the state as a bare category: read, the same.
     ticket["ticket_state"] = json!("resolved");
+    ticket["ticket_type"]["ticket_type_attributes"] =
+        json!({"type": "list", "data": [{"id": "1"}]});
+    let ticket = map::ticket_summary(ticket);
+    assert!(ticket.get("ticket_parts").is_none());
+    assert!(
+        ticket["ticket_type"].get("ticket_type_attributes").is_none(),
+        "the type is a reference"
+    );
     map::with_ticket(&mut t, &ticket, &mut notes).expect("read");
     assert_eq!(t.status, TicketStatus::Solved);
     assert_eq!(t.status_raw.as_deref(), Some("resolved"));
