@@ -296,7 +296,9 @@ fn compare(
     }
     // The loader's own additions are explainable one by one: notes whose marker is an external
     // id the bundle does not expect (the custom-field note), and the placeholder message that
-    // opens a ticket with no public message. Any other surplus is a difference (a duplicate).
+    // opens a ticket whose first message is not public (a target that opens a ticket with a
+    // public message cannot open it with a note: an Intercom Back-office ticket's description
+    // into Freshdesk). Any other surplus is a difference (a duplicate).
     let own_notes = read
         .comments
         .iter()
@@ -307,7 +309,7 @@ fn compare(
         .count();
     let placeholder = usize::from(
         unmatched == 0
-            && !exp.iter().any(|e| e.comment.public)
+            && !exp.first().is_some_and(|e| e.comment.public)
             && read.comments.iter().any(|c| c.public),
     );
     let want = exp.len() + unmatched;

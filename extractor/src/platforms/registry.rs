@@ -178,7 +178,7 @@ pub const PLATFORMS: &[Platform] = &[
             options: &["default_admin", "attachments_per_part", "agent_requester"],
             buckets: &[super::intercom::client::DEFAULT],
         }),
-        tested_against: "simulator (`deskferry-sim serve --platform intercom --role source` or `--role target`) checked against Intercom's OpenAPI 2.14 (requests and answers), shaped after recorded answers (docs/platforms/intercom.md)",
+        tested_against: "simulator (`deskferry-sim serve --platform intercom --role source` or `--role target`) checked against Intercom's OpenAPI 2.14 (requests and answers; against 2.16 too, up to three known version differences), shaped after recorded answers (docs/platforms/intercom.md)",
     },
     Platform {
         name: "groove",
