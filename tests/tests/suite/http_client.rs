@@ -123,7 +123,7 @@ async fn download_all(seed: u64, faults: &str) -> usize {
         let url = format!(
             "{}/attachments/token/{token}/?name={}",
             sim.url(),
-            zendesk::ids::query_escape(&att.file_name)
+            deskferry_fixtures::sim::url::encode(&att.file_name)
         );
         let dest = dir.path().join(format!("a{i}"));
         let got = http

@@ -16,7 +16,7 @@ use deskferry_format::model::UserKind;
 use serde_json::Value;
 
 use crate::load_front::{World as Bundle, world as bundle_of};
-use crate::support::assert_accounted_and_clean;
+use crate::support::{assert_accounted_and_clean, failed_rows};
 
 fn load(b: &Bundle, dir: &Path, command: &str, report: &str) -> (i32, Value, String) {
     crate::support::load_into(
@@ -107,9 +107,8 @@ fn a_bundle_into_intercom_reconciles_and_a_rerun_writes_nothing() {
     assert!(code == 0 || code == 1, "plan ({code}): {plan}\n{err}");
     let (code, run, err) = load(&b, &dir, "run", "reports/run");
     assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
-    let records = std::fs::read_to_string(dir.join("reports/run/records.csv")).unwrap_or_default();
-    let failed: Vec<&str> = records.lines().filter(|l| l.contains(",failed,")).collect();
-    assert_eq!(run["run"]["counts"]["failed"], 0, "{}\n{err}", failed.join("\n"));
+    let failed = failed_rows(&dir, "reports/run");
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{failed}\n{err}");
     let (code, rec, err) = load(&b, &dir, "reconcile", "reports/run");
     assert!(code == 0 || code == 1, "reconcile ({code}): {rec}\n{err}");
     let s = assert_accounted_and_clean(&dir.join("reports/run"), "tiny → intercom");
@@ -455,12 +454,7 @@ fn a_conversation_longer_than_intercom_answers_is_not_written_twice() {
     };
     let (code, run, err) = load(&b, &dir, "run", "reports/run");
     assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
-    assert_eq!(
-        run["run"]["counts"]["failed"],
-        0,
-        "{}",
-        crate::support::failed_rows(&dir, "reports/run")
-    );
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{}", failed_rows(&dir, "reports/run"));
     let before = parts();
     let longest = before.values().copied().max().unwrap_or(0);
     assert!(longest > 100, "the dataset's long thread is there: {longest} parts");
@@ -484,12 +478,7 @@ fn a_conversation_longer_than_intercom_answers_is_not_written_twice() {
     w.sim().state.answer_parts_at_most(Some(40));
     let (code, again, err) = load(&b, &dir, "run", "reports/again");
     assert!(code == 0 || code == 1, "again ({code}): {again}\n{err}");
-    assert_eq!(
-        again["run"]["counts"]["failed"],
-        0,
-        "{}",
-        crate::support::failed_rows(&dir, "reports/again")
-    );
+    assert_eq!(again["run"]["counts"]["failed"], 0, "{}", failed_rows(&dir, "reports/again"));
     assert_eq!(parts(), before, "the run after the kill posted parts again");
     let records = std::fs::read_to_string(dir.join("reports/again/records.csv")).expect("records");
     let unseen = records.lines().filter(|l| l.contains("not posted again")).count();

@@ -17,7 +17,7 @@ use deskferry_format::model::UserKind;
 use serde_json::Value;
 
 use crate::load_front::{World as Bundle, world as bundle_of};
-use crate::support::assert_accounted_and_clean;
+use crate::support::{assert_accounted_and_clean, failed_rows};
 
 fn load(b: &Bundle, dir: &Path, command: &str, report: &str) -> (i32, Value, String) {
     crate::support::load_into(
@@ -42,8 +42,8 @@ fn a_bundle_into_kayako_reconciles_and_a_rerun_writes_nothing() {
     let (code, run, err) = load(&b, &dir, "run", "reports/run");
     assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
     let records = std::fs::read_to_string(dir.join("reports/run/records.csv")).unwrap_or_default();
-    let failed: Vec<&str> = records.lines().filter(|l| l.contains(",failed,")).collect();
-    assert_eq!(run["run"]["counts"]["failed"], 0, "{}\n{err}", failed.join("\n"));
+    let failed = failed_rows(&dir, "reports/run");
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{failed}\n{err}");
     let (code, rec, err) = load(&b, &dir, "reconcile", "reports/run");
     assert!(code == 0 || code == 1, "reconcile ({code}): {rec}\n{err}");
     let s = assert_accounted_and_clean(&dir.join("reports/run"), "tiny → kayako");
@@ -136,7 +136,7 @@ fn sessions_ending_mid_load_are_opened_again_without_a_duplicate() {
     w.write_connection(&dir, "target").expect("connection file");
     let (code, run, err) = load(&b, &dir, "run", "reports/run");
     assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
-    let failed = crate::support::failed_rows(&dir, "reports/run");
+    let failed = failed_rows(&dir, "reports/run");
     assert_eq!(run["run"]["counts"]["failed"], 0, "{failed}\n{err}");
     let (code, rec, err) = load(&b, &dir, "reconcile", "reports/run");
     assert!(code == 0 || code == 1, "reconcile ({code}): {rec}\n{err}");

@@ -15,7 +15,7 @@ use deskferry_fixtures::kit::{World, WorldOptions, start_world};
 use serde_json::Value;
 
 use crate::load_front::{World as Bundle, world as bundle_of};
-use crate::support::{assert_accounted_and_clean, fixed_epoch};
+use crate::support::{assert_accounted_and_clean, failed_rows, fixed_epoch};
 
 fn load(b: &Bundle, dir: &Path, command: &str, report: &str) -> (i32, Value, String) {
     crate::support::load_into(
@@ -44,9 +44,8 @@ fn a_bundle_into_zendesk_reconciles_and_a_rerun_writes_nothing() {
     assert!(code == 0 || code == 1, "plan ({code}): {plan}\n{err}");
     let (code, run, err) = load(&b, &dir, "run", "reports/run");
     assert!(code == 0 || code == 1, "run ({code}): {run}\n{err}");
-    let failed = std::fs::read_to_string(dir.join("reports/run/records.csv")).unwrap_or_default();
-    let failed: Vec<&str> = failed.lines().filter(|l| l.contains(",failed,")).collect();
-    assert_eq!(run["run"]["counts"]["failed"], 0, "{}\n{err}", failed.join("\n"));
+    let failed = failed_rows(&dir, "reports/run");
+    assert_eq!(run["run"]["counts"]["failed"], 0, "{failed}\n{err}");
     let (code, rec, err) = load(&b, &dir, "reconcile", "reports/run");
     assert!(code == 0 || code == 1, "reconcile ({code}): {rec}\n{err}");
     let s = assert_accounted_and_clean(&dir.join("reports/run"), "tiny → zendesk");
