@@ -10,32 +10,13 @@ use super::*;
 
 fn ticket() -> MappedTicket {
     let t = Ticket {
-        id: "42".into(),
         number: Some("42".into()),
         subject: Some("Printer on fire".into()),
         status: TicketStatus::Solved,
-        status_raw: None,
-        priority: None,
-        priority_raw: None,
-        ticket_type: None,
-        channel: None,
         requester_id: Some("100".into()),
-        submitter_id: None,
-        assignee_id: None,
-        group_id: None,
-        organization_id: None,
-        cc_ids: vec![],
-        follower_ids: vec![],
-        other_requester_ids: vec![],
-        tags: vec![],
-        custom_fields: vec![],
         created_at: Some("2020-01-02T03:04:05Z".parse().unwrap()),
-        updated_at: None,
-        solved_at: None,
-        due_at: None,
-        is_deleted: false,
-        is_spam: false,
         raw: "{}".into(),
+        ..Ticket::blank("42")
     };
     MappedTicket {
         ticket: t,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use deskferry_fixtures::sim::SimOptions;
 use deskferry_fixtures::sim::front::{self, FrontConfig, FrontPlan, FrontSeed, FrontServer};
-use deskferry_format::{Comment, Organization, Ticket, TicketStatus, User, UserKind};
+use deskferry_format::{Comment, Organization, Ticket, User, UserKind};
 use sha2::{Digest, Sha256};
 
 use super::{FrontOptions, FrontTarget};
@@ -48,32 +48,11 @@ fn ts(s: &str) -> deskferry_format::Timestamp {
 fn ticket(id: &str, status: &str) -> MappedTicket {
     MappedTicket {
         ticket: Ticket {
-            id: id.into(),
-            number: None,
             subject: Some(format!("Ticket {id}")),
-            status: TicketStatus::Open,
-            status_raw: None,
-            priority: None,
-            priority_raw: None,
-            ticket_type: None,
-            channel: None,
             requester_id: Some("100".into()),
-            submitter_id: None,
-            assignee_id: None,
-            group_id: None,
-            organization_id: None,
-            cc_ids: vec![],
-            follower_ids: vec![],
-            other_requester_ids: vec![],
-            tags: vec![],
-            custom_fields: vec![],
             created_at: Some(ts("2021-03-04T05:06:07Z")),
-            updated_at: None,
-            solved_at: None,
-            due_at: None,
-            is_deleted: false,
-            is_spam: false,
             raw: "{}".into(),
+            ..Ticket::blank(id)
         },
         subject: format!("Ticket {id}"),
         tags: vec!["two words".into(), "migrated".into()],
