@@ -325,14 +325,6 @@ fn run(base: &Path, gib: f64) -> Result<Row> {
     )))?;
     // The baseline: the same pipeline writing a durable file, as seal does.
     let durable = dir.join("baseline.age");
-    settle()?;
-    let (tar_age, _) = timed(sh(&format!(
-        "tar cf - -C '{}' . | age -r '{recipient}' -o '{}' && sync '{}'",
-        src.display(),
-        durable.display(),
-        durable.display()
-    )))?;
-    std::fs::remove_file(&durable)?;
     let baseline = || -> Result<Duration> {
         settle()?;
         let (d, _) = timed(sh(&format!(
@@ -345,11 +337,11 @@ fn run(base: &Path, gib: f64) -> Result<Row> {
         Ok(d)
     };
     let bundle = dir.join("bench.dfb");
-    let mut pairs = vec![(tar_age, Duration::ZERO)];
+    let mut pairs = Vec::new();
     let mut seal_rss_mib = 0f64;
     for round in 0..rounds() {
+        pairs.push((baseline()?, Duration::ZERO));
         if round > 0 {
-            pairs.push((baseline()?, Duration::ZERO));
             for ext in ["", ".json", ".minisig"] {
                 std::fs::remove_file(format!("{}{ext}", bundle.display()))?;
             }
