@@ -21,7 +21,7 @@
 //!   0.9), with the emails the account sent (must be 0).
 //!
 //! Environment: DESKFERRY_BENCH_SIZE (default `small`; tiny and small only: every file is
-//! served whole), DESKFERRY_BENCH_RATE_SCALE (default 2: thirty-second windows; on a loaded machine a higher scale measures the CPU, not the pacing).
+//! served whole), DESKFERRY_BENCH_RATE_SCALE (default 2: thirty-second windows).
 
 use std::path::{Path, PathBuf};
 

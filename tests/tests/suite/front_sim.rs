@@ -706,6 +706,17 @@ async fn imports_become_visible_after_the_processing_delay() {
     validate(&server);
 }
 
+/// The first 429 among `tries` reads of the teammates.
+async fn first_refusal(c: &Rec, tries: usize) -> Option<Ans> {
+    for _ in 0..tries {
+        let a = c.get("/teammates").await;
+        if a.status == 429 {
+            return Some(a);
+        }
+    }
+    None
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_limit_answers_429_with_front_headers() {
     let config = FrontConfig { plan: FrontPlan::Custom(3), ..FrontConfig::default() };
@@ -717,19 +728,30 @@ async fn plan_limit_answers_429_with_front_headers() {
     let reset: i64 = first.header("x-ratelimit-reset").unwrap().parse().unwrap();
     assert!(reset >= chrono::Utc::now().timestamp() - 1);
     // A window boundary can fall between requests; ten requests still must meet a refusal.
-    let mut refused = None;
-    for _ in 0..10 {
-        let a = c.get("/teammates").await;
-        if a.status == 429 {
-            refused = Some(a);
-            break;
-        }
-    }
-    let refused = refused.expect("no 429 under a limit of 3 per minute");
+    let refused = first_refusal(&c, 10).await.expect("no 429 under a limit of 3 per minute");
     assert!(refused.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
     assert_eq!(refused.header("x-ratelimit-remaining"), Some("0"));
     assert_eq!(refused.json["_error"]["status"], 429);
     assert!(server.running.log.count_rate_limited() >= 1);
+    validate(&server);
+}
+
+/// Under a time scale the window is shorter than a second (600 ms at 100): the reset keeps its
+/// milliseconds, or a client that waits for it once `remaining` is 0 would wait whole seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scaled_window_announces_its_reset_in_milliseconds() {
+    let config = FrontConfig { plan: FrontPlan::Custom(3), ..FrontConfig::default() };
+    let server = start(config, 100.0).await;
+    let c = Rec::new(&server);
+    let before = chrono::Utc::now().timestamp_micros() as f64 / 1e6;
+    let first = c.get("/teammates").await;
+    let text = first.header("x-ratelimit-reset").unwrap().to_string();
+    assert!(text.contains('.'), "{text}: a scaled reset has milliseconds");
+    let reset: f64 = text.parse().unwrap();
+    assert!(reset > before && reset <= before + 0.61, "reset {reset} against {before}");
+    let refused = first_refusal(&c, 20).await.expect("no 429 under a limit of 3 per scaled minute");
+    let wait: f64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!(wait > 0.0 && wait <= 0.6, "retry-after {wait} s in a 600 ms window");
     validate(&server);
 }
 

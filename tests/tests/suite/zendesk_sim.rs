@@ -54,8 +54,9 @@ impl Client {
             let headers = resp.headers().clone();
             let bytes = resp.bytes().await.expect("body").to_vec();
             if status == 429 {
-                let secs: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
-                tokio::time::sleep(Duration::from_secs(secs)).await;
+                // Whole seconds at real time, milliseconds under a time scale.
+                let secs: f64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+                tokio::time::sleep(Duration::from_secs_f64(secs)).await;
                 continue;
             }
             let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
