@@ -61,6 +61,11 @@ fn any_eq(list: &[String], id: Option<&str>, name: Option<&str>) -> bool {
 }
 
 impl Filters {
+    /// Whether a ticket's assignee or organization must be looked up to filter it.
+    pub fn needs_names(&self) -> bool {
+        !self.assignees.is_empty() || !self.organizations.is_empty()
+    }
+
     /// Problems with the filter values (unknown status words).
     pub fn check(&self) -> Result<(), String> {
         const WORDS: [&str; 6] = ["new", "open", "pending", "on_hold", "solved", "closed"];

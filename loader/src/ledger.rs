@@ -331,14 +331,25 @@ impl Ledger {
     /// One record's entry.
     pub fn get(&self, entity: &str, source_id: &str) -> Result<Option<Entry>, LoadError> {
         let conn = self.lock();
-        conn.query_row(
-            "SELECT entity, source_id, target_id, outcome, reason, notable, bundle_id, content_hash, parent
-             FROM records WHERE entity = ?1 AND source_id = ?2",
-            params![entity, source_id],
-            row_to_entry,
-        )
-        .optional()
-        .map_err(|e| self.err(e))
+        let mut st = conn
+            .prepare_cached(
+                "SELECT entity, source_id, target_id, outcome, reason, notable, bundle_id, content_hash, parent
+                 FROM records WHERE entity = ?1 AND source_id = ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        st.query_row(params![entity, source_id], row_to_entry).optional().map_err(|e| self.err(e))
+    }
+
+    /// The target id of one record, when it is migrated.
+    pub fn migrated_target(
+        &self,
+        entity: &str,
+        source_id: &str,
+    ) -> Result<Option<String>, LoadError> {
+        Ok(self
+            .get(entity, source_id)?
+            .filter(|e| e.outcome == Outcome::Migrated)
+            .and_then(|e| e.target_id))
     }
 
     /// Every entry of one entity whose parent is `parent` (a ticket's comments), in source id

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use deskferry_format::{BundleReader, FieldEntity, Table, UserKind};
+use deskferry_format::{BundleReader, FieldEntity, Organization, Table, User, UserKind};
 use serde::Serialize;
 
 use crate::ledger::{Ledger, Outcome, content_hash};
 use crate::load_error::LoadError;
-use crate::mapping::{BundleIndex, Mapping, Resolver};
+use crate::mapping::{BundleIndex, Cast, Mapping, Resolver};
 use crate::rows::Conversations;
 use crate::target::{Capabilities, Inventory};
 
@@ -94,32 +94,32 @@ pub fn plan(
     if r.default_agent().is_none() {
         p.warnings.push("no default agent: set [agents] default".into());
     }
-    let prev = |entity: &str| -> Result<std::collections::HashMap<String, crate::ledger::Entry>, LoadError> {
+    // Each record's entry by id: nothing here holds a whole entity of a large ledger.
+    let get = |entity: &str, id: &str| -> Result<Option<crate::ledger::Entry>, LoadError> {
         match ledger {
-            Some(l) => l.entity(entity),
-            None => Ok(Default::default()),
+            Some(l) => l.get(entity, id),
+            None => Ok(None),
         }
     };
-    let classify = |p: &mut Plan,
-                    entity: &str,
-                    prev: &std::collections::HashMap<String, crate::ledger::Entry>,
-                    id: &str,
-                    hash: &str| {
+    let classify = |p: &mut Plan, entity: &str, id: &str, hash: &str| -> Result<(), LoadError> {
         let l = line(p, entity);
-        match prev.get(id) {
+        match get(entity, id)? {
             Some(e) if e.outcome == Outcome::Migrated && e.content_hash == hash => l.matched += 1,
             Some(e) if e.outcome == Outcome::Migrated => l.update += 1,
             _ => l.create += 1,
         }
+        Ok(())
     };
-    let orgs = prev("organizations")?;
-    for o in index.organizations.values() {
-        classify(&mut p, "organizations", &orgs, &o.id, &content_hash(o));
+    let read = |e: deskferry_format::BundleError| LoadError::Read(e.to_string());
+    // Organizations and users row by row from the bundle (they grow with the account).
+    for o in reader.records::<Organization>().map_err(read)? {
+        let o = o.map_err(read)?;
+        classify(&mut p, "organizations", &o.id, &content_hash(&o))?;
     }
-    let users = prev("users")?;
-    for u in index.users.values() {
+    for u in reader.records::<User>().map_err(read)? {
+        let u = u.map_err(read)?;
         if u.kind == UserKind::Agent && !caps.create_agents {
-            let m = r.agent_for(Some(&u.id));
+            let m = r.agent_for(Some(&u));
             let l = line(&mut p, "users");
             if m.defaulted {
                 l.skip += 1
@@ -133,7 +133,7 @@ pub fn plan(
                 why: m.why.to_string(),
             });
         } else {
-            classify(&mut p, "users", &users, &u.id, &content_hash(u));
+            classify(&mut p, "users", &u.id, &content_hash(&u))?;
         }
     }
     p.agents.sort_by(|a, b| deskferry_format::model::id_order(&a.source_id, &b.source_id));
@@ -181,15 +181,10 @@ pub fn plan(
     // temporary directory when there is no ledger yet: the bundle may sit on read-only media).
     let tmp = std::env::temp_dir();
     let conv = Conversations::read(reader, ledger.map(|l| l.dir()).unwrap_or(&tmp))?;
-    let get = |entity: &str, id: &str| -> Result<Option<crate::ledger::Entry>, LoadError> {
-        match ledger {
-            Some(l) => l.get(entity, id),
-            None => Ok(None),
-        }
-    };
     for t in conv.tickets() {
         let t = t?;
-        if let Some(why) = mapping.filters.exclude(&t, &index.names(&t)) {
+        let cast = if mapping.filters.needs_names() { conv.names_of(&t)? } else { Cast::default() };
+        if let Some(why) = mapping.filters.exclude(&t, &cast.names(index, &t)) {
             line(&mut p, "tickets").skip += 1;
             *p.filtered.entry(why).or_default() += 1;
             continue;

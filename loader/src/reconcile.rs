@@ -16,7 +16,6 @@ use crate::load_error::LoadError;
 use crate::mapping::{Mapping, Resolver};
 use crate::progress::Progress;
 use crate::rows::{self, Conversations};
-use crate::run::migrated_targets;
 use crate::target::{Capabilities, Inventory, ReadComment, ReadTicket, ReadUser, Readback, Target};
 
 /// How one check came out.
@@ -504,30 +503,21 @@ pub async fn reconcile<T: Target>(
     let inventory: Inventory = target.inventory().await?;
     let caps = target.capabilities();
     let resolver = Resolver::new(&index, mapping, &inventory, &caps);
-    let users = migrated_targets(ledger, "users")?;
     // Every migrated ticket the bundle names: by its row, or only by comments (a delta may
     // repeat a comment whose ticket did not change; that ticket is read back for it too).
-    // Only ids are held; each ticket's rows come from the spool when it is read back.
-    let migrated_target = |id: &str| -> Result<Option<String>, LoadError> {
-        Ok(ledger
-            .get("tickets", id)?
-            .filter(|e| e.outcome == Outcome::Migrated)
-            .and_then(|e| e.target_id))
-    };
-    let mut todo: Vec<(String, bool, String)> = Vec::new();
-    for t in conv.tickets() {
-        let t = t?;
-        if let Some(target_id) = migrated_target(&t.id)? {
-            todo.push((t.id, true, target_id));
-        }
-    }
-    for tid in conv.tickets_without_rows()? {
-        if let Some(target_id) = migrated_target(&tid)? {
-            todo.push((tid, false, target_id));
-        }
-    }
-    todo.sort_by(|a, b| deskferry_format::model::id_order(&a.0, &b.0));
-    progress.stage("reconcile", todo.len() as u64);
+    // Read from the spool as they are checked, with their ledger entries by id: no list of a
+    // large bundle's tickets is held.
+    let migrated_target = |id: &str| ledger.migrated_target("tickets", id);
+    let without_rows = conv.tickets_without_rows()?;
+    progress.stage("reconcile", conv.ticket_count() + without_rows.len() as u64);
+    let todo = conv
+        .tickets()
+        .map(|t| t.map(|t| (t.id, true)))
+        .chain(without_rows.into_iter().map(|id| Ok((id, false))))
+        .map(|r| {
+            let (id, has_row) = r?;
+            Ok::<_, LoadError>(migrated_target(&id)?.map(|target| (id, has_row, target)))
+        });
     let agent_email: HashMap<&str, &str> =
         inventory.agents.iter().map(|a| (a.id.as_str(), a.email.as_str())).collect();
     let mut rec = Reconciliation {
@@ -536,12 +526,17 @@ pub async fn reconcile<T: Target>(
         ..Default::default()
     };
     let n = mapping.options.concurrency_for(&caps);
-    let mut stream = futures_util::stream::iter(todo.into_iter().map(|(sid, has_row, tid)| {
-        let (resolver, conv, users, agent_email, caps) =
-            (&resolver, &conv, &users, &agent_email, &caps);
+    let mut stream = futures_util::stream::iter(todo.map(|todo| {
+        let (resolver, conv, agent_email, caps) = (&resolver, &conv, &agent_email, &caps);
         async move {
+            // Not migrated: nothing to read back.
+            let Some((sid, has_row, tid)) = todo? else {
+                return Ok::<_, LoadError>(None);
+            };
             let ticket = TicketRows::read(conv, ledger, &sid, has_row)?;
             let t = ticket.row.as_ref();
+            let cast = conv.cast(t, ticket.comments.iter().map(|(c, _)| c), Some(ledger))?;
+
             let read = match target.read_ticket(&tid).await {
                 Ok(r) => r,
                 Err(e) => {
@@ -557,15 +552,15 @@ pub async fn reconcile<T: Target>(
                         actual: String::new(),
                         note: crate::ledger::scrub(&e.to_string()),
                     }];
-                    return Ok::<_, LoadError>((failed, checked, has_row));
+                    return Ok(Some((failed, checked, has_row)));
                 }
             };
             // Tags are checked where the bundle has the ticket's row.
-            let tags = t.map(|t| resolver.map_ticket(t, users, false).tags).unwrap_or_default();
+            let tags = t.map(|t| resolver.map_ticket(t, &cast, false).tags).unwrap_or_default();
             let exp: Vec<Expect<'_>> = ticket
                 .migrated()
                 .map(|(c, atts)| {
-                    let a = resolver.author(c.author_id.as_deref(), users);
+                    let a = resolver.author(c.author_id.as_deref(), &cast);
                     let author = if a.is_agent {
                         a.target_id
                             .as_deref()
@@ -584,7 +579,7 @@ pub async fn reconcile<T: Target>(
                             // Images cut out of the body (data: URIs) are attachments too.
                             .chain(
                                 resolver
-                                    .map_comment(c, vec![], users)
+                                    .map_comment(c, vec![], &cast)
                                     .attachments
                                     .into_iter()
                                     .map(|a| a.sha256),
@@ -600,13 +595,13 @@ pub async fn reconcile<T: Target>(
             let earlier: Vec<String> =
                 ticket.earlier.iter().map(|id| resolver.comment_external_id(id)).collect();
             let created = t.and_then(|t| t.created_at);
-            Ok((compare(&sid, &read, &earlier, &tags, created, &exp, caps), checked, has_row))
+            Ok(Some((compare(&sid, &read, &earlier, &tags, created, &exp, caps), checked, has_row)))
         }
     }))
     .buffer_unordered(n);
     while let Some(r) = stream.next().await {
-        let (checks, checked, row) = r?;
         progress.inc(1);
+        let Some((checks, checked, row)) = r? else { continue };
         rec.tickets += 1;
         rec.totals.add(&checks, &checked, row);
         rec.checks.extend(checks)?;
@@ -615,7 +610,7 @@ pub async fn reconcile<T: Target>(
     reconcile_people(
         target,
         &resolver,
-        &index,
+        &conv,
         ledger,
         &inventory,
         mapping.options.concurrency_for(&caps),
@@ -693,7 +688,7 @@ fn compare_person(
 async fn reconcile_people<T: Target>(
     target: &T,
     resolver: &Resolver<'_>,
-    index: &crate::mapping::BundleIndex,
+    conv: &Conversations,
     ledger: &Ledger,
     inventory: &Inventory,
     concurrency: usize,
@@ -705,29 +700,35 @@ async fn reconcile_people<T: Target>(
         e.reason.as_deref().filter(|r| r.starts_with("target limit:")).map(str::to_string)
     };
     for entity in ["users", "organizations"] {
-        let mut todo: Vec<crate::ledger::Entry> = ledger
-            .entity(entity)?
-            .into_values()
-            .filter(|e| e.outcome == Outcome::Migrated && e.target_id.is_some())
-            // The version at the target is this bundle's: a later bundle (a delta) that
-            // changed the record is the one to check it against.
-            .filter(|e| {
-                let hash = match entity {
-                    "users" => index.users.get(&e.source_id).map(crate::ledger::content_hash),
-                    _ => index.organizations.get(&e.source_id).map(crate::ledger::content_hash),
-                };
-                hash.is_some_and(|h| h == e.content_hash)
-            })
-            .collect();
-        todo.sort_by(|a, b| deskferry_format::model::id_order(&a.source_id, &b.source_id));
-        progress.stage(&format!("reconcile {entity}"), todo.len() as u64);
-        let mut stream = futures_util::stream::iter(todo.into_iter().map(|e| {
+        // One person at a time per task in flight, from the spool in id order, with the
+        // ledger's entry by id: nothing here grows with the account.
+        let (rows, count): (Box<dyn Iterator<Item = Result<Person, LoadError>> + Send + '_>, u64) =
+            match entity {
+                "users" => (Box::new(conv.users().map(|r| r.map(Person::User))), conv.user_count()),
+                _ => (
+                    Box::new(conv.organizations().map(|r| r.map(Person::Organization))),
+                    conv.organization_count(),
+                ),
+            };
+        progress.stage(&format!("reconcile {entity}"), count);
+        let mut stream = futures_util::stream::iter(rows.map(|person| {
             let agents = &agents;
             let resolver = &resolver;
-            let limit = limit_of(&e);
             async move {
+                let person = person?;
+                let sid = person.id();
+                // The version at the target is this bundle's: a later bundle (a delta) that
+                // changed the record is the one to check it against.
+                let hash = person.hash();
+                let Some(e) = ledger.get(entity, sid)?.filter(|e| {
+                    e.outcome == Outcome::Migrated
+                        && e.target_id.is_some()
+                        && e.content_hash == hash
+                }) else {
+                    return Ok::<_, LoadError>(None);
+                };
+                let limit = limit_of(&e);
                 let tid = e.target_id.clone().unwrap_or_default();
-                let sid = e.source_id.as_str();
                 let read_err = |err: crate::error::WriteError| {
                     vec![Check {
                         entity: entity.into(),
@@ -741,31 +742,32 @@ async fn reconcile_people<T: Target>(
                         note: crate::ledger::scrub(&err.to_string()),
                     }]
                 };
-                if entity == "organizations" {
-                    let org = &index.organizations[sid];
-                    let read = match target.read_organization(&tid).await {
-                        Ok(Readback::Found(o)) => {
-                            Readback::Found(ReadUser { name: o.name, emails: vec![] })
-                        }
-                        Ok(Readback::Missing) => Readback::Missing,
-                        Ok(Readback::NotHeld) => Readback::NotHeld,
-                        Err(err) => return (read_err(err), true),
-                    };
-                    let held = read != Readback::NotHeld;
-                    let checks = compare_person(
-                        entity,
-                        sid,
-                        &tid,
-                        Some(&org.name),
-                        None,
-                        read,
-                        limit.as_deref(),
-                    );
-                    return (checks, held);
-                }
-                let user = &index.users[sid];
+                let user = match &person {
+                    Person::User(u) => u,
+                    Person::Organization(org) => {
+                        let read = match target.read_organization(&tid).await {
+                            Ok(Readback::Found(o)) => {
+                                Readback::Found(ReadUser { name: o.name, emails: vec![] })
+                            }
+                            Ok(Readback::Missing) => Readback::Missing,
+                            Ok(Readback::NotHeld) => Readback::NotHeld,
+                            Err(err) => return Ok(Some((read_err(err), true))),
+                        };
+                        let held = read != Readback::NotHeld;
+                        let checks = compare_person(
+                            entity,
+                            sid,
+                            &tid,
+                            Some(&org.name),
+                            None,
+                            read,
+                            limit.as_deref(),
+                        );
+                        return Ok(Some((checks, held)));
+                    }
+                };
                 let matched = user.kind == deskferry_format::UserKind::Agent
-                    && resolver.map_user(user, &HashMap::new()).matched_agent.is_some();
+                    && resolver.map_user(user, None).matched_agent.is_some();
                 if matched {
                     // One of the target's own agents: its name and address are the target's.
                     let verdict = if agents.contains(tid.as_str()) {
@@ -784,9 +786,9 @@ async fn reconcile_people<T: Target>(
                         actual: verdict.1.into(),
                         note: String::new(),
                     };
-                    return (vec![row], true);
+                    return Ok(Some((vec![row], true)));
                 }
-                match target.read_user(&tid).await {
+                Ok(Some(match target.read_user(&tid).await {
                     Ok(read) => {
                         let held = read != Readback::NotHeld;
                         let checks = compare_person(
@@ -801,17 +803,17 @@ async fn reconcile_people<T: Target>(
                         (checks, held)
                     }
                     Err(err) => (read_err(err), true),
-                }
+                }))
             }
         }))
         .buffer_unordered(concurrency.max(1));
         let (mut read, mut ok) = (0u64, 0u64);
         let mut held = false;
-        while let Some((checks, h)) = stream.next().await {
+        while let Some(r) = stream.next().await {
             progress.inc(1);
-            if !h {
+            let Some((checks, true)) = r? else {
                 continue;
-            }
+            };
             held = true;
             read += 1;
             if !checks.iter().any(|c| matches!(c.verdict, Verdict::Difference | Verdict::Error)) {
@@ -828,6 +830,28 @@ async fn reconcile_people<T: Target>(
         }
     }
     Ok(())
+}
+
+/// A user's or an organization's row, read back by [`reconcile_people`].
+enum Person {
+    User(deskferry_format::User),
+    Organization(deskferry_format::Organization),
+}
+
+impl Person {
+    fn id(&self) -> &str {
+        match self {
+            Person::User(u) => &u.id,
+            Person::Organization(o) => &o.id,
+        }
+    }
+
+    fn hash(&self) -> String {
+        match self {
+            Person::User(u) => crate::ledger::content_hash(u),
+            Person::Organization(o) => crate::ledger::content_hash(o),
+        }
+    }
 }
 
 /// Every migrated group (a queue created, an inbox matched) is looked for among the target's

@@ -14,8 +14,9 @@ use deskferry_format::{
     KbSection, Organization, Record, Ticket, Tombstone, User,
 };
 
+use crate::ledger::Ledger;
 use crate::load_error::LoadError;
-use crate::mapping::BundleIndex;
+use crate::mapping::{BundleIndex, Cast};
 
 /// Every row of one table.
 pub fn all<R: Record>(reader: &BundleReader) -> Result<Vec<R>, LoadError> {
@@ -26,16 +27,19 @@ pub fn all<R: Record>(reader: &BundleReader) -> Result<Vec<R>, LoadError> {
         .collect()
 }
 
-/// The small tables, indexed.
+/// The small tables, indexed (of the users, only the agents: the rest stay in the spool).
 pub fn index(reader: &BundleReader) -> Result<BundleIndex, LoadError> {
     let env = reader.envelope();
+    let mut agents = Vec::new();
+    for u in reader.records::<User>().map_err(|e| LoadError::Read(e.to_string()))? {
+        let u = u.map_err(|e| LoadError::Read(e.to_string()))?;
+        if u.kind == deskferry_format::UserKind::Agent {
+            agents.push(u);
+        }
+    }
     Ok(BundleIndex {
-        users: all::<User>(reader)?.into_iter().map(|u| (u.id.clone(), u)).collect(),
+        agents,
         groups: all::<Group>(reader)?.into_iter().map(|g| (g.id.clone(), g)).collect(),
-        organizations: all::<Organization>(reader)?
-            .into_iter()
-            .map(|o| (o.id.clone(), o))
-            .collect(),
         fields: all::<CustomField>(reader)?
             .into_iter()
             .map(|mut f| {
@@ -65,9 +69,10 @@ fn statuses(
     Ok(out)
 }
 
-/// Tickets with their comments (conversation order) and each comment's attachments, spooled
-/// from the bundle into a temporary SQLite file so that a run holds one ticket's conversation
-/// at a time, whatever the bundle's size.
+/// Tickets with their comments (conversation order) and each comment's attachments, and the
+/// people they name (users and organizations, by id), spooled from the bundle into a temporary
+/// SQLite file so that a run holds one ticket's conversation and cast at a time, whatever the
+/// bundle's size.
 ///
 /// Why a spool rather than a change of the bundle's order: the bundle's tables are sorted by
 /// id (format v1), so a ticket's comments are spread over the whole comments table. Sorting
@@ -82,6 +87,8 @@ pub struct Conversations {
     conn: Mutex<Connection>,
     path: PathBuf,
     tickets: u64,
+    users: u64,
+    organizations: u64,
     /// Every row is sealed with a key only this process holds (`scratch.rs`).
     sealer: Sealer,
     // Deleted on drop, after the connection (declared first) is closed.
@@ -94,20 +101,55 @@ impl std::fmt::Debug for Conversations {
     }
 }
 
-/// Tickets read from the spool at once while iterating.
-const TICKET_CHUNK: i64 = 256;
+/// Rows read from the spool at once while iterating a table.
+const CHUNK: i64 = 256;
 
 const SPOOL_SCHEMA: &str = "
 CREATE TABLE tickets (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, row BLOB NOT NULL);
 CREATE TABLE comments (ticket_id TEXT NOT NULL, id TEXT NOT NULL, row BLOB NOT NULL);
 CREATE TABLE attachments (comment_id TEXT NOT NULL, id TEXT NOT NULL, row BLOB NOT NULL);
+CREATE TABLE users (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, row BLOB NOT NULL);
+CREATE TABLE organizations (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, row BLOB NOT NULL);
 ";
 
 const SPOOL_INDEXES: &str = "
 CREATE INDEX tickets_by_id ON tickets (id);
 CREATE INDEX comments_by_ticket ON comments (ticket_id);
 CREATE INDEX attachments_by_comment ON attachments (comment_id);
+CREATE INDEX users_by_id ON users (id);
+CREATE INDEX organizations_by_id ON organizations (id);
 ";
+
+/// The spool's tables read in id order (the bundle's order, kept by `seq`).
+#[derive(Debug, Clone, Copy)]
+enum Table {
+    Tickets,
+    Users,
+    Organizations,
+}
+
+impl Table {
+    fn chunk_sql(self) -> &'static str {
+        match self {
+            Table::Tickets => "SELECT seq, row FROM tickets WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            Table::Users => "SELECT seq, row FROM users WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            Table::Organizations => {
+                "SELECT seq, row FROM organizations WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+            }
+        }
+    }
+}
+
+/// The users a ticket names: requesters, submitter, assignee, CCs and followers (the authors
+/// of its comments come with the comments).
+pub fn people_named(t: &Ticket) -> impl Iterator<Item = &String> {
+    [&t.requester_id, &t.submitter_id, &t.assignee_id]
+        .into_iter()
+        .flatten()
+        .chain(&t.other_requester_ids)
+        .chain(&t.cc_ids)
+        .chain(&t.follower_ids)
+}
 
 impl Conversations {
     /// Spools tickets, comments and attachments into a temporary file inside `dir` (the
@@ -127,7 +169,7 @@ impl Conversations {
         .map_err(err)?;
         conn.execute_batch(SPOOL_SCHEMA).map_err(err)?;
         let tx = conn.transaction().map_err(err)?;
-        let mut tickets = 0u64;
+        let (mut tickets, mut users, mut organizations) = (0u64, 0u64, 0u64);
         {
             let mut ins =
                 tx.prepare("INSERT INTO tickets (id, row) VALUES (?1, ?2)").map_err(err)?;
@@ -152,10 +194,31 @@ impl Conversations {
                     ins.execute(params![c, a.id, encode(&a, &sealer)?]).map_err(err)?;
                 }
             }
+            let mut ins = tx.prepare("INSERT INTO users (id, row) VALUES (?1, ?2)").map_err(err)?;
+            for u in reader.records::<User>().map_err(|e| LoadError::Read(e.to_string()))? {
+                let u = u.map_err(|e| LoadError::Read(e.to_string()))?;
+                ins.execute(params![u.id, encode(&u, &sealer)?]).map_err(err)?;
+                users += 1;
+            }
+            let mut ins =
+                tx.prepare("INSERT INTO organizations (id, row) VALUES (?1, ?2)").map_err(err)?;
+            for o in reader.records::<Organization>().map_err(|e| LoadError::Read(e.to_string()))? {
+                let o = o.map_err(|e| LoadError::Read(e.to_string()))?;
+                ins.execute(params![o.id, encode(&o, &sealer)?]).map_err(err)?;
+                organizations += 1;
+            }
         }
         tx.execute_batch(SPOOL_INDEXES).map_err(err)?;
         tx.commit().map_err(err)?;
-        Ok(Conversations { conn: Mutex::new(conn), path, tickets, sealer, _dir: tmp })
+        Ok(Conversations {
+            conn: Mutex::new(conn),
+            path,
+            tickets,
+            users,
+            organizations,
+            sealer,
+            _dir: tmp,
+        })
     }
 
     fn err(&self, e: rusqlite::Error) -> LoadError {
@@ -187,9 +250,89 @@ impl Conversations {
         self.tickets
     }
 
+    /// Users in the bundle.
+    pub fn user_count(&self) -> u64 {
+        self.users
+    }
+
+    /// Organizations in the bundle.
+    pub fn organization_count(&self) -> u64 {
+        self.organizations
+    }
+
     /// Every ticket in id order, a few hundred read at a time.
-    pub fn tickets(&self) -> TicketRows<'_> {
-        TicketRows { conv: self, after: 0, buf: std::collections::VecDeque::new(), done: false }
+    pub fn tickets(&self) -> SpoolRows<'_, Ticket> {
+        SpoolRows::new(self, Table::Tickets)
+    }
+
+    /// Every user in id order, a few hundred read at a time.
+    pub fn users(&self) -> SpoolRows<'_, User> {
+        SpoolRows::new(self, Table::Users)
+    }
+
+    /// Every organization in id order, a few hundred read at a time.
+    pub fn organizations(&self) -> SpoolRows<'_, Organization> {
+        SpoolRows::new(self, Table::Organizations)
+    }
+
+    /// One user by id.
+    pub fn user(&self, id: &str) -> Result<Option<User>, LoadError> {
+        Ok(self.rows("SELECT row FROM users WHERE id = ?1 ORDER BY seq", id)?.into_iter().next())
+    }
+
+    /// One organization by id.
+    pub fn organization(&self, id: &str) -> Result<Option<Organization>, LoadError> {
+        Ok(self
+            .rows("SELECT row FROM organizations WHERE id = ?1 ORDER BY seq", id)?
+            .into_iter()
+            .next())
+    }
+
+    /// What a filter needs to name a ticket: its assignee's and its organization's rows.
+    pub fn names_of(&self, t: &Ticket) -> Result<Cast, LoadError> {
+        let mut cast = Cast::default();
+        if let Some(a) = &t.assignee_id
+            && let Some(u) = self.user(a)?
+        {
+            cast.users.insert(a.clone(), u);
+        }
+        if let Some(o) = &t.organization_id
+            && let Some(row) = self.organization(o)?
+        {
+            cast.organizations.insert(o.clone(), row);
+        }
+        Ok(cast)
+    }
+
+    /// The people a ticket (when the bundle holds its row) and these comments name, with the
+    /// ticket's organization; with `ledger`, the target ids of those it holds as migrated.
+    pub fn cast<'c>(
+        &self,
+        t: Option<&Ticket>,
+        comments: impl IntoIterator<Item = &'c Comment>,
+        ledger: Option<&Ledger>,
+    ) -> Result<Cast, LoadError> {
+        let mut cast = Cast::default();
+        let authors = comments.into_iter().filter_map(|c| c.author_id.as_ref());
+        for id in t.into_iter().flat_map(people_named).chain(authors) {
+            if cast.users.contains_key(id) || cast.loaded.contains_key(id) {
+                continue;
+            }
+            if let Some(u) = self.user(id)? {
+                cast.users.insert(id.clone(), u);
+            }
+            let target = match ledger {
+                Some(l) => l.migrated_target("users", id)?,
+                None => None,
+            };
+            if let Some(target) = target {
+                cast.loaded.insert(id.clone(), target);
+            }
+        }
+        if let Some(t) = t {
+            cast.organizations = self.names_of(t)?.organizations;
+        }
+        Ok(cast)
     }
 
     /// One ticket by id.
@@ -234,12 +377,14 @@ impl Conversations {
         Ok(ids)
     }
 
-    fn chunk(&self, after: i64) -> Result<Vec<(i64, Ticket)>, LoadError> {
+    fn chunk<R: serde::de::DeserializeOwned>(
+        &self,
+        table: Table,
+        after: i64,
+    ) -> Result<Vec<(i64, R)>, LoadError> {
         let conn = self.lock();
-        let mut st = conn
-            .prepare_cached("SELECT seq, row FROM tickets WHERE seq > ?1 ORDER BY seq LIMIT ?2")
-            .map_err(|e| self.err(e))?;
-        let mut rows = st.query(params![after, TICKET_CHUNK]).map_err(|e| self.err(e))?;
+        let mut st = conn.prepare_cached(table.chunk_sql()).map_err(|e| self.err(e))?;
+        let mut rows = st.query(params![after, CHUNK]).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let seq: i64 = r.get(0).map_err(|e| self.err(e))?;
@@ -250,22 +395,29 @@ impl Conversations {
     }
 }
 
-/// The spool's tickets, in id order.
-pub struct TicketRows<'a> {
+/// One of the spool's tables, in id order.
+pub struct SpoolRows<'a, R> {
     conv: &'a Conversations,
+    table: Table,
     after: i64,
-    buf: std::collections::VecDeque<Ticket>,
+    buf: std::collections::VecDeque<R>,
     done: bool,
 }
 
-impl Iterator for TicketRows<'_> {
-    type Item = Result<Ticket, LoadError>;
+impl<'a, R> SpoolRows<'a, R> {
+    fn new(conv: &'a Conversations, table: Table) -> Self {
+        SpoolRows { conv, table, after: 0, buf: std::collections::VecDeque::new(), done: false }
+    }
+}
+
+impl<R: serde::de::DeserializeOwned> Iterator for SpoolRows<'_, R> {
+    type Item = Result<R, LoadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.buf.is_empty() && !self.done {
-            match self.conv.chunk(self.after) {
+            match self.conv.chunk(self.table, self.after) {
                 Ok(chunk) => {
-                    self.done = (chunk.len() as i64) < TICKET_CHUNK;
+                    self.done = (chunk.len() as i64) < CHUNK;
                     if let Some((seq, _)) = chunk.last() {
                         self.after = *seq;
                     }
@@ -332,13 +484,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_spool_gives_each_ticket_its_conversation_in_order_and_is_removed_after() {
+    fn the_spool_gives_each_ticket_its_conversation_and_cast_in_order_and_is_removed_after() {
         // Small: more tickets than one chunk of the iteration.
         let b = crate::testing::bundle(3, Size::Small);
         let dir = tempfile::tempdir().unwrap();
         let conv = Conversations::read(&b.reader, dir.path()).unwrap();
         let ds = &b.dataset;
-        assert!(ds.tickets.len() as i64 > TICKET_CHUNK, "{}", ds.tickets.len());
+        assert!(ds.tickets.len() as i64 > CHUNK, "{}", ds.tickets.len());
         assert_eq!(conv.ticket_count(), ds.tickets.len() as u64);
         let ids: Vec<String> = conv.tickets().map(|t| t.unwrap().id).collect();
         let mut want: Vec<String> = ds.tickets.iter().map(|t| t.id.clone()).collect();
@@ -361,6 +513,62 @@ mod tests {
         }
         assert_eq!(comments, ds.comments.len());
         assert!(conv.tickets_without_rows().unwrap().is_empty());
+
+        // The people: every row once, in id order, and each by id.
+        assert_eq!(conv.user_count(), ds.users.len() as u64);
+        let ids: Vec<String> = conv.users().map(|u| u.unwrap().id).collect();
+        let mut want: Vec<String> = ds.users.iter().map(|u| u.id.clone()).collect();
+        want.sort_by(|a, b| id_order(a, b));
+        assert_eq!(ids, want);
+        assert_eq!(conv.organizations().count() as u64, conv.organization_count());
+        for o in &ds.organizations {
+            assert_eq!(conv.organization(&o.id).unwrap().as_ref(), Some(o));
+        }
+        assert_eq!(conv.user("no-such-user").unwrap(), None);
+
+        // A ticket's cast: the people it and its comments name, with the ledger's target ids.
+        let t = ds
+            .tickets
+            .iter()
+            .find(|t| t.requester_id.is_some() && !conv.comments_of(&t.id).unwrap().is_empty())
+            .unwrap();
+        let comments = conv.comments_of(&t.id).unwrap();
+        let requester = t.requester_id.clone().unwrap();
+        let ledger_dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&ledger_dir.path().join("l.ledger")).unwrap();
+        ledger
+            .put(
+                &[crate::ledger::Entry::new(
+                    "users",
+                    &requester,
+                    crate::ledger::Outcome::Migrated,
+                    "b",
+                    "h",
+                )
+                .target(Some("crd_1".into()))],
+                None,
+            )
+            .unwrap();
+        let cast = conv.cast(Some(t), &comments, Some(&ledger)).unwrap();
+        let mut named: Vec<&String> = people_named(t)
+            .chain(comments.iter().filter_map(|c| c.author_id.as_ref()))
+            .filter(|id| ds.users.iter().any(|u| &u.id == *id))
+            .collect();
+        named.sort();
+        named.dedup();
+        let mut got: Vec<&String> = cast.users.keys().collect();
+        got.sort();
+        assert_eq!(got, named, "every person named, nobody else");
+        assert_eq!(cast.loaded.get(&requester).map(String::as_str), Some("crd_1"));
+        assert_eq!(cast.loaded.len(), 1, "only the migrated ones have a target id");
+        assert_eq!(
+            cast.organizations.keys().collect::<Vec<_>>(),
+            t.organization_id
+                .iter()
+                .filter(|o| conv.organization(o).unwrap().is_some())
+                .collect::<Vec<_>>()
+        );
+
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the spool is there");
         drop(conv);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "and gone after");

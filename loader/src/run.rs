@@ -20,7 +20,7 @@ use crate::demo;
 use crate::error::WriteError;
 use crate::ledger::{Entry, Ledger, Outcome, RunCounts, content_hash};
 use crate::load_error::LoadError;
-use crate::mapping::{BundleIndex, Mapping, Resolver};
+use crate::mapping::{BundleIndex, Cast, Mapping, Resolver};
 use crate::progress::Progress;
 use crate::rows::{self, Conversations};
 use crate::target::{Capabilities, Inventory, Target, Written};
@@ -56,7 +56,10 @@ pub struct RunSummary {
     pub run_id: i64,
     /// Counts of this run's actions.
     pub counts: RunCounts,
-    /// Tickets this run took (after filters / sampling).
+    /// How many tickets this run took (after filters / sampling).
+    pub selected: u64,
+    /// The ids of the tickets a demo took (a run takes every ticket the filters let in: their
+    /// ids are not listed, a large bundle holds millions).
     pub selected_tickets: Vec<String>,
     /// The target's documented limits.
     pub limits: Vec<String>,
@@ -188,7 +191,7 @@ impl<'a, T: Target> Loader<'a, T> {
         }
 
         let selected = ctx.select(&conv, index, &mode, &mut tally, &mut summary)?;
-        let (org_ids, user_ids) = needed_people(&selected, &conv, index, &mode)?;
+        let (org_ids, user_ids) = needed_people(&selected, &conv)?;
         // Field definitions before the people: a target keeps a user's or an organization's
         // field values only for fields it has (Zendesk drops the others without a word).
         let (created, fresh) = if mode == Mode::Run {
@@ -196,8 +199,8 @@ impl<'a, T: Target> Loader<'a, T> {
         } else {
             Default::default()
         };
-        ctx.organizations(index, &org_ids, &fresh, &mut tally).await?;
-        ctx.users(index, &user_ids, &fresh, &mut tally).await?;
+        ctx.organizations(&conv, &org_ids, &fresh, &mut tally).await?;
+        ctx.users(&conv, &user_ids, &fresh, &mut tally).await?;
         // Agents, queues and fields this run created exist only now: tickets must be resolved
         // against the target as it is after those steps, not as it was before them.
         let refreshed: Inventory;
@@ -219,7 +222,7 @@ impl<'a, T: Target> Loader<'a, T> {
             &ctx
         };
         if tally.fatal.is_none() {
-            ctx.tickets(&selected, &conv, &mut tally).await?;
+            ctx.tickets(&selected, &conv, index, &mut tally).await?;
         }
         if tally.fatal.is_none() && mode == Mode::Run {
             ctx.knowledge_base(&mut tally).await?;
@@ -228,10 +231,34 @@ impl<'a, T: Target> Loader<'a, T> {
         self.progress.finish();
         self.ledger.end_run(run_id, &tally.counts)?;
         summary.counts = tally.counts;
-        summary.selected_tickets = selected;
+        summary.selected = selected.count();
+        if let Selection::Ids(ids) = selected {
+            summary.selected_tickets = ids;
+        }
         match tally.fatal {
             Some(e) => Err(e),
             None => Ok(summary),
+        }
+    }
+}
+
+/// The tickets a run takes.
+enum Selection {
+    /// Every ticket the filters let in (`count` of them): read again from the spool as they are
+    /// written, so that no list of a large bundle's ids is held.
+    Filtered {
+        /// How many.
+        count: u64,
+    },
+    /// A demo's tickets, by id.
+    Ids(Vec<String>),
+}
+
+impl Selection {
+    fn count(&self) -> u64 {
+        match self {
+            Selection::Filtered { count } => *count,
+            Selection::Ids(ids) => ids.len() as u64,
         }
     }
 }
@@ -240,32 +267,22 @@ impl<'a, T: Target> Loader<'a, T> {
 type Needed = (Option<HashSet<String>>, Option<HashSet<String>>);
 
 /// Organizations and users the selected tickets need (all of them for a full run).
-fn needed_people(
-    selected: &[String],
-    conv: &Conversations,
-    index: &BundleIndex,
-    mode: &Mode,
-) -> Result<Needed, LoadError> {
-    if *mode == Mode::Run {
+fn needed_people(selected: &Selection, conv: &Conversations) -> Result<Needed, LoadError> {
+    let Selection::Ids(selected) = selected else {
         return Ok((None, None));
-    }
+    };
     let mut users: HashSet<String> = HashSet::new();
     let mut orgs: HashSet<String> = HashSet::new();
     for id in selected {
         let Some(t) = conv.ticket(id)? else { continue };
-        users.extend(t.requester_id.iter().cloned());
-        users.extend(t.submitter_id.iter().cloned());
-        users.extend(t.assignee_id.iter().cloned());
-        users.extend(t.cc_ids.iter().cloned());
-        users.extend(t.follower_ids.iter().cloned());
-        users.extend(t.other_requester_ids.iter().cloned());
+        users.extend(rows::people_named(&t).cloned());
         orgs.extend(t.organization_id.iter().cloned());
         for c in conv.comments_of(&t.id)? {
             users.extend(c.author_id.iter().cloned());
         }
     }
     for u in &users {
-        if let Some(o) = index.users.get(u).and_then(|u| u.organization_id.clone()) {
+        if let Some(o) = conv.user(u)?.and_then(|u| u.organization_id) {
             orgs.insert(o);
         }
     }
@@ -312,13 +329,15 @@ impl<'a, T: Target> Ctx<'a, T> {
         mode: &Mode,
         tally: &mut Tally,
         summary: &mut RunSummary,
-    ) -> Result<Vec<String>, LoadError> {
-        let filters = &self.l.mapping.filters;
+    ) -> Result<Selection, LoadError> {
         let mut eligible = Vec::new();
+        let mut count = 0u64;
         let mut skipped = Vec::new();
         for t in conv.tickets() {
             let t = t?;
-            match filters.exclude(&t, &index.names(&t)) {
+            match self.excluded(conv, index, &t)? {
+                // A run reads its tickets again from the spool; only a demo samples from ids.
+                None if *mode == Mode::Run => count += 1,
                 None => eligible.push(t.id),
                 Some(why) => {
                     let hash = content_hash(&t);
@@ -374,8 +393,8 @@ impl<'a, T: Target> Ctx<'a, T> {
             skipped.extend(self.orphans(conv, tally)?);
         }
         self.put(&skipped)?;
-        Ok(match mode {
-            Mode::Run => eligible,
+        Ok(Selection::Ids(match mode {
+            Mode::Run => return Ok(Selection::Filtered { count }),
             Mode::Demo { ids: Some(ids), .. } => {
                 let mut found = Vec::new();
                 for id in ids {
@@ -399,7 +418,19 @@ impl<'a, T: Target> Ctx<'a, T> {
                         .collect();
                 eligible.into_iter().filter(|t| chosen.contains(t)).collect()
             }
-        })
+        }))
+    }
+
+    /// Why the mapping's filters leave a ticket out (`None`: it is taken).
+    fn excluded(
+        &self,
+        conv: &Conversations,
+        index: &BundleIndex,
+        t: &deskferry_format::Ticket,
+    ) -> Result<Option<String>, LoadError> {
+        let filters = &self.l.mapping.filters;
+        let cast = if filters.needs_names() { conv.names_of(t)? } else { Cast::default() };
+        Ok(filters.exclude(t, &cast.names(index, t)))
     }
 }
 

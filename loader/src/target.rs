@@ -486,6 +486,13 @@ pub trait Target: Send + Sync {
     fn remember(&self, entity: &str, targets: &std::collections::HashMap<String, String>) {
         let _ = (entity, targets);
     }
+
+    /// Whether this target keeps what [`Target::remember`] tells it (the loader then reads the
+    /// ledger's people into a map for it; a target that finds them by a key of its own is
+    /// spared that map, which grows with the account).
+    fn remembers(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

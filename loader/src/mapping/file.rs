@@ -206,9 +206,9 @@ pub fn starting_mapping(
         out,
         "# Source agents are matched by email, case-insensitively. Override here: \"source\" = \"target\"."
     );
-    for u in index.agents() {
+    for u in &index.agents {
         let label = u.email.as_deref().unwrap_or("(no email)");
-        let m = r.agent_for(Some(&u.id));
+        let m = r.agent_for(Some(u));
         let note = match (&m.agent, m.defaulted) {
             (Some(a), false) => format!("matched {}", a.email),
             (_, _) => format!("→ default agent ({})", m.why),

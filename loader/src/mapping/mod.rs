@@ -10,4 +10,4 @@ pub mod inline;
 pub mod resolve;
 
 pub use file::{AgentMap, GroupMap, Mapping, NoteMode, Options, starting_mapping};
-pub use resolve::{AgentMatch, BundleIndex, Resolver, field_values};
+pub use resolve::{AgentMatch, BundleIndex, Cast, Resolver, field_values};

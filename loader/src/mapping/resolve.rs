@@ -18,15 +18,16 @@ use crate::target::{
 
 use super::file::{Mapping, NoteMode};
 
-/// The bundle's small tables, indexed (tickets and comments stream separately).
+/// The bundle's small tables, indexed. Tickets, comments and attachments stream separately,
+/// and so do users and organizations, which grow with the account (100,000 people take a
+/// few hundred MB with their `raw`): a piece of work gathers the few it names into a
+/// [`Cast`] first (`rows.rs`).
 #[derive(Debug, Clone, Default)]
 pub struct BundleIndex {
-    /// Users by id.
-    pub users: HashMap<String, User>,
+    /// The source's agents (users of kind agent), in id order: few, and every mapping names them.
+    pub agents: Vec<User>,
     /// Groups by id.
     pub groups: HashMap<String, Group>,
-    /// Organizations by id.
-    pub organizations: HashMap<String, Organization>,
     /// Custom field definitions by key.
     pub fields: HashMap<String, CustomField>,
     /// `platform:account` of the source, for external ids.
@@ -37,13 +38,6 @@ pub struct BundleIndex {
 }
 
 impl BundleIndex {
-    /// Source agents in id order.
-    pub fn agents(&self) -> Vec<&User> {
-        let mut v: Vec<&User> = self.users.values().filter(|u| u.kind == UserKind::Agent).collect();
-        v.sort_by(|a, b| deskferry_format::model::id_order(&a.id, &b.id));
-        v
-    }
-
     /// Groups in id order.
     pub fn groups_sorted(&self) -> Vec<&Group> {
         let mut v: Vec<&Group> = self.groups.values().collect();
@@ -58,9 +52,34 @@ impl BundleIndex {
         v.sort_by(|a, b| deskferry_format::model::id_order(&a.id, &b.id));
         v
     }
+}
+
+/// The people one piece of work names (a ticket's requester, assignee, CCs, comment authors,
+/// its organization): their rows from the bundle and the target ids of those the ledger holds
+/// as migrated. Gathered before the work (`Conversations::cast`), so that no command holds
+/// every person of a large bundle and resolving stays free of I/O.
+#[derive(Debug, Clone, Default)]
+pub struct Cast {
+    /// The bundle's rows of the users named, by id (absent: not in this bundle).
+    pub users: HashMap<String, User>,
+    /// The bundle's rows of the organizations named, by id.
+    pub organizations: HashMap<String, Organization>,
+    /// Source user id → target id, for the users named that are migrated (this bundle's or an
+    /// earlier one's: a delta names people it does not hold).
+    pub loaded: HashMap<String, String>,
+}
+
+impl Cast {
+    /// A cast of these users, none of them migrated (tests and plans).
+    pub fn of<'u>(users: impl IntoIterator<Item = &'u User>) -> Cast {
+        Cast {
+            users: users.into_iter().map(|u| (u.id.clone(), u.clone())).collect(),
+            ..Cast::default()
+        }
+    }
 
     /// Names a filter needs for one ticket.
-    pub fn names<'a>(&'a self, t: &Ticket) -> TicketNames<'a> {
+    pub fn names<'a>(&'a self, index: &'a BundleIndex, t: &Ticket) -> TicketNames<'a> {
         TicketNames {
             assignee_email: t
                 .assignee_id
@@ -70,7 +89,7 @@ impl BundleIndex {
             group_name: t
                 .group_id
                 .as_ref()
-                .and_then(|i| self.groups.get(i))
+                .and_then(|i| index.groups.get(i))
                 .map(|g| g.name.as_str()),
             organization_name: t
                 .organization_id
@@ -214,11 +233,12 @@ impl<'a> Resolver<'a> {
         self.mapping.agents.default.is_some() && self.default_agent.is_none()
     }
 
-    /// The target agent for a source user (agents only; end users get `agent: None`).
-    pub fn agent_for(&self, user_id: Option<&str>) -> AgentMatch {
+    /// The target agent for a source user's row (agents only; end users get `agent: None`;
+    /// `None`, a user the bundle does not hold, gets the default agent).
+    pub fn agent_for(&self, user: Option<&User>) -> AgentMatch {
         let fallback =
             |why| AgentMatch { agent: self.default_agent().cloned(), defaulted: true, why };
-        let Some(u) = user_id.and_then(|i| self.index.users.get(i)) else {
+        let Some(u) = user else {
             return fallback("unknown user");
         };
         if u.kind != UserKind::Agent {
@@ -291,15 +311,16 @@ impl<'a> Resolver<'a> {
         })
     }
 
-    /// Who wrote something: the user's target id from `loaded` (users already migrated) or the
-    /// matched agent.
-    pub fn author(&self, user_id: Option<&str>, loaded: &HashMap<String, String>) -> Author {
-        let u = user_id.and_then(|i| self.index.users.get(i));
+    /// Who wrote something: the user's target id from the cast's `loaded` (users already
+    /// migrated) or the matched agent.
+    pub fn author(&self, user_id: Option<&str>, cast: &Cast) -> Author {
+        let loaded = &cast.loaded;
+        let u = user_id.and_then(|i| cast.users.get(i));
         let email = u.and_then(|u| u.email.clone());
         let name = u.and_then(|u| u.name.clone());
         match u {
             Some(u) if u.kind == UserKind::Agent => {
-                let m = self.agent_for(Some(&u.id));
+                let m = self.agent_for(Some(u));
                 if let Some(own) = self.own_agent(&m, &u.id, loaded) {
                     return Author {
                         target_id: Some(own),
@@ -342,19 +363,16 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// A user with its organization's target id and, for agents, the matched target agent.
-    pub fn map_user(&self, user: &User, loaded_orgs: &HashMap<String, String>) -> MappedUser {
+    /// A user with its organization's target id (`organization`: the ledger's, when its
+    /// organization is migrated) and, for agents, the matched target agent.
+    pub fn map_user(&self, user: &User, organization: Option<String>) -> MappedUser {
         let matched_agent = if user.kind == UserKind::Agent {
-            let m = self.agent_for(Some(&user.id));
+            let m = self.agent_for(Some(user));
             if m.defaulted { None } else { m.agent.map(|a| a.id) }
         } else {
             None
         };
-        MappedUser {
-            user: user.clone(),
-            organization: user.organization_id.as_ref().and_then(|o| loaded_orgs.get(o).cloned()),
-            matched_agent,
-        }
+        MappedUser { user: user.clone(), organization, matched_agent }
     }
 
     fn target_group_by_key(&self, key: &str) -> Option<&'a TargetGroup> {
@@ -473,13 +491,9 @@ impl<'a> Resolver<'a> {
         format!("{}-c{}", self.ext_prefix, comment_id)
     }
 
-    /// A ticket ready to write; `loaded_users` maps source user ids already migrated to target ids.
-    pub fn map_ticket(
-        &self,
-        t: &Ticket,
-        loaded_users: &HashMap<String, String>,
-        demo: bool,
-    ) -> MappedTicket {
+    /// A ticket ready to write; `cast` holds the people it names (`Conversations::cast`).
+    pub fn map_ticket(&self, t: &Ticket, cast: &Cast, demo: bool) -> MappedTicket {
+        let loaded_users = &cast.loaded;
         let o = &self.mapping.options;
         let base = t
             .subject
@@ -558,12 +572,13 @@ impl<'a> Resolver<'a> {
                 .unwrap_or_else(|| w.to_string())
         });
         let assignee = t.assignee_id.as_ref().and_then(|a| {
-            if !self.index.users.contains_key(a)
+            let row = cast.users.get(a);
+            if row.is_none()
                 && let Some(e) = self.earlier(a, loaded_users).filter(|e| e.is_agent)
             {
                 return e.target_id;
             }
-            let m = self.agent_for(Some(a));
+            let m = self.agent_for(row);
             self.own_agent(&m, a, loaded_users).or(m.agent.map(|x| x.id))
         });
         MappedTicket {
@@ -574,7 +589,7 @@ impl<'a> Resolver<'a> {
             priority,
             group: self.group_for(t.group_id.as_deref()).map(|g| g.id.clone()),
             assignee,
-            requester: self.author(t.requester_id.as_deref(), loaded_users),
+            requester: self.author(t.requester_id.as_deref(), cast),
             fields,
             note_fields,
             external_id: self.ticket_external_id(&t.id),
@@ -600,9 +615,9 @@ impl<'a> Resolver<'a> {
         &self,
         c: &Comment,
         mut attachments: Vec<AttachmentData>,
-        loaded_users: &HashMap<String, String>,
+        cast: &Cast,
     ) -> MappedComment {
-        let author = self.author(c.author_id.as_deref(), loaded_users);
+        let author = self.author(c.author_id.as_deref(), cast);
         let mut body = match (&c.body_html, &c.body_text) {
             (Some(h), _) if !h.trim().is_empty() => h.clone(),
             (_, Some(t)) => format!("<p>{}</p>", html_escape(t).replace('\n', "<br>")),

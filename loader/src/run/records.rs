@@ -10,12 +10,24 @@ use crate::error::WriteError;
 use crate::ledger::{Entry, Outcome, content_hash};
 use crate::load_error::LoadError;
 use crate::mapping::BundleIndex;
-use crate::rows;
+use crate::rows::{self, Conversations};
 use crate::target::{Target, Written};
 
 use super::{
     Ctx, Tally, entry_for_error, entry_for_written, is_fatal, migrated_targets, unchanged,
 };
+
+/// How many of `ids` the spool holds (a sample's people: a few).
+fn present(
+    ids: &HashSet<String>,
+    held: impl Fn(&str) -> Result<bool, LoadError>,
+) -> Result<u64, LoadError> {
+    let mut n = 0;
+    for id in ids {
+        n += u64::from(held(id)?);
+    }
+    Ok(n)
+}
 
 /// User and organization fields that a run finds at the target for the first time (the operator
 /// created one the key could not, or an earlier try failed). People holding values of such a
@@ -38,7 +50,7 @@ impl FreshFields {
 impl<T: Target> Ctx<'_, T> {
     pub(super) async fn organizations(
         &self,
-        index: &BundleIndex,
+        conv: &Conversations,
         only: &Option<HashSet<String>>,
         fresh: &FreshFields,
         tally: &mut Tally,
@@ -46,28 +58,29 @@ impl<T: Target> Ctx<'_, T> {
         if tally.fatal.is_some() {
             return Ok(());
         }
-        let prev = self.l.ledger.entity("organizations")?;
-        let mut orgs: Vec<_> = index
-            .organizations
-            .values()
-            .filter(|o| only.as_ref().is_none_or(|s| s.contains(&o.id)))
-            .collect();
-        orgs.sort_by(|a, b| deskferry_format::model::id_order(&a.id, &b.id));
-        self.l.progress.stage("organizations", orgs.len() as u64);
+        let count = match only {
+            None => conv.organization_count(),
+            Some(ids) => present(ids, |id| conv.organization(id).map(|o| o.is_some()))?,
+        };
+        self.l.progress.stage("organizations", count);
         let n = self.l.mapping.options.concurrency_for(&self.caps);
-        let results = futures_util::stream::iter(orgs.into_iter().map(|o| {
-            let p = prev.get(&o.id).cloned();
-            async move {
-                let hash = content_hash(o);
-                if unchanged(p.as_ref(), &hash)
-                    && !fresh.holds(FieldEntity::Organization, &o.custom_fields)
-                {
-                    return Ok::<_, LoadError>(None);
-                }
-                let prior = p.as_ref().and_then(|e| e.target_id.clone());
-                let write = self.l.target.write_organization(o, prior.as_deref());
-                self.ledgered("organizations", &o.id, &hash, write).await.map(Some)
+        // One organization at a time per task in flight, from the spool in id order, with its
+        // ledger entry by id: nothing here grows with the account.
+        let rows = conv.organizations().filter(|o| {
+            o.as_ref().map_or(true, |o| only.as_ref().is_none_or(|s| s.contains(&o.id)))
+        });
+        let results = futures_util::stream::iter(rows.map(|o| async move {
+            let o = o?;
+            let p = self.l.ledger.get("organizations", &o.id)?;
+            let hash = content_hash(&o);
+            if unchanged(p.as_ref(), &hash)
+                && !fresh.holds(FieldEntity::Organization, &o.custom_fields)
+            {
+                return Ok::<_, LoadError>(None);
             }
+            let prior = p.as_ref().and_then(|e| e.target_id.clone());
+            let write = self.l.target.write_organization(&o, prior.as_deref());
+            self.ledgered("organizations", &o.id, &hash, write).await.map(Some)
         }))
         .buffer_unordered(n);
         self.tally_results(results, tally).await
@@ -75,7 +88,7 @@ impl<T: Target> Ctx<'_, T> {
 
     pub(super) async fn users(
         &self,
-        index: &BundleIndex,
+        conv: &Conversations,
         only: &Option<HashSet<String>>,
         fresh: &FreshFields,
         tally: &mut Tally,
@@ -83,27 +96,26 @@ impl<T: Target> Ctx<'_, T> {
         if tally.fatal.is_some() {
             return Ok(());
         }
-        let prev = self.l.ledger.entity("users")?;
-        let orgs: HashMap<String, String> = migrated_targets(self.l.ledger, "organizations")?;
-        let mut users: Vec<&User> = index
-            .users
-            .values()
-            .filter(|u| only.as_ref().is_none_or(|s| s.contains(&u.id)))
-            .collect();
-        users.sort_by(|a, b| deskferry_format::model::id_order(&a.id, &b.id));
-        self.l.progress.stage("users", users.len() as u64);
+        let count = match only {
+            None => conv.user_count(),
+            Some(ids) => present(ids, |id| conv.user(id).map(|u| u.is_some()))?,
+        };
+        self.l.progress.stage("users", count);
         let n = self.l.mapping.options.concurrency_for(&self.caps);
-        let orgs = &orgs;
-        let prev = &prev;
-        let results = futures_util::stream::iter(users.into_iter().map(|u| async move {
-            let hash = content_hash(u);
-            let p = prev.get(&u.id);
-            if unchanged(p, &hash) && !fresh.holds(FieldEntity::User, &u.custom_fields) {
+        let ledger = self.l.ledger;
+        let rows = conv.users().filter(|u| {
+            u.as_ref().map_or(true, |u| only.as_ref().is_none_or(|s| s.contains(&u.id)))
+        });
+        let results = futures_util::stream::iter(rows.map(|u| async move {
+            let u: User = u?;
+            let hash = content_hash(&u);
+            let p = ledger.get("users", &u.id)?;
+            if unchanged(p.as_ref(), &hash) && !fresh.holds(FieldEntity::User, &u.custom_fields) {
                 return Ok::<_, LoadError>(None);
             }
             if u.kind == UserKind::Agent && !self.caps.create_agents {
                 // Agents are matched, never created: no request.
-                let m = self.resolver.agent_for(Some(&u.id));
+                let m = self.resolver.agent_for(Some(&u));
                 let e = if m.defaulted {
                     Entry::new("users", &u.id, Outcome::Skipped, &self.bundle_id, &hash)
                         .target(m.agent.map(|a| a.id))
@@ -122,8 +134,12 @@ impl<T: Target> Ctx<'_, T> {
                 self.put(std::slice::from_ref(&e))?;
                 return Ok(Some((e, None)));
             }
-            let prior = p.and_then(|e| e.target_id.clone());
-            let mapped = self.resolver.map_user(u, orgs);
+            let prior = p.and_then(|e| e.target_id);
+            let organization = match &u.organization_id {
+                Some(o) => ledger.migrated_target("organizations", o)?,
+                None => None,
+            };
+            let mapped = self.resolver.map_user(&u, organization);
             let write = self.l.target.write_user(&mapped, prior.as_deref());
             self.ledgered("users", &u.id, &hash, write).await.map(Some)
         }))
@@ -335,7 +351,9 @@ impl<T: Target> Ctx<'_, T> {
         }
         self.l.progress.stage("knowledge base", items.len() as u64);
         // Targets that name parents and authors by their ids learn those the ledger holds.
-        self.l.target.remember("users", &migrated_targets(self.l.ledger, "users")?);
+        if self.l.target.remembers() {
+            self.l.target.remember("users", &migrated_targets(self.l.ledger, "users")?);
+        }
         for e in ["kb_categories", "kb_sections", "kb_articles"] {
             self.l.target.remember(e, &migrated_targets(self.l.ledger, e)?);
         }

@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use crate::error::WriteError;
 use crate::ledger::{Entry, Outcome, content_hash};
 use crate::load_error::LoadError;
+use crate::mapping::{BundleIndex, Cast};
 use crate::rows::Conversations;
 
 /// One ticket's comments (conversation order) and each comment's attachments.
@@ -31,8 +32,8 @@ impl Convo<'_> {
 use crate::target::{AttachmentData, MappedComment, Target};
 
 use super::{
-    Ctx, Tally, comment_hash, entry_for_error, entry_for_written, is_fatal, migrated_targets,
-    unchanged,
+    Ctx, Selection, Tally, comment_hash, entry_for_error, entry_for_written, is_fatal,
+    migrated_targets, unchanged,
 };
 
 impl<T: Target> Ctx<'_, T> {
@@ -99,12 +100,7 @@ impl<T: Target> Ctx<'_, T> {
         if waiting.is_empty() {
             return None;
         }
-        [&t.requester_id, &t.submitter_id, &t.assignee_id]
-            .into_iter()
-            .flatten()
-            .chain(&t.other_requester_ids)
-            .chain(&t.cc_ids)
-            .chain(&t.follower_ids)
+        crate::rows::people_named(t)
             .chain(todo.iter().filter_map(|(c, _)| c.author_id.as_ref()))
             .find(|id| waiting.contains(*id))
             .cloned()
@@ -112,22 +108,36 @@ impl<T: Target> Ctx<'_, T> {
 
     pub(super) async fn tickets(
         &self,
-        selected: &[String],
+        selected: &Selection,
         conv: &Conversations,
+        index: &BundleIndex,
         tally: &mut Tally,
     ) -> Result<(), LoadError> {
-        let users = migrated_targets(self.l.ledger, "users")?;
-        self.l.target.remember("users", &users);
-        self.l.target.remember("organizations", &migrated_targets(self.l.ledger, "organizations")?);
-        self.l.progress.stage("tickets", selected.len() as u64);
+        if self.l.target.remembers() {
+            self.l.target.remember("users", &migrated_targets(self.l.ledger, "users")?);
+            self.l
+                .target
+                .remember("organizations", &migrated_targets(self.l.ledger, "organizations")?);
+        }
+        self.l.progress.stage("tickets", selected.count());
         let n = self.l.mapping.options.concurrency_for(&self.caps);
-        let users = &users;
-        // One ticket's conversation at a time per task in flight: the rows come from the spool
-        // and the ledger's entries for them by id, so memory does not grow with the bundle.
-        let mut results = futures_util::stream::iter(selected.iter().map(|id| async move {
-            let Some(t) = conv.ticket(id)? else {
-                return Ok((Vec::new(), None));
-            };
+        let rows: Box<dyn Iterator<Item = Result<Ticket, LoadError>> + Send + '_> = match selected {
+            Selection::Ids(ids) => {
+                Box::new(ids.iter().filter_map(|id| conv.ticket(id).transpose()))
+            }
+            // The filters again, as `select` applied them: the taken ones, in id order.
+            Selection::Filtered { .. } => Box::new(conv.tickets().filter_map(|t| {
+                let taken =
+                    t.and_then(|t| Ok(self.excluded(conv, index, &t)?.is_none().then_some(t)));
+                taken.transpose()
+            })),
+        };
+        // One ticket's conversation and cast at a time per task in flight: the rows come from
+        // the spool and the ledger's entries for them by id, so memory does not grow with the
+        // bundle.
+        let mut results = futures_util::stream::iter(rows.map(|t| async move {
+            let t = t?;
+            let id = &t.id;
             let comments = conv.comments_of(id)?;
             let mut atts = Vec::with_capacity(comments.len());
             let mut prev_c = HashMap::new();
@@ -138,8 +148,9 @@ impl<T: Target> Ctx<'_, T> {
                 }
             }
             let prev = self.l.ledger.get("tickets", id)?;
+            let cast = conv.cast(Some(&t), &comments, Some(self.l.ledger))?;
             let convo = Convo { comments: &comments, attachments: &atts };
-            self.ticket(&t, &convo, prev.as_ref(), &prev_c, users).await
+            self.ticket(&t, &convo, prev.as_ref(), &prev_c, &cast).await
         }))
         .buffer_unordered(n);
         // The target unreachable for this many tickets in a row (after the client's retries):
@@ -169,7 +180,7 @@ impl<T: Target> Ctx<'_, T> {
         conv: &Convo<'_>,
         prev: Option<&Entry>,
         prev_c: &HashMap<String, Entry>,
-        users: &HashMap<String, String>,
+        cast: &Cast,
     ) -> Result<(Vec<(Outcome, bool)>, Option<WriteError>), LoadError> {
         let b = self.bundle_id.as_str();
         let hash = content_hash(t);
@@ -206,7 +217,7 @@ impl<T: Target> Ctx<'_, T> {
             self.put(&entries)?;
             return Ok((vec![(Outcome::Failed, true); entries.len()], None));
         }
-        let mapped = self.resolver.map_ticket(t, users, self.demo);
+        let mapped = self.resolver.map_ticket(t, cast, self.demo);
         let mut prior = prev.and_then(|e| e.target_id.clone());
         if prior.is_none()
             && prev.is_some_and(|e| matches!(e.outcome, Outcome::Pending | Outcome::Failed))
@@ -236,7 +247,7 @@ impl<T: Target> Ctx<'_, T> {
                     ),
                 }
             }
-            mapped_comments.push(self.resolver.map_comment(c, data, users));
+            mapped_comments.push(self.resolver.map_comment(c, data, cast));
         }
         let mut pending = vec![Entry::new("tickets", &t.id, Outcome::Pending, b, &hash)];
         pending.extend(

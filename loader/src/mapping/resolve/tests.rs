@@ -11,9 +11,8 @@ use crate::target::{Capabilities, Inventory, TargetAgent, TargetField, TargetGro
 
 fn index(d: &Dataset) -> BundleIndex {
     BundleIndex {
-        users: d.users.iter().map(|u| (u.id.clone(), u.clone())).collect(),
+        agents: d.users.iter().filter(|u| u.kind == UserKind::Agent).cloned().collect(),
         groups: d.groups.iter().map(|g| (g.id.clone(), g.clone())).collect(),
-        organizations: d.organizations.iter().map(|o| (o.id.clone(), o.clone())).collect(),
         fields: d.custom_fields.iter().map(|f| (f.key.clone(), f.clone())).collect(),
         source: "dataset:x".into(),
         statuses: d
@@ -70,10 +69,10 @@ fn agents_match_by_email_case_insensitively_and_the_rest_default() {
     let m = Mapping::parse(text, std::path::Path::new("m")).unwrap();
     let caps = Capabilities::default();
     let r = Resolver::new(&idx, &m, &inv, &caps);
-    let hit = r.agent_for(Some(&active.id));
+    let hit = r.agent_for(Some(active));
     assert_eq!(hit.agent.unwrap().id, "tea_a");
     assert!(!hit.defaulted);
-    let miss = r.agent_for(Some(&gone.id));
+    let miss = r.agent_for(Some(gone));
     assert!(miss.defaulted);
     assert_eq!(miss.agent.unwrap().id, "tea_def");
     // An explicit override wins over the email match.
@@ -83,7 +82,7 @@ fn agents_match_by_email_case_insensitively_and_the_rest_default() {
     );
     let m2 = Mapping::parse(&text, std::path::Path::new("m")).unwrap();
     let r2 = Resolver::new(&idx, &m2, &inv, &caps);
-    assert_eq!(r2.agent_for(Some(&active.id)).agent.unwrap().id, "tea_def");
+    assert_eq!(r2.agent_for(Some(active)).agent.unwrap().id, "tea_def");
     // Groups by name, case-insensitively; statuses by synonym.
     assert_eq!(r.group_for(Some(&d.groups[0].id)).unwrap().id, "inb_1");
     assert_eq!(r.auto_status("solved").as_deref(), Some("archived"));
@@ -121,7 +120,7 @@ fn tickets_get_options_fields_and_notes() {
     let m = Mapping::parse(text, std::path::Path::new("m")).unwrap();
     let caps = Capabilities::default();
     let r = Resolver::new(&idx, &m, &inv, &caps);
-    let mt = r.map_ticket(t, &HashMap::new(), true);
+    let mt = r.map_ticket(t, &Cast::of(&d.users), true);
     assert!(mt.subject.starts_with(&format!("[#{}] ", t.number.as_deref().unwrap_or(&t.id))));
     assert!(mt.tags.contains(&"moved".to_string()));
     assert!(mt.tags.contains(&"deskferry-demo".to_string()));
@@ -138,15 +137,16 @@ fn tickets_get_options_fields_and_notes() {
 #[test]
 fn defaulted_author_name_is_escaped_into_the_body() {
     let d = Dataset::generate(1, Size::Tiny);
-    let mut idx = index(&d);
+    let idx = index(&d);
+    let mut cast = Cast::of(&d.users);
     let c = d
         .comments
         .iter()
-        .find(|c| c.author_id.as_ref().is_some_and(|a| idx.users[a].kind == UserKind::Agent))
+        .find(|c| c.author_id.as_ref().is_some_and(|a| cast.users[a].kind == UserKind::Agent))
         .unwrap();
     let author = c.author_id.clone().unwrap();
-    idx.users.get_mut(&author).unwrap().name = Some("<b>Mallory</b>".into());
-    idx.users.get_mut(&author).unwrap().email = Some("nobody@nowhere.example".into());
+    cast.users.get_mut(&author).unwrap().name = Some("<b>Mallory</b>".into());
+    cast.users.get_mut(&author).unwrap().email = Some("nobody@nowhere.example".into());
     let inv = Inventory {
         agents: vec![TargetAgent {
             id: "tea_1".into(),
@@ -159,7 +159,7 @@ fn defaulted_author_name_is_escaped_into_the_body() {
     let m = Mapping::default();
     let caps = Capabilities::default();
     let r = Resolver::new(&idx, &m, &inv, &caps);
-    let mc = r.map_comment(c, vec![], &HashMap::new());
+    let mc = r.map_comment(c, vec![], &cast);
     assert!(mc.author.defaulted);
     assert_eq!(mc.author.target_id.as_deref(), Some("tea_1"));
     assert!(
@@ -310,7 +310,7 @@ fn a_multi_value_field_reaches_the_target_field_as_separate_values() {
     });
     let m = Mapping::default();
     let r = Resolver::new(&idx, &m, &inv, &caps);
-    let mt = r.map_ticket(&t, &HashMap::new(), false);
+    let mt = r.map_ticket(&t, &Cast::of(&d.users), false);
     assert_eq!(
         mt.fields,
         vec![("Products".to_string(), vec!["Alpha".to_string(), "Beta, with comma".to_string()])]
@@ -326,8 +326,8 @@ fn a_delta_names_people_only_the_ledger_knows_and_they_keep_their_place() {
     let mut idx = index(&d);
     let customer = d.users.iter().find(|u| u.kind == UserKind::EndUser).unwrap().id.clone();
     let agent = d.users.iter().find(|u| u.kind == UserKind::Agent).unwrap().id.clone();
-    idx.users.remove(&customer);
-    idx.users.remove(&agent);
+    idx.agents.retain(|u| u.id != agent);
+    let mut cast = Cast::of(d.users.iter().filter(|u| u.id != customer && u.id != agent));
     let inv = Inventory {
         agents: vec![
             TargetAgent {
@@ -350,20 +350,21 @@ fn a_delta_names_people_only_the_ledger_knows_and_they_keep_their_place() {
     let r = Resolver::new(&idx, &m, &inv, &caps);
     let loaded: HashMap<String, String> =
         [(customer.clone(), "crd_42".to_string()), (agent.clone(), "tea_7".to_string())].into();
+    cast.loaded = loaded;
 
-    let c = r.author(Some(&customer), &loaded);
+    let c = r.author(Some(&customer), &cast);
     assert_eq!((c.target_id.as_deref(), c.is_agent, c.defaulted), (Some("crd_42"), false, false));
-    let a = r.author(Some(&agent), &loaded);
+    let a = r.author(Some(&agent), &cast);
     assert_eq!((a.target_id.as_deref(), a.is_agent, a.defaulted), (Some("tea_7"), true, false));
     assert_eq!(a.email.as_deref(), Some("seven@target.example"));
     // Nobody knows this one: the default agent stands in, as before.
-    let n = r.author(Some("no-such-user"), &loaded);
+    let n = r.author(Some("no-such-user"), &cast);
     assert_eq!((n.target_id.as_deref(), n.defaulted), (Some("tea_def"), true));
 
     let mut t = d.tickets[0].clone();
     t.assignee_id = Some(agent.clone());
     t.requester_id = Some(customer.clone());
-    let mapped = r.map_ticket(&t, &loaded, false);
+    let mapped = r.map_ticket(&t, &cast, false);
     assert_eq!(mapped.assignee.as_deref(), Some("tea_7"));
     assert_eq!(mapped.requester.target_id.as_deref(), Some("crd_42"));
 }

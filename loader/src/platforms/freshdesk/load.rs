@@ -319,6 +319,10 @@ impl Target for FreshdeskTarget {
         self.read_kb(entity, target_id).await
     }
 
+    fn remembers(&self) -> bool {
+        true
+    }
+
     fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
         let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         for (s, t) in targets {

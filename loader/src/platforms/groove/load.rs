@@ -543,6 +543,10 @@ impl Target for GrooveTarget {
         self.read_kb(entity, target_id).await
     }
 
+    fn remembers(&self) -> bool {
+        true
+    }
+
     fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
         let mut k = self.known.lock().unwrap_or_else(|e| e.into_inner());
         let m = k.entry(entity.to_string()).or_default();

@@ -520,6 +520,10 @@ impl Target for HelpScoutTarget {
         self.read_docs(entity, target_id).await
     }
 
+    fn remembers(&self) -> bool {
+        true
+    }
+
     fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
         let mut k = self.known.lock().unwrap_or_else(|e| e.into_inner());
         for (s, t) in targets {

@@ -398,6 +398,10 @@ impl Target for KayakoTarget {
         }
     }
 
+    fn remembers(&self) -> bool {
+        true
+    }
+
     fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
         let mut k = self.known.lock().unwrap_or_else(|e| e.into_inner());
         k.insert(entity.to_string(), targets.clone());

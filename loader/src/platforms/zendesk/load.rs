@@ -373,6 +373,10 @@ impl Target for ZendeskTarget {
         })
     }
 
+    fn remembers(&self) -> bool {
+        true
+    }
+
     fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
         let mut k = self.known.lock().unwrap_or_else(|e| e.into_inner());
         for (s, t) in targets {
