@@ -18,21 +18,54 @@ pub fn seed(content_id: &str) -> [u8; 32] {
 /// smallest. Independent of the input order and of the other ids, so adding tickets to a bundle
 /// moves the sample only where a new ticket ranks in. Result in the input's order.
 pub fn sample<'a>(content_id: &str, eligible: &[&'a str], count: usize) -> Vec<&'a str> {
-    let s = seed(content_id);
-    let mut ranked: Vec<([u8; 32], usize)> = eligible
-        .iter()
-        .enumerate()
-        .map(|(i, id)| {
-            let mut h = Sha256::new();
-            h.update(s);
-            h.update(id.as_bytes());
-            (h.finalize().into(), i)
-        })
-        .collect();
-    ranked.sort();
-    let mut chosen: Vec<usize> = ranked.into_iter().take(count).map(|(_, i)| i).collect();
-    chosen.sort_unstable();
-    chosen.into_iter().map(|i| eligible[i]).collect()
+    let mut s = Sampler::new(content_id, count);
+    for id in eligible {
+        s.offer(id);
+    }
+    let chosen = s.finish();
+    eligible.iter().copied().filter(|id| chosen.iter().any(|c| c == id)).collect()
+}
+
+/// [`sample`] over ids offered one at a time: holds the `count` best ranked so far, never the
+/// whole list (a large bundle's tickets are millions).
+#[derive(Debug)]
+pub struct Sampler {
+    seed: [u8; 32],
+    count: usize,
+    offered: usize,
+    /// (rank, offer order, id); a max-heap, so the worst kept is on top.
+    kept: std::collections::BinaryHeap<([u8; 32], usize, String)>,
+}
+
+impl Sampler {
+    /// A sample of `count` for the bundle of this content id.
+    pub fn new(content_id: &str, count: usize) -> Sampler {
+        Sampler { seed: seed(content_id), count, offered: 0, kept: Default::default() }
+    }
+
+    /// Considers one eligible id.
+    pub fn offer(&mut self, id: &str) {
+        let mut h = Sha256::new();
+        h.update(self.seed);
+        h.update(id.as_bytes());
+        let rank: [u8; 32] = h.finalize().into();
+        let order = self.offered;
+        self.offered += 1;
+        if self.kept.len() < self.count {
+            self.kept.push((rank, order, id.to_string()));
+        } else if self.kept.peek().is_some_and(|worst| (rank, order) < (worst.0, worst.1)) {
+            self.kept.pop();
+            self.kept.push((rank, order, id.to_string()));
+        }
+    }
+
+    /// The chosen ids, in the order they were offered.
+    pub fn finish(self) -> Vec<String> {
+        let mut v: Vec<(usize, String)> =
+            self.kept.into_iter().map(|(_, order, id)| (order, id)).collect();
+        v.sort_unstable();
+        v.into_iter().map(|(_, id)| id).collect()
+    }
 }
 
 /// Parses `--ids a,b,c` (trimmed, empty parts dropped, duplicates removed, order kept).
@@ -64,6 +97,18 @@ mod tests {
         assert_eq!(a, b, "input order does not matter");
         assert_ne!(a, sample("bb", &refs, 20));
         assert_eq!(sample("aa", &refs[..5], 20).len(), 5);
+        // The sampler keeps only `count`, yet picks what ranking the whole list picks.
+        let rank = |id: &str| {
+            let mut h = Sha256::new();
+            h.update(seed("aa"));
+            h.update(id.as_bytes());
+            <[u8; 32]>::from(h.finalize())
+        };
+        let mut whole = refs.clone();
+        whole.sort_by_key(|id| rank(id));
+        let mut best: Vec<&str> = whole[..20].to_vec();
+        best.sort_by_key(|id| id.parse::<u32>().unwrap());
+        assert_eq!(a, best);
         assert_eq!(parse_ids(" 3, 1,,3 ,x"), vec!["3", "1", "x"]);
     }
 }

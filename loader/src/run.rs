@@ -330,15 +330,24 @@ impl<'a, T: Target> Ctx<'a, T> {
         tally: &mut Tally,
         summary: &mut RunSummary,
     ) -> Result<Selection, LoadError> {
-        let mut eligible = Vec::new();
+        // A run reads its tickets again from the spool; a demo keeps its best ranked few.
         let mut count = 0u64;
+        let mut sampler = match mode {
+            Mode::Demo { ids: None, count } => {
+                Some(demo::Sampler::new(self.l.reader.content_id(), *count))
+            }
+            _ => None,
+        };
         let mut skipped = Vec::new();
         for t in conv.tickets() {
             let t = t?;
             match self.excluded(conv, index, &t)? {
-                // A run reads its tickets again from the spool; only a demo samples from ids.
-                None if *mode == Mode::Run => count += 1,
-                None => eligible.push(t.id),
+                None => {
+                    count += 1;
+                    if let Some(s) = sampler.as_mut() {
+                        s.offer(&t.id);
+                    }
+                }
                 Some(why) => {
                     let hash = content_hash(&t);
                     let p = self.l.ledger.get("tickets", &t.id)?;
@@ -409,15 +418,7 @@ impl<'a, T: Target> Ctx<'a, T> {
                 found.sort_by(|a, b| deskferry_format::model::id_order(a, b));
                 found
             }
-            Mode::Demo { ids: None, count } => {
-                let refs: Vec<&str> = eligible.iter().map(String::as_str).collect();
-                let chosen: HashSet<String> =
-                    demo::sample(self.l.reader.content_id(), &refs, *count)
-                        .into_iter()
-                        .map(str::to_string)
-                        .collect();
-                eligible.into_iter().filter(|t| chosen.contains(t)).collect()
-            }
+            Mode::Demo { ids: None, .. } => sampler.map(demo::Sampler::finish).unwrap_or_default(),
         }))
     }
 
