@@ -950,12 +950,13 @@ async fn reconcile_kb<T: Target>(
     rec: &mut Reconciliation,
 ) -> Result<(), LoadError> {
     let items = rows::kb_items(reader)?;
-    // Articles' attachments that were migrated, by the article row they belong to.
-    let att_done = ledger.entity("attachments")?;
+    // Articles' attachments that were migrated, by the article row they belong to (read row by
+    // row, each with its ledger entry by id: the bundle's other attachments, those of comments,
+    // are millions in a large account).
     let mut files: HashMap<String, Vec<String>> = HashMap::new();
-    for a in rows::all::<deskferry_format::Attachment>(reader)? {
+    for a in rows::article_attachments(reader)? {
         if let (Some(article), Some(sha)) = (a.article_id.clone(), a.sha256.clone())
-            && att_done.get(&a.id).is_some_and(|e| e.outcome == Outcome::Migrated)
+            && ledger.get("attachments", &a.id)?.is_some_and(|e| e.outcome == Outcome::Migrated)
         {
             files.entry(article).or_default().push(sha);
         }
