@@ -296,12 +296,18 @@ impl Conversations {
         {
             cast.users.insert(a.clone(), u);
         }
+        self.add_organization(&mut cast, t)?;
+        Ok(cast)
+    }
+
+    /// The ticket's organization's row, when the bundle holds it.
+    fn add_organization(&self, cast: &mut Cast, t: &Ticket) -> Result<(), LoadError> {
         if let Some(o) = &t.organization_id
             && let Some(row) = self.organization(o)?
         {
             cast.organizations.insert(o.clone(), row);
         }
-        Ok(cast)
+        Ok(())
     }
 
     /// The people a ticket (when the bundle holds its row) and these comments name, with the
@@ -330,7 +336,7 @@ impl Conversations {
             }
         }
         if let Some(t) = t {
-            cast.organizations = self.names_of(t)?.organizations;
+            self.add_organization(&mut cast, t)?;
         }
         Ok(cast)
     }
@@ -520,7 +526,8 @@ mod tests {
         let mut want: Vec<String> = ds.users.iter().map(|u| u.id.clone()).collect();
         want.sort_by(|a, b| id_order(a, b));
         assert_eq!(ids, want);
-        assert_eq!(conv.organizations().count() as u64, conv.organization_count());
+        assert_eq!(conv.organization_count(), ds.organizations.len() as u64);
+        assert_eq!(conv.organizations().count(), ds.organizations.len());
         for o in &ds.organizations {
             assert_eq!(conv.organization(&o.id).unwrap().as_ref(), Some(o));
         }
