@@ -3,13 +3,14 @@
 //! changes nothing; every request the loader sent (GETs and refused ones included, multipart
 //! bodies as sent) and every answer (errors included) validates against Front's OpenAPI file.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use deskferry_fixtures::dataset::{Dataset, Size};
 use deskferry_fixtures::sim::SimOptions;
-use deskferry_fixtures::sim::faults::FaultSpec;
+use deskferry_fixtures::sim::faults::{Fault, FaultSpec};
 use deskferry_fixtures::sim::front::{self, FrontConfig, FrontPlan, FrontSeed, FrontServer};
 use deskferry_format::{BundleWriter, Recipients, SigningKey, keygen};
 use serde_json::Value;
@@ -429,9 +430,17 @@ async fn assert_nothing_twice_nothing_missing(
 async fn front_faults_after_processing_then_rerun_duplicate_nothing() {
     // Resets and truncations come after the simulator processed the request, so the loader sees
     // a failure for a write that happened: imports are repeated (Front drops the copy), other
-    // writes are not, fail, and the next run matches them instead of writing them again.
+    // writes are not, fail, and the next run matches them instead of writing them again. Every
+    // kind of write's first one is reset whatever the draws (with several writes in flight,
+    // which requests the draws hit differs from run to run); the draws add more of each fault.
     let w = world(6, Size::Tiny);
-    let faults = FaultSpec { server_error: 0.01, reset: 0.01, truncate: 0.01, ..FaultSpec::none() };
+    let faults = FaultSpec {
+        server_error: 0.01,
+        reset: 0.01,
+        truncate: 0.01,
+        first_write: Some(Fault::Reset),
+        ..FaultSpec::none()
+    };
     let server = front_with(&w.dataset, faults, FrontConfig::default().duplicate_status).await;
     let inbox =
         w.dataset.groups.iter().find(|g| !g.is_deleted).map(|g| g.name.clone()).expect("a group");
@@ -447,9 +456,24 @@ async fn front_faults_after_processing_then_rerun_duplicate_nothing() {
         }
         failed_runs += 1;
     }
-    assert!(failed_runs >= 1, "no fault hit a write: raise the fault rates");
+    assert!(
+        failed_runs >= 1,
+        "the first run wrote everything despite a reset of every kind of write"
+    );
     let log = server.running.log.entries();
-    assert!(log.iter().any(|e| e.fault.is_some() && e.method == "POST"), "no write met a fault");
+    let reset: BTreeSet<_> = log
+        .iter()
+        .filter(|e| e.fault == Some(Fault::Reset) && e.method == "POST")
+        .filter_map(|e| e.route.as_deref())
+        .collect();
+    for route in [
+        "/contacts",
+        "/accounts",
+        "/inboxes/{id}/imported_messages",
+        "/conversations/{id}/comments",
+    ] {
+        assert!(reset.contains(route), "no {route} write was reset: {reset:?}");
+    }
     assert_nothing_twice_nothing_missing(&w, &server, &target, &token, &report).await;
     server.running.stop().await.expect("stop");
 }

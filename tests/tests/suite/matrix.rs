@@ -49,6 +49,7 @@ const FAULTS: FaultSpec = FaultSpec {
     reset: 0.02,
     slow: 0.01,
     truncate: 0.02,
+    first_write: None,
 };
 
 /// What a source injects while its extraction is killed and rerun: three times the load's rate,
@@ -61,6 +62,7 @@ const SOURCE_FAULTS: FaultSpec = FaultSpec {
     reset: 0.06,
     slow: 0.02,
     truncate: 0.06,
+    first_write: None,
 };
 
 /// The faults the world injected from request number `from` on.
