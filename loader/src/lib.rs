@@ -3,7 +3,8 @@
 //!
 //! - [`gate`]: full verification before anything touches the target;
 //! - [`config`]: target.toml; [`mapping`]: mapping.toml and its resolution; [`filter`]: filters;
-//! - [`ledger`]: the SQLite ledger (ids and hashes only);
+//! - [`ledger`]: the SQLite ledger (ids and hashes only); [`known`]: the target ids a target
+//!   must name records by (people looked up in the ledger, never held);
 //! - [`plan`], [`run`] (run and demo, [`demo`] picks the sample), [`reconcile`], [`report`];
 //! - [`target`]: the `Target` trait each platform implements and the mapped records it receives;
 //! - [`platforms`]: one folder per target platform (`load.rs`, `tests.rs`; HTTP client and wire
@@ -15,6 +16,7 @@ pub mod demo;
 pub mod error;
 pub mod filter;
 pub mod gate;
+pub mod known;
 pub mod ledger;
 pub mod load_error;
 pub mod mapping;

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::demo;
 use crate::error::WriteError;
+use crate::known::People;
 use crate::ledger::{Entry, Ledger, Outcome, RunCounts, content_hash};
 use crate::load_error::LoadError;
 use crate::mapping::{BundleIndex, Cast, Mapping, Resolver};
@@ -169,6 +170,9 @@ impl<'a, T: Target> Loader<'a, T> {
         self.progress.note("reading the target's agents, groups and fields");
         let inventory: Inventory = self.target.inventory().await?;
         let caps = self.target.capabilities();
+        // A target that names people by their ids finds them in the ledger, one at a time.
+        let people = People::open(self.ledger.path())?;
+        self.target.consult(&people);
         let run_id = self.ledger.start_run(mode.command(), &bundle_id, self.reader.content_id())?;
         let caps_for_resolver = caps.clone();
         let ctx = Ctx {
@@ -229,6 +233,9 @@ impl<'a, T: Target> Loader<'a, T> {
             ctx.tombstones(&mut tally).await?;
         }
         self.progress.finish();
+        if tally.fatal.is_none() {
+            tally.fatal = people.failure();
+        }
         self.ledger.end_run(run_id, &tally.counts)?;
         summary.counts = tally.counts;
         summary.selected = selected.count();

@@ -200,6 +200,10 @@ pub struct MappedTicket {
     pub note_fields: Vec<(String, String)>,
     /// Stable external id to give the target where it keeps one (dedupe on re-run).
     pub external_id: String,
+    /// The bundle's address of each person the ticket and its comments name (source user id →
+    /// address), for targets that name CCs and followers by address: carried with the ticket,
+    /// so that no target keeps every person's address.
+    pub emails: std::collections::HashMap<String, String>,
 }
 
 /// One attachment's bytes, read from the bundle (hash already checked by the reader).
@@ -480,18 +484,19 @@ pub trait Target: Send + Sync {
         }
     }
 
-    /// Told before records that name others are written: the target ids the ledger holds for
-    /// `entity` (source id → target id), for targets that must name people or parents by their
-    /// ids (a ticket's CCs, an article's section) and cannot find them by a key of their own.
+    /// Told before the knowledge base is written: the target ids the ledger holds for `entity`
+    /// (`kb_categories`, `kb_sections`, `kb_articles`: source id → target id), for targets that
+    /// name parents by their ids and cannot find them by a key of their own.
     fn remember(&self, entity: &str, targets: &std::collections::HashMap<String, String>) {
         let _ = (entity, targets);
     }
 
-    /// Whether this target keeps what [`Target::remember`] tells it (the loader then reads the
-    /// ledger's people into a map for it; a target that finds them by a key of its own is
-    /// spared that map, which grows with the account).
-    fn remembers(&self) -> bool {
-        false
+    /// Told before anything is written: where the target ids of the people the ledger holds as
+    /// migrated are found one at a time, for targets that must name people by their ids (a
+    /// ticket's CCs, an article's author). People are never handed over as a map: it would
+    /// grow with the account ([`crate::known`]).
+    fn consult(&self, people: &crate::known::People) {
+        let _ = people;
     }
 }
 

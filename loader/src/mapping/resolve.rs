@@ -593,6 +593,11 @@ impl<'a> Resolver<'a> {
             fields,
             note_fields,
             external_id: self.ticket_external_id(&t.id),
+            emails: cast
+                .users
+                .values()
+                .filter_map(|u| u.email.as_ref().map(|e| (u.id.clone(), e.clone())))
+                .collect(),
         }
     }
 

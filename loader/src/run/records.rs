@@ -350,10 +350,8 @@ impl<T: Target> Ctx<'_, T> {
             return self.put(&entries);
         }
         self.l.progress.stage("knowledge base", items.len() as u64);
-        // Targets that name parents and authors by their ids learn those the ledger holds.
-        if self.l.target.remembers() {
-            self.l.target.remember("users", &migrated_targets(self.l.ledger, "users")?);
-        }
+        // Targets that name parents by their ids learn those the ledger holds (authors they
+        // look up: `Target::consult`).
         for e in ["kb_categories", "kb_sections", "kb_articles"] {
             self.l.target.remember(e, &migrated_targets(self.l.ledger, e)?);
         }

@@ -32,8 +32,7 @@ impl Convo<'_> {
 use crate::target::{AttachmentData, MappedComment, Target};
 
 use super::{
-    Ctx, Selection, Tally, comment_hash, entry_for_error, entry_for_written, is_fatal,
-    migrated_targets, unchanged,
+    Ctx, Selection, Tally, comment_hash, entry_for_error, entry_for_written, is_fatal, unchanged,
 };
 
 impl<T: Target> Ctx<'_, T> {
@@ -113,12 +112,6 @@ impl<T: Target> Ctx<'_, T> {
         index: &BundleIndex,
         tally: &mut Tally,
     ) -> Result<(), LoadError> {
-        if self.l.target.remembers() {
-            self.l.target.remember("users", &migrated_targets(self.l.ledger, "users")?);
-            self.l
-                .target
-                .remember("organizations", &migrated_targets(self.l.ledger, "organizations")?);
-        }
         self.l.progress.stage("tickets", selected.count());
         let n = self.l.mapping.options.concurrency_for(&self.caps);
         let rows: Box<dyn Iterator<Item = Result<Ticket, LoadError>> + Send + '_> = match selected {

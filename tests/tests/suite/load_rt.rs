@@ -107,6 +107,7 @@ impl Plan {
                 .collect(),
             note_fields: Vec::new(),
             external_id: format!("rt-tiny:ticket:{}", t.id),
+            emails: Default::default(),
         }
     }
 

@@ -53,18 +53,11 @@ impl FreshdeskTarget {
 
     /// A source item's target id of `entity` the ledger or this run knows.
     pub(super) fn known(&self, entity: &str, source_id: &str) -> Option<String> {
-        self.known
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&(entity.to_string(), source_id.to_string()))
-            .cloned()
+        self.known.get(entity, source_id)
     }
 
     pub(super) fn learn(&self, entity: &str, source_id: &str, target_id: &str) {
-        self.known
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert((entity.to_string(), source_id.to_string()), target_id.to_string());
+        self.known.learn(entity, source_id, target_id)
     }
 
     /// [`crate::target::Target::write_kb_entry`] for a row of `entity`.
@@ -260,14 +253,8 @@ impl FreshdeskTarget {
             Err(e) if e.status() == Some(404) => return Ok(None),
             Err(e) => return Err(http(entity, &k.id)(e)),
         };
-        let taken: std::collections::HashSet<String> = {
-            let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-            known
-                .iter()
-                .filter(|((e, _), _)| e.starts_with("kb_"))
-                .map(|(_, t)| t.clone())
-                .collect()
-        };
+        let taken: std::collections::HashSet<String> =
+            self.known.targets_of(|e| e.starts_with("kb_")).into_iter().collect();
         let key = if entity == "kb_articles" { "title" } else { "name" };
         Ok(items
             .iter()

@@ -30,6 +30,7 @@ use super::map;
 use super::options::FreshdeskOptions;
 use crate::config::TargetConfig;
 use crate::error::WriteError;
+use crate::known::{Known, People};
 use crate::target::{
     AttachmentData, Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadKbItem,
     ReadOrganization, ReadTicket, ReadUser, Readback, Target, TargetAgent, TargetField,
@@ -45,11 +46,9 @@ pub struct FreshdeskTarget {
     pub(super) fields: Mutex<HashMap<String, (String, String)>>,
     /// Contact and company fields by (entity, source key): (name, type).
     pub(super) person_fields: Mutex<HashMap<(String, String), (String, String)>>,
-    /// Target ids by (entity, source id): what the ledger holds (`Target::remember`) and what
-    /// this run wrote (knowledge-base parents, CCs' people).
-    pub(super) known: Mutex<HashMap<(String, String), String>>,
-    /// Emails of people by target id, learned as they are written (a ticket's CCs).
-    pub(super) emails: Mutex<HashMap<String, String>>,
+    /// Target ids: knowledge-base items the loader hands over ([`Target::remember`]) and this
+    /// run wrote; people from the ledger ([`Target::consult`]).
+    pub(super) known: Known,
     /// The account's primary language and the others it supports, once read.
     pub(super) languages: Mutex<Option<(String, Vec<String>)>>,
     /// The account's agents' ids (an article's `agent_id` must name one).
@@ -101,8 +100,7 @@ impl FreshdeskTarget {
             opts,
             fields: Mutex::new(HashMap::new()),
             person_fields: Mutex::new(HashMap::new()),
-            known: Mutex::new(HashMap::new()),
-            emails: Mutex::new(HashMap::new()),
+            known: Known::default(),
             languages: Mutex::new(None),
             agent_ids: Mutex::new(std::collections::HashSet::new()),
         })
@@ -319,15 +317,12 @@ impl Target for FreshdeskTarget {
         self.read_kb(entity, target_id).await
     }
 
-    fn remembers(&self) -> bool {
-        true
+    fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
+        self.known.remember(entity, targets);
     }
 
-    fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
-        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        for (s, t) in targets {
-            known.insert((entity.to_string(), s.clone()), t.clone());
-        }
+    fn consult(&self, people: &People) {
+        self.known.consult(people.clone());
     }
 
     fn creates_person_fields(&self) -> bool {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::load::{FreshdeskTarget, http, id_in, other};
 use super::map;
 use crate::error::WriteError;
-use crate::target::{MappedUser, Written};
+use crate::target::{MappedTicket, MappedUser, Written};
 
 impl FreshdeskTarget {
     /// [`crate::target::Target::write_organization`].
@@ -82,10 +82,6 @@ impl FreshdeskTarget {
         prior: Option<&str>,
     ) -> Result<Written, WriteError> {
         let u = &user.user;
-        // A ticket's CCs are named by email.
-        if let Some(e) = &u.email {
-            self.emails.lock().unwrap_or_else(|e| e.into_inner()).insert(u.id.clone(), e.clone());
-        }
         if u.kind == UserKind::Agent {
             return Ok(match &user.matched_agent {
                 Some(t) => Written::Matched(t.clone()),
@@ -424,10 +420,14 @@ impl FreshdeskTarget {
 }
 
 impl FreshdeskTarget {
-    /// The email of a source person (a ticket's CC or follower): as written in this run, else
-    /// read from the contact or agent the ledger names.
-    pub(super) async fn email_of(&self, source_id: &str) -> Result<Option<String>, WriteError> {
-        if let Some(e) = self.emails.lock().unwrap_or_else(|e| e.into_inner()).get(source_id) {
+    /// The email of a person ticket `t` names (a CC or follower): the bundle's, else (a delta
+    /// naming a person of an earlier bundle) read from the contact or agent the ledger names.
+    pub(super) async fn email_of(
+        &self,
+        t: &MappedTicket,
+        source_id: &str,
+    ) -> Result<Option<String>, WriteError> {
+        if let Some(e) = t.emails.get(source_id) {
             return Ok(Some(e.clone()));
         }
         let Some(tid) = self.known("users", source_id) else { return Ok(None) };
@@ -442,12 +442,6 @@ impl FreshdeskTarget {
             }
             Err(e) => return Err(http("users", source_id)(e)),
         };
-        if let Some(e) = &email {
-            self.emails
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(source_id.to_string(), e.clone());
-        }
         Ok(email)
     }
 }

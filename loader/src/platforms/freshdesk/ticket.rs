@@ -176,7 +176,8 @@ impl FreshdeskTarget {
             ("follower", &t.ticket.follower_ids),
         ] {
             for id in ids {
-                let who = self.email_of(id).await?.unwrap_or_else(|| format!("source user {id}"));
+                let who =
+                    self.email_of(t, id).await?.unwrap_or_else(|| format!("source user {id}"));
                 uncarried.push(format!("{what} {who}"));
             }
         }
@@ -206,7 +207,7 @@ impl FreshdeskTarget {
                 // CCs by email (Freshdesk takes them on a new ticket only).
                 let mut ccs = Vec::new();
                 for c in &t.ticket.cc_ids {
-                    match self.email_of(c).await? {
+                    match self.email_of(t, c).await? {
                         Some(e) if !ccs.contains(&e) => ccs.push(e),
                         Some(_) => {}
                         None => uncarried.push(format!("CC {c} (no email at Freshdesk)")),

@@ -36,6 +36,7 @@ fn ticket() -> MappedTicket {
         fields: vec![("Priority".into(), vec!["high".into()])],
         note_fields: vec![("Region".into(), "EMEA".into())],
         external_id: "zd1-t42".into(),
+        emails: Default::default(),
     }
 }
 

@@ -64,6 +64,7 @@ fn ticket(id: &str, status: &str) -> MappedTicket {
         fields: vec![("Priority".into(), vec!["high".into()])],
         note_fields: vec![],
         external_id: format!("test-t{id}"),
+        emails: Default::default(),
     }
 }
 

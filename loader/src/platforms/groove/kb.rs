@@ -136,14 +136,9 @@ impl GrooveTarget {
     }
 
     fn known_targets(&self, entity: &str) -> Vec<String> {
-        let k = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out: Vec<String> = Vec::new();
-        for e in [entity, "kb_categories", "kb_sections", "kb_articles"] {
-            if let Some(m) = k.get(e) {
-                out.extend(m.values().cloned());
-            }
-        }
-        out
+        self.known.targets_of(|e| {
+            e == entity || ["kb_categories", "kb_sections", "kb_articles"].contains(&e)
+        })
     }
 
     /// [`crate::target::Target::read_kb_item`]: title (the draft flag is not compared: Groove's

@@ -32,6 +32,7 @@ use super::map;
 use super::options::{GrooveOptions, MAX_FILES};
 use crate::config::TargetConfig;
 use crate::error::WriteError;
+use crate::known::{Known, People};
 use crate::target::{
     AttachmentData, Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadKbItem,
     ReadOrganization, ReadTicket, ReadUser, Readback, Target, TargetAgent, TargetGroup, Written,
@@ -60,11 +61,9 @@ pub struct GrooveTarget {
     pub(super) companies: tokio::sync::Mutex<Option<HashMap<String, String>>>,
     /// The knowledge base, found once.
     pub(super) kb: tokio::sync::Mutex<Option<String>>,
-    /// Source id → target id per entity, as the ledger holds them (`remember`) and this run
-    /// wrote them.
-    pub(super) known: Mutex<HashMap<String, HashMap<String, String>>>,
-    /// Address of each contact id written or read.
-    pub(super) emails: Mutex<HashMap<String, String>>,
+    /// Target ids: knowledge-base items the loader hands over ([`Target::remember`]) and this
+    /// run wrote; people from the ledger ([`Target::consult`]).
+    pub(super) known: Known,
 }
 
 /// The conversion of a failed request (every request serves a write: a 403 is fatal).
@@ -146,8 +145,7 @@ impl GrooveTarget {
             fields: tokio::sync::Mutex::new(None),
             companies: tokio::sync::Mutex::new(None),
             kb: tokio::sync::Mutex::new(None),
-            known: Mutex::new(HashMap::new()),
-            emails: Mutex::new(HashMap::new()),
+            known: Known::default(),
         })
     }
 
@@ -158,14 +156,12 @@ impl GrooveTarget {
 
     /// The target id the ledger holds for `entity`'s source record `id`.
     pub(super) fn known(&self, entity: &str, id: &str) -> Option<String> {
-        let k = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        k.get(entity).and_then(|m| m.get(id)).cloned()
+        self.known.get(entity, id)
     }
 
     /// Records a target id written in this run.
     pub(super) fn learn(&self, entity: &str, id: &str, target: &str) {
-        let mut k = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        k.entry(entity.to_string()).or_default().insert(id.to_string(), target.to_string());
+        self.known.learn(entity, id, target)
     }
 
     /// The v2 custom fields (contact information, contact and company fields), read once.
@@ -543,15 +539,11 @@ impl Target for GrooveTarget {
         self.read_kb(entity, target_id).await
     }
 
-    fn remembers(&self) -> bool {
-        true
+    fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
+        self.known.remember(entity, targets);
     }
 
-    fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
-        let mut k = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        let m = k.entry(entity.to_string()).or_default();
-        for (s, t) in targets {
-            m.insert(s.clone(), t.clone());
-        }
+    fn consult(&self, people: &People) {
+        self.known.consult(people.clone());
     }
 }

@@ -115,7 +115,6 @@ impl GrooveTarget {
                 return Err(other("users", &u.id, format!("Groove refused the contact: {e}")));
             }
         };
-        self.emails.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), email.clone());
         if let Some(company) = &user.organization {
             let q = "mutation($input: CompanyAddContactsInput!) { companyAddContacts(input: $input) { company { id } errors { path message } } }";
             let d = self

@@ -47,13 +47,13 @@ impl GrooveTarget {
         })
     }
 
-    /// The CC addresses of a ticket (its CCs' addresses, where known).
+    /// The CC addresses of a ticket (its CCs' addresses, where they are at Groove): the
+    /// bundle's, else (a delta naming a person of an earlier bundle) the contact's.
     async fn cc_of(&self, t: &MappedTicket) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for id in &t.ticket.cc_ids {
             let Some(target) = self.known("users", id) else { continue };
-            let known = self.emails.lock().unwrap_or_else(|e| e.into_inner()).get(&target).cloned();
-            let e = match known {
+            let e = match t.emails.get(id).cloned() {
                 Some(e) => Some(e),
                 None => match self.read_contact(&target).await {
                     Ok(crate::target::Readback::Found(u)) => u.emails.first().cloned(),

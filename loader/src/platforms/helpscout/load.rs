@@ -31,6 +31,7 @@ use super::map::{self, MailboxField};
 use super::options::{HelpScoutOptions, MAX_THREADS};
 use crate::config::TargetConfig;
 use crate::error::WriteError;
+use crate::known::{Known, People};
 use crate::target::{
     AttachmentData, Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadKbItem,
     ReadOrganization, ReadTicket, ReadUser, Readback, Target, TargetAgent, TargetField,
@@ -46,10 +47,11 @@ pub struct HelpScoutTarget {
     pub(super) mailboxes: Mutex<Vec<(String, String)>>,
     /// Each mailbox's fields.
     pub(super) fields: Mutex<HashMap<String, Vec<MailboxField>>>,
-    /// Email of each user and customer id seen (CCs are addresses).
+    /// Email of each Help Scout user (agent) id (CCs are addresses).
     pub(super) emails: Mutex<HashMap<String, String>>,
-    /// Target ids the ledger holds: (entity, source id) → target id.
-    pub(super) known: Mutex<HashMap<(String, String), String>>,
+    /// Target ids: knowledge-base items the loader hands over ([`Target::remember`]) and this
+    /// run wrote; people from the ledger ([`Target::consult`]).
+    pub(super) known: Known,
     /// Docs lists read once per run: list path → (id, name) of each item.
     pub(super) docs_lists: tokio::sync::Mutex<HashMap<String, Vec<(String, String)>>>,
     /// Docs items of this run or an earlier one (never matched to another source item).
@@ -138,7 +140,7 @@ impl HelpScoutTarget {
             mailboxes: Mutex::new(Vec::new()),
             fields: Mutex::new(HashMap::new()),
             emails: Mutex::new(HashMap::new()),
-            known: Mutex::new(HashMap::new()),
+            known: Known::default(),
             docs_lists: tokio::sync::Mutex::new(HashMap::new()),
             docs_taken: Mutex::new(HashSet::new()),
             me: tokio::sync::Mutex::new(None),
@@ -187,18 +189,11 @@ impl HelpScoutTarget {
 
     /// The target id the ledger holds for a source record.
     pub(super) fn known(&self, entity: &str, id: &str) -> Option<String> {
-        self.known
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&(entity.to_string(), id.to_string()))
-            .cloned()
+        self.known.get(entity, id)
     }
 
     pub(super) fn learn(&self, entity: &str, id: &str, target: &str) {
-        self.known
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert((entity.to_string(), id.to_string()), target.to_string());
+        self.known.learn(entity, id, target)
     }
 
     /// Reads the mailboxes and their fields into the caches.
@@ -292,19 +287,15 @@ impl HelpScoutTarget {
         Ok(id)
     }
 
-    /// The address of a user or customer id, reading the customer when it is not known yet.
+    /// The address of a user (agent) id, else of a customer id, read from Help Scout.
     pub(super) async fn email_of(&self, target_id: &str) -> Option<String> {
         let known = self.emails.lock().unwrap_or_else(|e| e.into_inner()).get(target_id).cloned();
         if known.is_some() {
             return known;
         }
+        // Not kept: that would grow with the account's people.
         let c = self.client.get(&format!("/v2/customers/{target_id}")).await.ok()?;
-        let e = c["_embedded"]["emails"].as_array()?.first()?["value"].as_str()?.to_string();
-        self.emails
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(target_id.to_string(), e.clone());
-        Some(e)
+        Some(c["_embedded"]["emails"].as_array()?.first()?["value"].as_str()?.to_string())
     }
 }
 
@@ -520,18 +511,15 @@ impl Target for HelpScoutTarget {
         self.read_docs(entity, target_id).await
     }
 
-    fn remembers(&self) -> bool {
-        true
-    }
-
     fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
-        let mut k = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        for (s, t) in targets {
-            k.insert((entity.to_string(), s.clone()), t.clone());
-        }
+        self.known.remember(entity, targets);
         if entity.starts_with("kb_") {
             let mut taken = self.docs_taken.lock().unwrap_or_else(|e| e.into_inner());
             taken.extend(targets.values().map(|t| t.split('@').next().unwrap_or(t).to_string()));
         }
+    }
+
+    fn consult(&self, people: &People) {
+        self.known.consult(people.clone());
     }
 }

@@ -63,16 +63,7 @@ impl HelpScoutTarget {
                 user.organization.as_deref(),
             )
         };
-        let remember = |id: &str| {
-            if let Some(e) = &u.email {
-                self.emails
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(id.to_string(), e.clone());
-            }
-        };
         let done = |id: String, notes: &[String]| {
-            remember(&id);
             if notes.is_empty() {
                 Written::Migrated(id)
             } else {
@@ -103,7 +94,6 @@ impl HelpScoutTarget {
                 Ok(id) => return Ok(done(id, &notes)),
                 Err(e) if e.status() == Some(409) && !emails.is_empty() => {
                     if let Some(id) = self.customer_by_email(&emails[0], &u.id).await? {
-                        remember(&id);
                         // Another user of the bundle with this address (without regard to
                         // case), or this one created by a run whose answer was lost.
                         return Ok(Written::Limited(

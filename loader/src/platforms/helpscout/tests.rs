@@ -129,6 +129,7 @@ fn threads_are_imported_with_their_author_time_and_files() {
         fields: vec![],
         note_fields: vec![],
         external_id: "x-t1".into(),
+        emails: Default::default(),
     };
     let o = map::overflow_note(&t, &[c.clone(), later], "42");
     assert_eq!((o["type"].as_str(), o["user"].as_u64()), (Some("note"), Some(42)));

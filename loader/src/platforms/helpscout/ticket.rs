@@ -74,12 +74,18 @@ impl HelpScoutTarget {
         Ok(Prepared { body, lost })
     }
 
-    /// The CC addresses of a ticket (its CCs' emails, where known).
+    /// The CC addresses of a ticket (its CCs' emails, where they are at Help Scout): the
+    /// bundle's, else (a delta naming a person of an earlier bundle) the customer's.
     async fn cc_of(&self, t: &MappedTicket) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for id in &t.ticket.cc_ids {
             let Some(target) = self.known("users", id) else { continue };
-            if let Some(e) = self.email_of(&target).await
+            let bundle = t.emails.get(id).cloned();
+            let e = match bundle {
+                Some(e) => Some(e),
+                None => self.email_of(&target).await,
+            };
+            if let Some(e) = e
                 && !out.iter().any(|x| x.eq_ignore_ascii_case(&e))
             {
                 out.push(e);

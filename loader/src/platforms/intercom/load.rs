@@ -27,6 +27,7 @@ use serde_json::Value;
 use super::options::IntercomOptions;
 use crate::config::TargetConfig;
 use crate::error::WriteError;
+use crate::known::{Known, People};
 use crate::target::{
     AttachmentData, Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadKbItem,
     ReadOrganization, ReadTicket, ReadUser, Readback, Target, TargetAgent, TargetField,
@@ -46,8 +47,9 @@ pub struct IntercomTarget {
     pub(super) tags: Mutex<HashMap<String, String>>,
     /// Data attribute names known per model (`contact`, `company`).
     pub(super) attributes: Mutex<HashMap<String, Vec<String>>>,
-    /// Source id → target id, per entity, as the ledger holds them (`remember`).
-    pub(super) known: Mutex<HashMap<String, HashMap<String, String>>>,
+    /// Target ids: knowledge-base items the loader hands over and this run wrote; people from
+    /// the ledger ([`Target::consult`]).
+    pub(super) known: Known,
 }
 
 /// The conversion of a failed request (every request serves a write: a 403 is fatal).
@@ -86,7 +88,7 @@ impl IntercomTarget {
             default_admin: Mutex::new(None),
             tags: Mutex::new(HashMap::new()),
             attributes: Mutex::new(HashMap::new()),
-            known: Mutex::new(HashMap::new()),
+            known: Known::default(),
         })
     }
 
@@ -97,14 +99,12 @@ impl IntercomTarget {
 
     /// The target id the ledger holds for `entity`'s source record `id`.
     pub(super) fn known(&self, entity: &str, id: &str) -> Option<String> {
-        let k = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        k.get(entity).and_then(|m| m.get(id)).cloned()
+        self.known.get(entity, id)
     }
 
     /// Records a target id written in this run (children name their parents by it).
     pub(super) fn learn(&self, entity: &str, id: &str, target: &str) {
-        let mut k = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        k.entry(entity.to_string()).or_default().insert(id.to_string(), target.to_string());
+        self.known.learn(entity, id, target)
     }
 
     /// The default admin: the option's (an email or an id), else the token's (`/me`).
@@ -378,12 +378,11 @@ impl Target for IntercomTarget {
         }
     }
 
-    fn remembers(&self) -> bool {
-        true
+    fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
+        self.known.remember(entity, targets);
     }
 
-    fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
-        let mut k = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        k.insert(entity.to_string(), targets.clone());
+    fn consult(&self, people: &People) {
+        self.known.consult(people.clone());
     }
 }

@@ -328,14 +328,8 @@ impl ZendeskTarget {
             self.client.list_all(HELP_CENTER, path, list).await.map_err(http("kb", &k.id))?;
         let locale = k.locale.clone().unwrap_or_default().to_ascii_lowercase();
         // Another source item of the same name took that one already.
-        let taken: std::collections::HashSet<String> = {
-            let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-            known
-                .iter()
-                .filter(|((e, _), _)| e.starts_with("kb_"))
-                .map(|(_, t)| t.clone())
-                .collect()
-        };
+        let taken: std::collections::HashSet<String> =
+            self.known.targets_of(|e| e.starts_with("kb_")).into_iter().collect();
         Ok(items
             .iter()
             .filter(|x| {

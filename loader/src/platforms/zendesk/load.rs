@@ -38,6 +38,7 @@ use super::people::{OrgItem, UserItem};
 use super::ticket::ImportItem;
 use crate::config::TargetConfig;
 use crate::error::WriteError;
+use crate::known::{Known, People};
 use crate::target::{
     AttachmentData, Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadKbItem,
     ReadOrganization, ReadTicket, ReadUser, Readback, Target, TargetAgent, TargetGroup, Written,
@@ -63,9 +64,9 @@ pub struct ZendeskTarget {
     /// Lower-cased addresses → the source user that holds it in this run, and whether that
     /// user's write is done (a user sharing the address waits for it).
     pub(super) addresses: Mutex<HashMap<String, (String, tokio::sync::watch::Receiver<bool>)>>,
-    /// Source id → target id of what the loader knows is at the target (users, knowledge base),
-    /// from the ledger ([`Target::remember`]) and this run's writes.
-    pub(super) known: Mutex<HashMap<(String, String), String>>,
+    /// Target ids: knowledge-base items the loader hands over ([`Target::remember`]) and this
+    /// run wrote; people from the ledger ([`Target::consult`]).
+    pub(super) known: Known,
     /// Article bodies waiting for a rewrite (links, inline images).
     pub(super) bodies: Mutex<super::body::Bodies>,
 }
@@ -161,7 +162,7 @@ impl ZendeskTarget {
             me: OnceCell::new(),
             fields: tokio::sync::Mutex::new(None),
             addresses: Mutex::new(HashMap::new()),
-            known: Mutex::new(HashMap::new()),
+            known: Known::default(),
             bodies: Mutex::new(super::body::Bodies::default()),
         })
     }
@@ -197,13 +198,11 @@ impl ZendeskTarget {
 
     /// What the loader knows is at the target for a source record of `entity`.
     pub(super) fn known(&self, entity: &str, id: &str) -> Option<String> {
-        let k = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        k.get(&(entity.to_string(), id.to_string())).cloned()
+        self.known.get(entity, id)
     }
 
     pub(super) fn learn(&self, entity: &str, id: &str, target: &str) {
-        let mut k = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        k.insert((entity.to_string(), id.to_string()), target.to_string());
+        self.known.learn(entity, id, target)
     }
 
     /// Ticket fields by title (read once, re-read after a field is created).
@@ -373,15 +372,12 @@ impl Target for ZendeskTarget {
         })
     }
 
-    fn remembers(&self) -> bool {
-        true
+    fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
+        self.known.remember(entity, targets);
     }
 
-    fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
-        let mut k = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        for (s, t) in targets {
-            k.insert((entity.to_string(), s.clone()), t.clone());
-        }
+    fn consult(&self, people: &People) {
+        self.known.consult(people.clone());
     }
 
     async fn write_organization(

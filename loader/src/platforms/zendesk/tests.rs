@@ -58,6 +58,7 @@ fn ticket(status: &str) -> MappedTicket {
         fields: vec![],
         note_fields: vec![],
         external_id: "deskferry-abc-t42".into(),
+        emails: Default::default(),
     }
 }
 
