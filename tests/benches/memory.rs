@@ -1,18 +1,19 @@
 //! Loader memory benchmark (not a test): the peak resident memory of `deskferry-load run` and
 //! `deskferry-load reconcile` (the binaries, as an operator runs them) loading a generated
-//! bundle into the simulated Front, against the limit of issue 21: at most 256 MiB, and `large`
-//! at most 1.2 × `medium` (memory must not grow with the bundle).
+//! bundle into a simulated target (Front unless told), against the limit of issue 21: at most
+//! 256 MiB, and `large` at most 1.2 × `medium` (memory must not grow with the bundle).
 //!
 //!   cargo build --release --bins && cargo bench -p deskferry-tests --bench memory
 //!   cargo build --bins && cargo test -p deskferry-tests --bench memory   # the dev build
 //!
 //! Peak resident memory is the kernel's high-water mark of the child (`VmHWM` in
-//! `/proc/PID/status`), read every 5 ms until it exits (Linux). The simulator runs in this process and is not counted. Front's rate limit is
-//! lifted (time scale 1,000) so the run measures the loader, not the waiting; the wall times
-//! printed are of this machine.
+//! `/proc/PID/status`), read every 5 ms until it exits (Linux). The simulator runs in this
+//! process and is not counted. The target's rate limit is lifted (time scale 1,000) so the run
+//! measures the loader, not the waiting; the wall times printed are of this machine.
 //!
 //! Environment: DESKFERRY_BENCH_SIZES (default `medium,large`; `large` is 500,000 tickets and
-//! takes a long while), DESKFERRY_BENCH_DIR (work files; default a temporary directory).
+//! takes a long while), DESKFERRY_BENCH_TARGET (a target platform of the registry, default
+//! `front`), DESKFERRY_BENCH_DIR (work files; default a temporary directory).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -81,9 +82,9 @@ fn mib(b: u64) -> f64 {
     b as f64 / (1024.0 * 1024.0)
 }
 
-/// Loads `size` into a fresh simulated Front and reconciles; the two peaks in bytes.
-fn measure(size: Size, root: &Path) -> Result<(u64, u64)> {
-    let dir = root.join(size.name());
+/// Loads `size` into a fresh simulated `target` and reconciles; the two peaks in bytes.
+fn measure(size: Size, target: &str, root: &Path) -> Result<(u64, u64)> {
+    let dir = root.join(format!("{target}-{}", size.name()));
     std::fs::create_dir_all(&dir)?;
     let t = Instant::now();
     let dataset = Dataset::generate(SEED, size);
@@ -98,10 +99,10 @@ fn measure(size: Size, root: &Path) -> Result<(u64, u64)> {
         t.elapsed().as_secs_f64()
     );
     let opts = WorldOptions { size, seed: SEED, time_scale: 1000.0, ..Default::default() };
-    let world = start_world("front", Role::Target, &opts)?;
-    let conn = world.write_connection(&dir, "front")?;
+    let world = start_world(target, Role::Target, &opts)?;
+    let conn = world.write_connection(&dir, target)?;
     // As many tickets in flight as the loader allows: the memory bound must hold at the
-    // highest concurrency, and Front's asynchronous imports are waited for in parallel.
+    // highest concurrency (and Front's asynchronous imports are waited for in parallel).
     let mapping = dir.join("mapping.toml");
     std::fs::write(&mapping, "[options]\nconcurrency = 64\n")?;
     let mut peaks = Vec::new();
@@ -120,19 +121,20 @@ fn measure(size: Size, root: &Path) -> Result<(u64, u64)> {
             .arg("--mapping")
             .arg(&mapping)
             .arg("--ledger")
-            .arg(dir.join("front.ledger"))
+            .arg(dir.join(format!("{target}.ledger")))
             .arg("--report")
             .arg(&report)
             .arg("--json")
             .current_dir(&dir);
         let ran = run_measured(c)?;
         // 1: records the target's limits cost something (Front keeps no author for some
-        // notes); anything else is a failed load, not a measurement.
+        // notes, other targets have limits of their own); anything else is a failed load,
+        // not a measurement.
         if ran.code != 0 && ran.code != 1 {
             bail!("deskferry-load {cmd} on {} exited {}: {}", size.name(), ran.code, ran.stderr);
         }
         println!(
-            "{}: deskferry-load {cmd:<9} peak RSS {:>7.1} MiB  ({:.2} of {LIMIT_MIB} MiB)  wall {:>6.0} s  exit {}",
+            "{} into {target}: deskferry-load {cmd:<9} peak RSS {:>7.1} MiB  ({:.2} of {LIMIT_MIB} MiB)  wall {:>6.0} s  exit {}",
             size.name(),
             mib(ran.peak),
             mib(ran.peak) / LIMIT_MIB,
@@ -160,9 +162,10 @@ fn main() -> Result<()> {
             tmp.path().to_path_buf()
         }
     };
+    let target = std::env::var("DESKFERRY_BENCH_TARGET").unwrap_or_else(|_| "front".into());
     let mut results = Vec::new();
     for size in sizes {
-        let (run, rec) = measure(size, &root)?;
+        let (run, rec) = measure(size, &target, &root)?;
         results.push((size, run, rec));
     }
     if let (Some(m), Some(l)) =
