@@ -484,19 +484,28 @@ pub trait Target: Send + Sync {
         }
     }
 
+    /// The target ids this target must name records by (a ticket's CCs, an article's author or
+    /// section), for targets that cannot find them by a key of their own: the loader fills it
+    /// through [`Target::remember`] and [`Target::consult`].
+    fn known_ids(&self) -> Option<&crate::known::Known> {
+        None
+    }
+
     /// Told before the knowledge base is written: the target ids the ledger holds for `entity`
-    /// (`kb_categories`, `kb_sections`, `kb_articles`: source id → target id), for targets that
-    /// name parents by their ids and cannot find them by a key of their own.
+    /// (`kb_categories`, `kb_sections`, `kb_articles`: source id → target id).
     fn remember(&self, entity: &str, targets: &std::collections::HashMap<String, String>) {
-        let _ = (entity, targets);
+        if let Some(k) = self.known_ids() {
+            k.remember(entity, targets);
+        }
     }
 
     /// Told before anything is written: where the target ids of the people the ledger holds as
-    /// migrated are found one at a time, for targets that must name people by their ids (a
-    /// ticket's CCs, an article's author). People are never handed over as a map: it would
-    /// grow with the account ([`crate::known`]).
+    /// migrated are found one at a time. People are never handed over as a map: it would grow
+    /// with the account ([`crate::known`]).
     fn consult(&self, people: &crate::known::People) {
-        let _ = people;
+        if let Some(k) = self.known_ids() {
+            k.consult(people.clone());
+        }
     }
 }
 

@@ -32,7 +32,7 @@ use super::map;
 use super::options::{GrooveOptions, MAX_FILES};
 use crate::config::TargetConfig;
 use crate::error::WriteError;
-use crate::known::{Known, People};
+use crate::known::Known;
 use crate::target::{
     AttachmentData, Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadKbItem,
     ReadOrganization, ReadTicket, ReadUser, Readback, Target, TargetAgent, TargetGroup, Written,
@@ -539,11 +539,7 @@ impl Target for GrooveTarget {
         self.read_kb(entity, target_id).await
     }
 
-    fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
-        self.known.remember(entity, targets);
-    }
-
-    fn consult(&self, people: &People) {
-        self.known.consult(people.clone());
+    fn known_ids(&self) -> Option<&Known> {
+        Some(&self.known)
     }
 }

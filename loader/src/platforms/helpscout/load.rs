@@ -31,7 +31,7 @@ use super::map::{self, MailboxField};
 use super::options::{HelpScoutOptions, MAX_THREADS};
 use crate::config::TargetConfig;
 use crate::error::WriteError;
-use crate::known::{Known, People};
+use crate::known::Known;
 use crate::target::{
     AttachmentData, Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadKbItem,
     ReadOrganization, ReadTicket, ReadUser, Readback, Target, TargetAgent, TargetField,
@@ -519,7 +519,7 @@ impl Target for HelpScoutTarget {
         }
     }
 
-    fn consult(&self, people: &People) {
-        self.known.consult(people.clone());
+    fn known_ids(&self) -> Option<&Known> {
+        Some(&self.known)
     }
 }

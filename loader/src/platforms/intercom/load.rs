@@ -27,7 +27,7 @@ use serde_json::Value;
 use super::options::IntercomOptions;
 use crate::config::TargetConfig;
 use crate::error::WriteError;
-use crate::known::{Known, People};
+use crate::known::Known;
 use crate::target::{
     AttachmentData, Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadKbItem,
     ReadOrganization, ReadTicket, ReadUser, Readback, Target, TargetAgent, TargetField,
@@ -378,11 +378,7 @@ impl Target for IntercomTarget {
         }
     }
 
-    fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
-        self.known.remember(entity, targets);
-    }
-
-    fn consult(&self, people: &People) {
-        self.known.consult(people.clone());
+    fn known_ids(&self) -> Option<&Known> {
+        Some(&self.known)
     }
 }

@@ -26,7 +26,7 @@ use serde_json::Value;
 use super::options::KayakoOptions;
 use crate::config::TargetConfig;
 use crate::error::WriteError;
-use crate::known::{Known, People};
+use crate::known::Known;
 use crate::target::{
     AttachmentData, Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadKbItem,
     ReadOrganization, ReadTicket, ReadUser, Readback, Target, TargetAgent, TargetField,
@@ -398,11 +398,7 @@ impl Target for KayakoTarget {
         }
     }
 
-    fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
-        self.known.remember(entity, targets);
-    }
-
-    fn consult(&self, people: &People) {
-        self.known.consult(people.clone());
+    fn known_ids(&self) -> Option<&Known> {
+        Some(&self.known)
     }
 }

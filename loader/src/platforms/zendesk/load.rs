@@ -38,7 +38,7 @@ use super::people::{OrgItem, UserItem};
 use super::ticket::ImportItem;
 use crate::config::TargetConfig;
 use crate::error::WriteError;
-use crate::known::{Known, People};
+use crate::known::Known;
 use crate::target::{
     AttachmentData, Capabilities, Inventory, MappedComment, MappedTicket, MappedUser, ReadKbItem,
     ReadOrganization, ReadTicket, ReadUser, Readback, Target, TargetAgent, TargetGroup, Written,
@@ -372,12 +372,8 @@ impl Target for ZendeskTarget {
         })
     }
 
-    fn remember(&self, entity: &str, targets: &HashMap<String, String>) {
-        self.known.remember(entity, targets);
-    }
-
-    fn consult(&self, people: &People) {
-        self.known.consult(people.clone());
+    fn known_ids(&self) -> Option<&Known> {
+        Some(&self.known)
     }
 
     async fn write_organization(
